@@ -1,0 +1,37 @@
+"""Home page: what the app teaches and where to go."""
+
+import streamlit as st
+
+from ui import setup_page
+
+setup_page("Home", "🏠")
+
+st.title("ResNet, explained by running it")
+st.markdown(
+    """
+In 2015 He et al. showed that adding a **shortcut** around every pair of layers lets very deep
+networks train: gradients flow back through the identity path, so a 152-layer network learns
+better than a 34-layer one instead of worse. This app lets you see that for yourself.
+"""
+)
+
+cols = st.columns(4)
+pages = [
+    ("pages/1_Architecture.py", "Architecture", "🧱", "Every ResNet variant, layer by layer: parameters, mult-adds, shapes, and the blocks drawn."),
+    ("pages/2_Train.py", "Train", "📈", "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns."),
+    ("pages/3_Classify.py", "Classify", "🔎", "Upload a photo and see the top classes with their probabilities."),
+    ("pages/4_Grad-CAM.py", "Grad-CAM", "🔥", "See where the network looks, per class, per layer and per method."),
+]
+for col, (path, label, icon, text) in zip(cols, pages):
+    with col:
+        st.page_link(path, label=label, icon=icon)
+        st.caption(text)
+
+st.divider()
+st.markdown(
+    """
+**How it works.** The models, training loop, Grad-CAM and image handling live in the
+`resnet_core` Python package, which you can `pip install` and use without this app
+(`python -m resnet_core --help`). The pages only draw widgets and charts around it.
+"""
+)

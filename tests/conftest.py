@@ -1,0 +1,34 @@
+"""Shared fixtures: where the offline CIFAR-10 copy and the sample photos are, if anywhere."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Pages import the shared ``ui`` module from the repository root, as ``streamlit run`` does.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from resnet_core.environment import find_cifar10_dir  # noqa: E402
+from resnet_core.settings import DATA_DIR_ENV, SAMPLES_DIR_ENV, samples_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cifar10_dir() -> Path:
+    """The real CIFAR-10 directory; skips where ``$RESNET_DATA_DIR`` does not point at one."""
+    path = find_cifar10_dir()
+    if path is None:
+        pytest.skip(f"CIFAR-10 not found: set ${DATA_DIR_ENV} to a cifar-10-batches-py directory (.ci/run does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_photos() -> Path:
+    """The directory of real test photos; skips where ``$RESNET_SAMPLES_DIR`` is not set."""
+    path = samples_dir()
+    if path is None:
+        pytest.skip(f"sample photos not found: set ${SAMPLES_DIR_ENV} to a folder of photos (.ci/run does)")
+    return path

@@ -1,0 +1,33 @@
+"""Streamlit glue shared by the pages: page setup, the machine sidebar and cached resources.
+
+Pages import this module; ``resnet_core`` never does. Keep it small: anything worth testing
+belongs in the core.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_core.environment import MachineStatus, machine_status
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _status() -> MachineStatus:
+    return machine_status()
+
+
+def setup_page(title: str, icon: str) -> None:
+    """Set the page's config and draw the sidebar that says what this machine has."""
+    st.set_page_config(page_title=f"{title} · ResNet explorer", page_icon=icon, layout="wide")
+    status = _status()
+    with st.sidebar:
+        st.caption("This machine")
+        st.markdown(f"**Device:** {status.device}")
+        if status.cifar10_dir is not None:
+            st.markdown(f"**CIFAR-10:** found at `{status.cifar10_dir}`")
+        else:
+            st.markdown("**CIFAR-10:** not found. Synthetic data is used; see the Train page.")
+        if status.pretrained_cached:
+            st.markdown(f"**ImageNet weights:** {', '.join(status.pretrained_cached)}")
+        else:
+            st.markdown("**ImageNet weights:** none cached (`python -m resnet_core prefetch`)")
