@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from resnet_core.checkpoint import Checkpoint
 from resnet_core.environment import MachineStatus, machine_status
 
 
@@ -31,3 +32,17 @@ def setup_page(title: str, icon: str) -> None:
             st.markdown(f"**ImageNet weights:** {', '.join(status.pretrained_cached)}")
         else:
             st.markdown("**ImageNet weights:** none cached (`python -m resnet_core prefetch`)")
+
+
+# --- Models trained in this browser session, offered to the Classify and Grad-CAM pages ---
+_TRAINED_KEY = "trained_models"
+
+
+def offer_trained_model(label: str, checkpoint: Checkpoint) -> None:
+    """Make a model trained on the Train page selectable on Classify and Grad-CAM."""
+    st.session_state.setdefault(_TRAINED_KEY, {})[label] = checkpoint
+
+
+def trained_models() -> dict[str, Checkpoint]:
+    """Models trained in this browser session, by label (newest last)."""
+    return dict(st.session_state.get(_TRAINED_KEY, {}))
