@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import setup_page
+from ui import PAGES, setup_page
 
 setup_page("Home", "🏠")
 
@@ -15,17 +15,16 @@ better than a 34-layer one instead of worse. This app lets you see that for your
 """
 )
 
-cols = st.columns(4)
-pages = [
-    ("pages/1_Architecture.py", "Architecture", "🧱", "Every ResNet variant, layer by layer: parameters, mult-adds, shapes, and the blocks drawn."),
-    ("pages/2_Train.py", "Train", "📈", "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns."),
-    ("pages/3_Classify.py", "Classify", "🔎", "Upload a photo and see the top classes with their probabilities."),
-    ("pages/4_Grad-CAM.py", "Grad-CAM", "🔥", "See where the network looks, per class, per layer and per method."),
-]
-for col, (path, label, icon, text) in zip(cols, pages):
-    with col:
-        st.page_link(path, label=label, icon=icon)
-        st.caption(text)
+BLURBS = {
+    "Architecture": "Every ResNet variant, layer by layer: parameters, mult-adds, shapes, and the blocks drawn.",
+    "Train": "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns.",
+    "Classify": "Upload a photo and see the top classes with their probabilities.",
+    "Grad-CAM": "See where the network looks, per class, per layer and per method.",
+}
+for col, (path, label, icon) in zip(st.columns(len(BLURBS)), PAGES[1:]):
+    with col.container(border=True):
+        st.page_link(path, label=f"**{label}**", icon=icon)
+        st.caption(BLURBS[label])
 
 st.divider()
 st.markdown(

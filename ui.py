@@ -9,19 +9,28 @@ from __future__ import annotations
 import streamlit as st
 
 from resnet_core.checkpoint import Checkpoint
-from resnet_core.environment import MachineStatus, machine_status
+from resnet_core.environment import machine_status
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _status() -> MachineStatus:
-    return machine_status()
+# (script, label, icon): the sidebar links. Streamlit's own page list is hidden in
+# .streamlit/config.toml because it would label the home page "app".
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Architecture.py", "Architecture", ":material/account_tree:"),
+    ("pages/2_Train.py", "Train", ":material/monitoring:"),
+    ("pages/3_Classify.py", "Classify", ":material/image_search:"),
+    ("pages/4_Grad-CAM.py", "Grad-CAM", ":material/local_fire_department:"),
+)
 
 
 def setup_page(title: str, icon: str) -> None:
-    """Set the page's config and draw the sidebar that says what this machine has."""
+    """Set the page's config and draw the sidebar: the pages and what this machine has."""
     st.set_page_config(page_title=f"{title} · ResNet explorer", page_icon=icon, layout="wide")
-    status = _status()
+    status = machine_status()  # a few file checks: cheap, and always current
     with st.sidebar:
+        for path, label, nav_icon in PAGES:
+            st.page_link(path, label=label, icon=nav_icon)
+        st.divider()
         st.caption("This machine")
         st.markdown(f"**Device:** {status.device}")
         if status.cifar10_dir is not None:
