@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from resnet_core.environment import MachineStatus, machine_status
+from resnet_core.summary import ComparisonRow, ModelSummary, compare_models, summarize
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -31,3 +32,17 @@ def setup_page(title: str, icon: str) -> None:
             st.markdown(f"**ImageNet weights:** {', '.join(status.pretrained_cached)}")
         else:
             st.markdown("**ImageNet weights:** none cached (`python -m resnet_core prefetch`)")
+
+
+# Summaries depend only on the code, so they are cached for the life of the server and shared by
+# every session; the results are small frozen dataclasses (a few hundred rows at most).
+@st.cache_data(show_spinner="Tracing the model…")
+def cached_summary(name: str, residual: bool) -> ModelSummary:
+    """``resnet_core.summary.summarize`` at the variant's native input size, cached."""
+    return summarize(name, residual=residual)
+
+
+@st.cache_data(show_spinner="Measuring every variant…")
+def cached_comparison() -> tuple[ComparisonRow, ...]:
+    """``resnet_core.summary.compare_models`` over every registered variant, cached."""
+    return compare_models()
