@@ -64,13 +64,13 @@ class Totals:
     parameters: int
     trainable_parameters: int
     mult_adds: int  # MACs; one MAC is one multiply and one add
-    input_bytes: int
+    input_bytes: int  # one float32 image
     forward_backward_bytes: int  # torchinfo's "forward/backward pass size": activations kept for backprop
     params_bytes: int
 
     @property
     def total_bytes(self) -> int:
-        """Input, activations and parameters together: torchinfo's "estimated total size"."""
+        """Input, activations and parameters together (torchinfo's "estimated total size")."""
         return self.input_bytes + self.forward_backward_bytes + self.params_bytes
 
 
@@ -307,7 +307,8 @@ def summarize(name: str, *, residual: bool = True, input_size: int | None = None
         parameters=stats.total_params,
         trainable_parameters=stats.trainable_params,
         mult_adds=stats.total_mult_adds,
-        input_bytes=stats.total_input,
+        # Exact tensor bytes; torchinfo's own figure adds the Python storage object's ~64 bytes.
+        input_bytes=4 * 3 * size * size,
         forward_backward_bytes=stats.total_output_bytes,
         params_bytes=stats.total_param_bytes,
     )
