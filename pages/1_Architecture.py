@@ -34,21 +34,25 @@ spec = get_spec(name)
 st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
 
 totals = summary.totals
-cols = st.columns(6)
-cols[0].metric("Parameters", f"{totals.parameters:,}")
-cols[1].metric("Trainable parameters", f"{totals.trainable_parameters:,}")
-cols[2].metric(
+top, bottom = st.columns(3), st.columns(3)
+top[0].metric("Parameters", f"{totals.parameters:,}", border=True)
+top[1].metric("Trainable parameters", f"{totals.trainable_parameters:,}", border=True)
+top[2].metric(
     "Mult-adds (MACs)",
     format_count(totals.mult_adds),
     help="Multiply-accumulates for one image; torchvision lists the same number as 'GFLOPS'.",
+    border=True,
 )
-cols[3].metric("Depth", spec.depth, help="Weighted layers counted as in the paper: convolutions and the fc layer.")
-cols[4].metric(
+bottom[0].metric(
+    "Depth", spec.depth, help="Weighted layers counted as in the paper: convolutions and the fc layer.", border=True
+)
+bottom[1].metric(
     "Activations",
     f"{format_count(totals.forward_backward_bytes)}B",
     help="torchinfo's forward/backward pass size: outputs kept for backpropagation, one image, float32.",
+    border=True,
 )
-cols[5].metric("Parameter memory", f"{format_count(totals.params_bytes)}B", help="float32")
+bottom[2].metric("Parameter memory", f"{format_count(totals.params_bytes)}B", help="float32", border=True)
 
 NUMBER = st.column_config.NumberColumn(format="localized")
 st.subheader("Stages, as in Table 1 of the paper")
@@ -98,20 +102,24 @@ else:
     params_fig = go.Figure(
         [
             go.Bar(name="residual", x=names, y=[r.parameters for r in rows], marker_color=colors),
-            go.Bar(name="plain twin", x=names, y=[r.plain_parameters for r in rows], marker_color="#bab0ac"),
+            go.Bar(name="plain twin", x=names, y=[r.plain_parameters for r in rows], marker_color=colors, opacity=0.45),
         ]
     )
-    params_fig.update_layout(title="Parameters", yaxis_type="log", barmode="group", height=360)
+    # SI prefixes ("10G", not plotly's default "10B") match the metrics above.
+    params_fig.update_layout(
+        title="Parameters", yaxis_type="log", yaxis_exponentformat="SI", barmode="group", height=380,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    )
     macs_fig = go.Figure(go.Bar(x=names, y=[r.mult_adds for r in rows], marker_color=colors))
-    macs_fig.update_layout(title="Mult-adds (MACs) per image", yaxis_type="log", height=360)
+    macs_fig.update_layout(title="Mult-adds (MACs) per image", yaxis_type="log", yaxis_exponentformat="SI", height=380)
     depth_fig = go.Figure(go.Bar(x=names, y=[r.depth for r in rows], marker_color=colors))
-    depth_fig.update_layout(title="Depth (weighted layers)", height=360)
+    depth_fig.update_layout(title="Depth (weighted layers)", height=380)
     chart_cols = st.columns(3)
     chart_cols[0].plotly_chart(params_fig, key="chart_params")
     chart_cols[1].plotly_chart(macs_fig, key="chart_macs")
     chart_cols[2].plotly_chart(depth_fig, key="chart_depth")
     st.caption(
-        "Blue: ImageNet variants; orange: CIFAR-10 variants. Grey bars are the plain twins: identity "
+        "Blue: ImageNet variants; orange: CIFAR-10 variants. Pale bars are the plain twins: identity "
         "and zero-padding shortcuts cost no parameters, only the 1x1 projections where the shape "
         "changes do."
     )

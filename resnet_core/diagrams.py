@@ -45,7 +45,7 @@ def block_dot(kind: BlockKind, *, residual: bool = True) -> str:
     title = f"{'Residual' if residual else 'Plain'} {kind} block"
     lines = [
         "digraph block {",
-        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", nodesep=0.6];',
+        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", nodesep=0.6, ranksep=0.3];',
         '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
         f'  x [label="{_INPUT[kind]}", shape=plaintext, style=""];',
