@@ -50,7 +50,7 @@ def block_dot(kind: BlockKind, *, residual: bool = True) -> str:
         '  edge [fontname="Helvetica", fontsize=10];',
         f'  x [label="{_INPUT[kind]}", shape=plaintext, style=""];',
         "  subgraph cluster_f {",
-        f'    label="{"F(x)" if residual else "H(x)"}"; style=dashed; color="#7a8699"; fontname="Helvetica";',
+        f'    label="{"F(x)" if residual else "H(x)"}"; labeljust=l; style=dashed; color="#7a8699"; fontname="Helvetica";',
     ]
     lines += [f'    {node} [label="{label}"];' for node, label in layers]
     lines.append("  }")

@@ -41,10 +41,6 @@ __all__ = [
     "summarize",
 ]
 
-# Deep enough for every module of every registered model (ResNet-9's convs sit at depth 5).
-_MAX_DEPTH = 10
-
-
 @dataclass(frozen=True)
 class LayerRow:
     """One module call in forward order, as torchinfo saw it."""
@@ -121,18 +117,12 @@ def _meta_model(name: str, residual: bool) -> nn.Module:
         return create_model(name, residual=residual)
 
 
-def _trace(model: nn.Module, input_size: int, device: str = "meta") -> torchinfo.ModelStatistics:
-    """Run torchinfo over one forward pass of a single image."""
-    return torchinfo.summary(
-        model,
-        input_size=(1, 3, input_size, input_size),
-        device=device,
-        depth=_MAX_DEPTH,
-        verbose=0,
-        # torchinfo keeps the last traced summary (and so the model) in a module-level cache
-        # unless told otherwise; we cache our own, smaller results instead.
-        cache_forward_pass=False,
-    )
+def _trace(model: nn.Module, input_size: int) -> torchinfo.ModelStatistics:
+    """Run torchinfo over one meta-device forward pass of a single image."""
+    # torchinfo 1.8 keeps the last trace of each model class (and so the model) in a module-level
+    # dict whatever ``cache_forward_pass`` says; a meta model has no storage, so that costs nothing.
+    # ``depth`` only limits torchinfo's printed table; its rows always reach every module.
+    return torchinfo.summary(model, input_size=(1, 3, input_size, input_size), device="meta", verbose=0)
 
 
 def _layer_rows(model: nn.Module, stats: torchinfo.ModelStatistics) -> tuple[LayerRow, ...]:
@@ -199,9 +189,10 @@ def _stage_layout(stage: nn.Module) -> tuple[str, int, str]:
         else:
             shortcut = "identity"
         return f"{_block_text(first)} x {len(blocks)}", len(blocks), shortcut
-    # ResNet-9: conv_bn units, some wrapped in a Residual of two units.
+    # ResNet-9: a stage is one conv_bn unit (Conv2d, BN, ReLU, pool), or a unit followed by a
+    # Residual around two more.
     parts, shortcut = [], "none"
-    units = [stage] if not isinstance(stage, nn.Sequential) or isinstance(stage[0], nn.Conv2d) else blocks
+    units = [stage] if isinstance(stage[0], nn.Conv2d) else blocks
     for unit in units:
         if isinstance(unit, Residual):
             inner = "; ".join(_unit_text(u) for u in unit.fn)
@@ -214,7 +205,10 @@ def _stage_layout(stage: nn.Module) -> tuple[str, int, str]:
 
 
 def _sum_rows(layers: tuple[LayerRow, ...], modules: tuple[str, ...]) -> tuple[int, int]:
-    """Parameters and mult-adds of the given top-level modules (relu may be called many times)."""
+    """Parameters and mult-adds of the given top-level modules.
+
+    A module called twice (a shared ReLU) has two rows: its parameters count once, its work twice.
+    """
     rows = [r for r in layers if r.depth == 1 and r.name in modules]
     params = sum({r.name: r.parameters for r in rows}.values())
     return params, sum(r.mult_adds for r in rows)
