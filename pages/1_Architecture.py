@@ -40,7 +40,7 @@ top[1].metric("Trainable parameters", f"{totals.trainable_parameters:,}", border
 top[2].metric(
     "Mult-adds (MACs)",
     format_count(totals.mult_adds),
-    help="Multiply-accumulates for one image; torchvision lists the same number as 'GFLOPS'.",
+    help="Multiply-accumulates for one image: each is one multiplication and one addition.",
     border=True,
 )
 bottom[0].metric(
@@ -97,7 +97,7 @@ else:
     colors = [FAMILY_COLORS[r.family] for r in rows]
     st.caption(
         "Mult-adds are for one image at each variant's native size: 224x224 for ImageNet, 32x32 for "
-        "CIFAR-10. Log scales: the largest model has over 200 times the parameters of the smallest."
+        "CIFAR-10. Log scales: ResNet-152 has over 200 times the parameters of ResNet-20."
     )
     params_fig = go.Figure(
         [

@@ -38,7 +38,8 @@ def test_page_shows_resnet18_by_default(page: AppTest) -> None:
     assert shown["Mult-adds (MACs)"] == "1.81 G"
     assert shown["Depth"] == "18"
     # The UI calls them mult-adds (MACs) and never FLOPs for the same number.
-    assert not any("FLOP" in label for label in shown)
+    texts = [*shown, *(m.help or "" for m in page.metric), *(e.value for e in [*page.markdown, *page.caption])]
+    assert not any("FLOP" in text.upper() for text in texts)
 
 
 def test_stage_table_and_layer_table_are_rendered(page: AppTest) -> None:
