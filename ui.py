@@ -10,6 +10,7 @@ import streamlit as st
 
 from resnet_core.checkpoint import Checkpoint
 from resnet_core.environment import machine_status
+from resnet_core.summary import ComparisonRow, ModelSummary, compare_models, summarize
 
 
 # (script, label, icon): the sidebar links. Streamlit's own page list is hidden in
@@ -55,3 +56,17 @@ def offer_trained_model(label: str, checkpoint: Checkpoint) -> None:
 def trained_models() -> dict[str, Checkpoint]:
     """Models trained in this browser session, by label (newest last)."""
     return dict(st.session_state.get(_TRAINED_KEY, {}))
+
+
+# Summaries depend only on the code, so they are cached for the life of the server and shared by
+# every session; the results are small frozen dataclasses (a few hundred rows at most).
+@st.cache_data(show_spinner="Tracing the model…")
+def cached_summary(name: str, residual: bool) -> ModelSummary:
+    """``resnet_core.summary.summarize`` at the variant's native input size, cached."""
+    return summarize(name, residual=residual)
+
+
+@st.cache_data(show_spinner="Measuring every variant…")
+def cached_comparison() -> tuple[ComparisonRow, ...]:
+    """``resnet_core.summary.compare_models`` over every registered variant, cached."""
+    return compare_models()
