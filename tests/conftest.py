@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pages import the shared ``ui`` module from the repository root, as ``streamlit run`` does.
@@ -32,3 +34,20 @@ def sample_photos() -> Path:
     if path is None:
         pytest.skip(f"sample photos not found: set ${SAMPLES_DIR_ENV} to a folder of photos (.ci/run does)")
     return path
+
+
+def open_app_page(page: str, timeout: float = 120) -> AppTest:
+    """An AppTest of one page, entered through ``app.py`` as ``streamlit run app.py`` serves it.
+
+    Running a page file directly would make it the entrypoint, and the sidebar's links to
+    ``app.py`` and its siblings would not resolve. Call ``.run()`` on the result.
+    """
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.switch_page(page)
+    return at
+
+
+@pytest.fixture
+def open_page() -> Callable[..., AppTest]:
+    """``open_page("pages/2_Train.py")``: see :func:`open_app_page`."""
+    return open_app_page

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-# AppTest resolves a relative path against the calling file (tests/), not the working directory.
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "1_Architecture.py"
+PAGE = "pages/1_Architecture.py"
 # A cold first run imports torch and traces all 24 variants-and-twins on 2 busy cores.
 TIMEOUT = 120
 
 
 @pytest.fixture
-def page() -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT).run()
+def page(open_page: Callable[..., AppTest]) -> AppTest:
+    at = open_page(PAGE, timeout=TIMEOUT).run()
     assert not at.exception, at.exception
     return at
 
