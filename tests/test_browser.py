@@ -122,7 +122,7 @@ def error_texts(page: object) -> list[str]:
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_renders_without_errors(app_url: str, browser: object, name: str) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
         page.goto(f"{app_url}/{PAGES[name]}")
         wait_for_script(page)
