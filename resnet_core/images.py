@@ -169,7 +169,7 @@ def _scale_to_8bit(img: Image.Image) -> Image.Image:
         else:
             lo, hi = int(arr.min()), int(arr.max())
     scaled = (arr.astype(np.float64) - lo) * (255.0 / max(hi - lo, 1e-12))
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
 
 
 def _declared_bits(img: Image.Image) -> int | None:
