@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from resnet_core.checkpoint import Checkpoint
+from resnet_core.classify import Classifier, load_classifier
 from resnet_core.environment import MachineStatus, machine_status
+from resnet_core.samples import Sample, cifar10_test_samples, photo_samples
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -46,3 +48,21 @@ def offer_trained_model(label: str, checkpoint: Checkpoint) -> None:
 def trained_models() -> dict[str, Checkpoint]:
     """Models trained in this browser session, by label (newest last)."""
     return dict(st.session_state.get(_TRAINED_KEY, {}))
+
+
+# --- Cached, shared resources for Classify and Grad-CAM ---------------------------------------
+# One copy per server process, shared by every session: the core never mutates these models
+# (inference_mode, eval mode, hooks removed), so sharing is safe. Two entries bound the memory on
+# Streamlit Community Cloud (ResNet-152 alone is ~240 MB).
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def cached_classifier(key: str) -> Classifier:
+    """The shipped or an already-downloaded ImageNet model (raises WeightsUnavailableError)."""
+    return load_classifier(key)
+
+
+@st.cache_resource(show_spinner="Reading the CIFAR-10 test images…")
+def cached_samples() -> list[Sample]:
+    """Sample photos first, then CIFAR-10 test images; empty where neither is configured."""
+    return photo_samples() + cifar10_test_samples()

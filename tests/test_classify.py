@@ -12,7 +12,6 @@ import torch
 import torchvision
 from PIL import Image
 
-import resnet_core.checkpoint as checkpoint_module
 from resnet_core import pretrained
 from resnet_core.cam import METHODS, stage_layers
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
@@ -35,40 +34,6 @@ from resnet_core.pretrained import (
     pretrained_names,
     weights_path,
 )
-
-
-@pytest.fixture
-def hub_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty torch hub cache for this test (what torch.hub.set_dir sets, restored after)."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    return tmp_path / "hub"
-
-
-@pytest.fixture
-def cached_resnet18(hub_dir: Path) -> torch.nn.Module:
-    """torchvision's resnet18 (random weights) saved where the real IMAGENET1K_V1 file would be."""
-    torch.manual_seed(0)
-    tv = torchvision.models.resnet18().eval()
-    path = hub_dir / "checkpoints" / "resnet18-f37072fd.pth"
-    path.parent.mkdir(parents=True)
-    torch.save(tv.state_dict(), path)
-    return tv
-
-
-@pytest.fixture
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A stand-in for the shipped CIFAR-10 checkpoint (the real one is still being trained)."""
-    torch.manual_seed(0)
-    path = tmp_path / "cifar10_default.pt"
-    save_checkpoint(path, create_model("resnet20").eval(), model_name="resnet20", residual=True,
-                    classes=CLASSES, mean=MEAN, std=STD, metrics={"test_acc": 0.9123})
-    monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", path)
-    return path
-
-
-@pytest.fixture
-def no_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", tmp_path / "absent.pt")
 
 
 def photo(width: int = 300, height: int = 200, seed: int = 0) -> Image.Image:
