@@ -26,7 +26,8 @@ def top5_chart(top: list[Prediction], true_label: str | None) -> go.Figure:
             orientation="h",
             marker_color=colours,
             text=[f"{p.probability:.1%}" for p in rows],
-            textposition="auto",
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
