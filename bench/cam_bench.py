@@ -89,7 +89,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224, help="input side, pixels")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch intra-op threads; 0 keeps torch's default (one per core). On a "
+                             "machine other jobs keep busy, 1 avoids OpenMP threads waiting on each other")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     model = create_model(args.model).eval()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -302,7 +302,3 @@ def _size_warning(layer: str, h: int, w: int, input_size: tuple[int, int]) -> st
         )
     return None
 
-
-def iter_maps(result: CamResult, method: str) -> Iterator[CamMap]:
-    """The maps of one method, in the layer order they were requested."""
-    return (m for (layer, meth), m in result.maps.items() if meth == method)

@@ -26,6 +26,7 @@ from resnet_core.checkpoint import Checkpoint, load_checkpoint, shipped_checkpoi
 from resnet_core.inference import evaluating
 from resnet_core.models import get_spec
 from resnet_core.pretrained import (
+    ProgressCallback,
     WeightsUnavailableError,
     imagenet_weights,
     is_cached,
@@ -199,7 +200,9 @@ def classifier_from_checkpoint(checkpoint: Checkpoint, *, name: str, source: str
     )
 
 
-def imagenet_classifier(name: str, *, download: bool = False, on_progress=None) -> Classifier:
+def imagenet_classifier(
+    name: str, *, download: bool = False, on_progress: ProgressCallback | None = None
+) -> Classifier:
     """An ImageNet-pretrained ResNet with torchvision's class names and evaluation transform."""
     weights = imagenet_weights(name)
     model = load_pretrained(name, download=download, on_progress=on_progress)
@@ -230,7 +233,7 @@ def shipped_classifier() -> Classifier:
     return classifier_from_checkpoint(ckpt, name=f"CIFAR-10 {ckpt.model_name} (shipped{acc_text})", source="shipped")
 
 
-def load_classifier(key: str, *, download: bool = False, on_progress=None) -> Classifier:
+def load_classifier(key: str, *, download: bool = False, on_progress: ProgressCallback | None = None) -> Classifier:
     """The classifier for a :class:`ModelSource` key: ``"shipped"`` or ``"imagenet:<name>"``."""
     if key == SHIPPED_KEY:
         return shipped_classifier()

@@ -54,6 +54,8 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
     # PIL's own bomb guard warns from 89 MP and raises from 179 MP. The warning is turned into our
     # error below; catch_warnings restores the filters on exit, so nothing about PIL's or the
     # process's configuration is changed for other callers (Image.MAX_IMAGE_PIXELS is never set).
+    # (Before Python 3.14 the filters are process-wide, so a thread decoding at the same moment
+    # could briefly share this filter; it only decides whether that warning is shown.)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", Image.DecompressionBombWarning)
         try:
