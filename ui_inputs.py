@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
+from resnet_core.checkpoint import CheckpointError
 from resnet_core.classify import Classifier, ModelSource, classifier_from_checkpoint, model_sources
 from resnet_core.images import ImageError, load_image
 from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
@@ -53,7 +54,9 @@ def choose_model(page: str) -> Classifier | None:
         return cached_classifier(source.key)
     except WeightsUnavailableError as exc:
         st.warning(str(exc))
-        return None
+    except CheckpointError as exc:  # a shipped file that is damaged or from another version
+        st.error(f"The shipped CIFAR-10 model cannot be loaded: {exc}")
+    return None
 
 
 def _offer_download(name: str, page: str) -> None:

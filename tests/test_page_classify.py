@@ -125,3 +125,44 @@ def test_without_samples_only_upload_is_offered(shipped, hub_dir, monkeypatch, t
     at = run_page()
     assert at.radio(key="classify_picture_mode").options == ["Upload"]
     assert charts(at) == []
+
+
+def test_a_damaged_shipped_checkpoint_is_reported_not_raised(shipped, hub_dir, sample_photos) -> None:
+    shipped.write_bytes(b"PK\x03\x04 half a zip file")
+    at = run_page()
+    assert len(at.error) == 1 and "shipped CIFAR-10 model cannot be loaded" in at.error[0].value
+    assert charts(at) == []
+
+
+def test_weights_downloaded_from_the_page_make_the_model_usable(no_shipped, hub_dir, sample_photos, tmp_path, monkeypatch) -> None:
+    import hashlib
+
+    import torch
+    import torchvision
+
+    from resnet_core import pretrained
+
+    # A file:// "server" holding torchvision-format weights under a name with the right hash prefix.
+    staged = tmp_path / "staged.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), staged)
+    digest = hashlib.sha256(staged.read_bytes()).hexdigest()
+    served = staged.rename(tmp_path / f"resnet18-{digest[:8]}.pth")
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name: served.as_uri())
+
+    at = run_page()
+    assert charts(at) == []
+    at.button(key="classify_download").click().run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="classify_model").value == "imagenet:resnet18"
+    assert len(charts(at)) == 1
+    assert (hub_dir / "checkpoints" / served.name).is_file()
+
+
+def test_a_failed_download_on_the_page_shows_the_prefetch_command(no_shipped, hub_dir, sample_photos, monkeypatch) -> None:
+    from resnet_core import pretrained
+
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name: "http://127.0.0.1:9/resnet18-f37072fd.pth")
+    at = run_page()
+    at.button(key="classify_download").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "prefetch --weights resnet18" in at.error[0].value
