@@ -9,7 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from resnet_core.checkpoint import Checkpoint
+from resnet_core.classify import Classifier, load_classifier
 from resnet_core.environment import machine_status
+from resnet_core.samples import Sample, cifar10_test_samples, photo_samples
 from resnet_core.summary import ComparisonRow, ModelSummary, compare_models, summarize
 
 
@@ -70,3 +72,21 @@ def cached_summary(name: str, residual: bool) -> ModelSummary:
 def cached_comparison() -> tuple[ComparisonRow, ...]:
     """``resnet_core.summary.compare_models`` over every registered variant, cached."""
     return compare_models()
+
+
+# --- Cached, shared resources for Classify and Grad-CAM ---------------------------------------
+# One copy per server process, shared by every session: the core never mutates these models
+# (inference_mode, eval mode, hooks removed), so sharing is safe. Two entries bound the memory on
+# Streamlit Community Cloud (ResNet-152 alone is ~240 MB).
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def cached_classifier(key: str) -> Classifier:
+    """The shipped or an already-downloaded ImageNet model (raises WeightsUnavailableError)."""
+    return load_classifier(key)
+
+
+@st.cache_resource(show_spinner="Reading the CIFAR-10 test images…")
+def cached_samples() -> list[Sample]:
+    """Sample photos first, then CIFAR-10 test images; empty where neither is configured."""
+    return photo_samples() + cifar10_test_samples()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pagetest import open_app_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,18 +37,59 @@ def sample_photos() -> Path:
     return path
 
 
-def open_app_page(page: str, timeout: float = 120) -> AppTest:
-    """An AppTest of one page, entered through ``app.py`` as ``streamlit run app.py`` serves it.
-
-    Running a page file directly would make it the entrypoint, and the sidebar's links to
-    ``app.py`` and its siblings would not resolve. Call ``.run()`` on the result.
-    """
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.switch_page(page)
-    return at
-
-
 @pytest.fixture
 def open_page() -> Callable[..., AppTest]:
     """``open_page("pages/2_Train.py")``: see :func:`open_app_page`."""
     return open_app_page
+
+
+# --- Model sources without a network: a private torch hub cache and a stand-in shipped model ---
+
+
+@pytest.fixture
+def hub_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty torch hub cache for this test (what torch.hub.set_dir sets, restored after)."""
+    import torch
+
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+@pytest.fixture
+def cached_resnet18(hub_dir: Path):
+    """torchvision's resnet18 (random weights) saved where the real IMAGENET1K_V1 file would be."""
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18().eval()
+    path = hub_dir / "checkpoints" / "resnet18-f37072fd.pth"
+    path.parent.mkdir(parents=True)
+    torch.save(tv.state_dict(), path)
+    return tv
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the shipped CIFAR-10 checkpoint (the real one is trained separately)."""
+    import torch
+
+    import resnet_core.checkpoint as checkpoint_module
+    from resnet_core.checkpoint import save_checkpoint
+    from resnet_core.cifar10 import CLASSES, MEAN, STD
+    from resnet_core.models import create_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "cifar10_default.pt"
+    save_checkpoint(path, create_model("resnet20").eval(), model_name="resnet20", residual=True,
+                    classes=CLASSES, mean=MEAN, std=STD, metrics={"test_acc": 0.9123})
+    monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", path)
+    return path
+
+
+@pytest.fixture
+def no_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the shipped checkpoint had not landed in this install."""
+    import resnet_core.checkpoint as checkpoint_module
+
+    monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", tmp_path / "absent.pt")

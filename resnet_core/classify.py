@@ -1,0 +1,268 @@
+"""Classifying photos with any of the app's models, and explaining the answer with CAMs.
+
+Three sources, one :class:`Classifier`: the CIFAR-10 model shipped with the package (the offline
+default), torchvision's ImageNet-pretrained ResNets (see :mod:`resnet_core.pretrained`), and any
+:class:`~resnet_core.checkpoint.Checkpoint`, e.g. a model trained on the Train page.
+
+A classifier's model may be cached and shared by every session of the app, so nothing here
+changes it: inference runs under ``torch.inference_mode()`` in eval mode, and CAMs go through
+:func:`resnet_core.cam.compute_cams`, which leaves mode, flags and hooks as it found them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import torch
+import torchvision.transforms.v2.functional as TF
+from PIL import Image
+from torch import Tensor, nn
+from torchvision.transforms import InterpolationMode
+
+from resnet_core import cam as cams
+from resnet_core.checkpoint import Checkpoint, load_checkpoint, shipped_checkpoint
+from resnet_core.inference import evaluating
+from resnet_core.models import get_spec
+from resnet_core.pretrained import (
+    ProgressCallback,
+    WeightsUnavailableError,
+    imagenet_weights,
+    is_cached,
+    load_pretrained,
+    pretrained_names,
+)
+
+__all__ = [
+    "Classification",
+    "Classifier",
+    "Explanation",
+    "ModelSource",
+    "Prediction",
+    "Preprocessing",
+    "classifier_from_checkpoint",
+    "load_classifier",
+    "model_sources",
+]
+
+SHIPPED_KEY = "shipped"
+IMAGENET_PREFIX = "imagenet:"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize the shorter side, centre-crop a square, scale to [0, 1], normalise.
+
+    The same recipe for every source: torchvision's ImageNet evaluation transform (shorter side
+    256, crop 224) and, for the 32x32 CIFAR-10 models, shorter side 32 and crop 32. Cropping,
+    rather than squashing the whole photo to a square, keeps the object's proportions the way
+    the network saw them in training, at the price of the photo's outer edges.
+    """
+
+    resize: int  # pixels, the shorter side after resizing
+    crop: int  # pixels, side of the centre square the model sees
+    mean: tuple[float, float, float]  # per channel, [0, 1] units
+    std: tuple[float, float, float]
+    interpolation: InterpolationMode = InterpolationMode.BILINEAR
+
+    @classmethod
+    def from_torchvision(cls, transform: nn.Module) -> "Preprocessing":
+        """Read a torchvision ``ImageClassification`` transform (``weights.transforms()``)."""
+        return cls(
+            resize=int(transform.resize_size[0]),
+            crop=int(transform.crop_size[0]),
+            mean=tuple(transform.mean),  # type: ignore[arg-type]
+            std=tuple(transform.std),  # type: ignore[arg-type]
+            interpolation=transform.interpolation,
+        )
+
+    def view(self, image: Image.Image) -> Tensor:
+        """The uint8 (3, crop, crop) picture the model sees, before normalisation."""
+        # Same order as torchvision's ImageClassification: to tensor, then antialiased resize,
+        # so our input equals weights.transforms()(image) exactly.
+        x = TF.pil_to_tensor(image.convert("RGB"))
+        x = TF.resize(x, [self.resize], interpolation=self.interpolation, antialias=True)
+        return TF.center_crop(x, [self.crop])
+
+    def normalize(self, view: Tensor) -> Tensor:
+        """(…, 3, H, W) uint8 to the normalised float input of the model."""
+        return TF.normalize(view.float() / 255.0, list(self.mean), list(self.std))
+
+    def __call__(self, image: Image.Image) -> Tensor:
+        return self.normalize(self.view(image))
+
+    def describe(self) -> str:
+        mean = ", ".join(f"{m:.3f}" for m in self.mean)
+        std = ", ".join(f"{s:.3f}" for s in self.std)
+        return (
+            f"shorter side resized to {self.resize} px ({self.interpolation.value}, antialiased), "
+            f"centre crop {self.crop}x{self.crop}, normalised with mean ({mean}) and std ({std})"
+        )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Top-k predictions per image, and how long it took."""
+
+    top: list[list[Prediction]]  # per image, most probable first
+    probabilities: Tensor  # (B, num_classes), softmax
+    preprocess_ms: float
+    model_ms: float  # the forward pass alone
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A photo's top predictions and its class activation maps, from one forward pass."""
+
+    view: Image.Image  # the crop the model saw, RGB, crop x crop
+    top: list[Prediction]
+    target: Prediction  # the class the maps explain
+    cams: cams.CamResult  # every stage x every method, for this one image
+    model_ms: float  # forward + autograd to the earliest stage
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A model with its class names and preprocessing; never modifies the model."""
+
+    model: nn.Module
+    classes: tuple[str, ...]
+    preprocessing: Preprocessing
+    name: str  # what the page shows, e.g. "ImageNet ResNet-50 (torchvision IMAGENET1K_V1)"
+    model_name: str  # the registry name
+    source: str  # "shipped", "imagenet" or "trained"
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    def preprocess(self, images: Image.Image | Sequence[Image.Image]) -> Tensor:
+        """One PIL image or a list of them to a normalised (B, 3, crop, crop) batch."""
+        batch = [images] if isinstance(images, Image.Image) else list(images)
+        if not batch:
+            raise ValueError("no images to preprocess")
+        return torch.stack([self.preprocessing(img) for img in batch])
+
+    def classify(self, images: Image.Image | Sequence[Image.Image], k: int = 5) -> Classification:
+        """Top-``k`` classes with probabilities for one image or a batch."""
+        t0 = time.perf_counter()
+        x = self.preprocess(images)
+        t1 = time.perf_counter()
+        with torch.inference_mode(), evaluating(self.model):
+            logits = self.model(x)
+        t2 = time.perf_counter()
+        probs = logits.float().softmax(dim=1)
+        return Classification(self._top(probs, k), probs, (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+
+    def explain(self, image: Image.Image, target: int | None = None, layers: Sequence[str] | None = None, k: int = 5) -> Explanation:
+        """CAMs of every method at every stage (or ``layers``) for ``target`` (None: the top class)."""
+        view = self.preprocessing.view(image)
+        x = self.preprocessing.normalize(view)[None]
+        layers = list(layers) if layers else cams.stage_layers(self.model)
+        t0 = time.perf_counter()
+        result = cams.compute_cams(self.model, x, layers, cams.METHODS, None if target is None else [target])
+        elapsed = (time.perf_counter() - t0) * 1e3
+        probs = result.logits.float().softmax(dim=1)
+        t = result.targets[0]
+        return Explanation(
+            view=Image.fromarray(view.permute(1, 2, 0).contiguous().numpy()),
+            top=self._top(probs, k)[0],
+            target=Prediction(t, self.classes[t], float(probs[0, t])),
+            cams=result,
+            model_ms=elapsed,
+        )
+
+    def _top(self, probs: Tensor, k: int) -> list[list[Prediction]]:
+        values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
+        return [
+            [Prediction(int(i), self.classes[int(i)], float(p)) for p, i in zip(row_p, row_i)]
+            for row_p, row_i in zip(values, indices)
+        ]
+
+
+def classifier_from_checkpoint(checkpoint: Checkpoint, *, name: str, source: str = "trained") -> Classifier:
+    """A classifier for a CIFAR-style checkpoint: resize and crop to its input size, its mean/std."""
+    size = checkpoint.input_size
+    details = {"metrics": dict(checkpoint.metrics), "residual": checkpoint.residual}
+    return Classifier(
+        model=checkpoint.model,
+        classes=tuple(checkpoint.classes),
+        preprocessing=Preprocessing(resize=size, crop=size, mean=checkpoint.mean, std=checkpoint.std),
+        name=name,
+        model_name=checkpoint.model_name,
+        source=source,
+        details=details,
+    )
+
+
+def imagenet_classifier(
+    name: str, *, download: bool = False, on_progress: ProgressCallback | None = None
+) -> Classifier:
+    """An ImageNet-pretrained ResNet with torchvision's class names and evaluation transform."""
+    weights = imagenet_weights(name)
+    model = load_pretrained(name, download=download, on_progress=on_progress)
+    top1 = weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    return Classifier(
+        model=model,
+        classes=tuple(weights.meta["categories"]),
+        preprocessing=Preprocessing.from_torchvision(weights.transforms()),
+        name=f"ImageNet ResNet-{get_spec(name).depth} (torchvision {weights.name}, top-1 {top1:.1f} %)",
+        model_name=name,
+        source="imagenet",
+        details={"weights": f"{type(weights).__name__}.{weights.name}", "imagenet_top1": top1},
+    )
+
+
+def shipped_classifier() -> Classifier:
+    """The CIFAR-10 model shipped with the package; :class:`WeightsUnavailableError` if absent."""
+    path = shipped_checkpoint()
+    if path is None:
+        raise WeightsUnavailableError(
+            "The CIFAR-10 model that ships with the app is not in this install "
+            "(resnet_core/checkpoints/cifar10_default.pt). Train one on the Train page, or pick an "
+            "ImageNet model."
+        )
+    ckpt = load_checkpoint(path)
+    acc = ckpt.metrics.get("test_acc")
+    acc_text = f", CIFAR-10 test accuracy {100 * acc:.1f} %" if isinstance(acc, float) else ""
+    return classifier_from_checkpoint(ckpt, name=f"CIFAR-10 {ckpt.model_name} (shipped{acc_text})", source="shipped")
+
+
+def load_classifier(key: str, *, download: bool = False, on_progress: ProgressCallback | None = None) -> Classifier:
+    """The classifier for a :class:`ModelSource` key: ``"shipped"`` or ``"imagenet:<name>"``."""
+    if key == SHIPPED_KEY:
+        return shipped_classifier()
+    if key.startswith(IMAGENET_PREFIX):
+        return imagenet_classifier(key[len(IMAGENET_PREFIX) :], download=download, on_progress=on_progress)
+    raise ValueError(f"unknown model source {key!r}")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """One entry of the model picker."""
+
+    key: str  # "shipped", "imagenet:resnet50" or "trained:<label>"
+    label: str
+    available: bool  # loads without a download
+    kind: str  # "shipped", "imagenet" or "trained"
+
+
+def model_sources(trained_labels: Sequence[str] = ()) -> list[ModelSource]:
+    """Every model the pages can offer, the offline default first."""
+    sources: list[ModelSource] = []
+    if shipped_checkpoint() is not None:
+        sources.append(ModelSource(SHIPPED_KEY, "CIFAR-10 model shipped with the app", True, "shipped"))
+    for label in trained_labels:
+        sources.append(ModelSource(f"trained:{label}", f"Trained this session: {label}", True, "trained"))
+    for name in pretrained_names():
+        cached = is_cached(name)
+        state = "downloaded" if cached else "not downloaded yet"
+        sources.append(
+            ModelSource(f"{IMAGENET_PREFIX}{name}", f"ImageNet ResNet-{get_spec(name).depth} ({state})", cached, "imagenet")
+        )
+    return sources

@@ -1,0 +1,169 @@
+"""The Classify page in Streamlit's AppTest: model sources, samples, uploads, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from pagetest import open_app_page
+from streamlit.testing.v1 import AppTest
+
+from resnet_core.checkpoint import load_checkpoint, save_checkpoint
+from resnet_core.cifar10 import CLASSES, MEAN, STD
+from resnet_core.models import create_model
+
+PAGE = "pages/3_Classify.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Cached models and samples belong to one test's monkeypatched world."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def run_page(**session) -> AppTest:
+    at = open_app_page(PAGE, timeout=120)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def png(size=(60, 40), colour=(30, 120, 200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_shipped_model_and_a_sample_give_a_top5_chart(shipped, hub_dir, sample_photos, cifar10_dir) -> None:
+    at = run_page()
+    assert at.selectbox(key="classify_model").value == "shipped"
+    assert at.radio(key="classify_picture_mode").value == "Sample"
+    samples = at.selectbox(key="classify_sample").options
+    assert any(o.startswith("Photo: ") for o in samples) and any(o.startswith("CIFAR-10 test") for o in samples)
+    (bars,) = charts(at)
+    labels = bars["data"][0]["y"]
+    probs = bars["data"][0]["x"]
+    assert len(labels) == 5 and set(labels) <= set(CLASSES) and probs == sorted(probs)  # best on top
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Model:** CIFAR-10 resnet20 (shipped" in text
+    assert "centre crop 32x32" in text and "**Latency:**" in text and " ms " in text
+
+    cifar = next(o for o in samples if o.startswith("CIFAR-10 test") and "ship" in o)
+    at.selectbox(key="classify_sample").set_value(cifar).run()
+    assert not at.exception
+    assert at.get("image")[0].captions[0].startswith(cifar)
+    assert "true class: **ship**" in " ".join(m.value for m in at.markdown)
+
+
+def test_without_the_shipped_model_or_weights_the_page_explains(no_shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    assert "not in this install" in at.info[0].value
+    assert any("python -m resnet_core prefetch --weights resnet18" in w.value for w in at.warning)
+    assert at.button(key="classify_download").label.startswith("Download resnet18 weights")
+    assert charts(at) == []
+
+
+def test_without_the_shipped_model_a_cached_imagenet_model_is_the_default(no_shipped, cached_resnet18, sample_photos) -> None:
+    at = run_page()
+    assert at.selectbox(key="classify_model").value == "imagenet:resnet18"
+    (bars,) = charts(at)
+    assert len(bars["data"][0]["y"]) == 5
+    text = " ".join(m.value for m in at.markdown)
+    assert "IMAGENET1K_V1" in text and "centre crop 224x224" in text
+
+
+def test_a_model_trained_this_session_is_offered(no_shipped, hub_dir, tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "t.pt", create_model("resnet9").eval(), model_name="resnet9", residual=True,
+                    classes=CLASSES, mean=MEAN, std=STD)
+    at = run_page(trained_models={"run 1": load_checkpoint(tmp_path / "t.pt")})
+    assert at.selectbox(key="classify_model").value == "trained:run 1"
+    at.radio(key="classify_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value(("blue.png", png(), "image/png")).run()
+    assert not at.exception and not at.error
+    assert len(charts(at)) == 1
+    assert "run 1 (resnet9, trained this session)" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("notes.jpg", b"this is not a photo at all" * 4, "not an image"),
+        ("empty.png", b"", "empty"),
+        ("cut.png", png((200, 200))[:300], "truncated or corrupt"),
+    ],
+)
+def test_a_bad_upload_shows_an_error_and_the_page_stays_usable(shipped, hub_dir, name, data, message) -> None:
+    at = run_page()
+    at.radio(key="classify_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value((name, data, "image/jpeg")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and name in at.error[0].value and message in at.error[0].value
+    assert charts(at) == []
+    # A good file afterwards works in the same session.
+    at.file_uploader(key="classify_upload").set_value(("good.png", png(), "image/png")).run()
+    assert not at.exception and not at.error and len(charts(at)) == 1
+
+
+def test_without_samples_only_upload_is_offered(shipped, hub_dir, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
+    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    at = run_page()
+    assert at.radio(key="classify_picture_mode").options == ["Upload"]
+    assert charts(at) == []
+
+
+def test_a_damaged_shipped_checkpoint_is_reported_not_raised(shipped, hub_dir, sample_photos) -> None:
+    shipped.write_bytes(b"PK\x03\x04 half a zip file")
+    at = run_page()
+    assert len(at.error) == 1 and "shipped CIFAR-10 model cannot be loaded" in at.error[0].value
+    assert charts(at) == []
+
+
+def test_weights_downloaded_from_the_page_make_the_model_usable(no_shipped, hub_dir, sample_photos, tmp_path, monkeypatch) -> None:
+    import hashlib
+
+    import torch
+    import torchvision
+
+    from resnet_core import pretrained
+
+    # A file:// "server" holding torchvision-format weights under a name with the right hash prefix.
+    staged = tmp_path / "staged.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), staged)
+    digest = hashlib.sha256(staged.read_bytes()).hexdigest()
+    served = staged.rename(tmp_path / f"resnet18-{digest[:8]}.pth")
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name: served.as_uri())
+
+    at = run_page()
+    assert charts(at) == []
+    at.button(key="classify_download").click().run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="classify_model").value == "imagenet:resnet18"
+    assert len(charts(at)) == 1
+    assert (hub_dir / "checkpoints" / served.name).is_file()
+
+
+def test_a_failed_download_on_the_page_shows_the_prefetch_command(no_shipped, hub_dir, sample_photos, monkeypatch) -> None:
+    from resnet_core import pretrained
+
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name: "http://127.0.0.1:9/resnet18-f37072fd.pth")
+    at = run_page()
+    at.button(key="classify_download").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "prefetch --weights resnet18" in at.error[0].value

@@ -1,0 +1,156 @@
+"""The Grad-CAM page in Streamlit's AppTest: class, method and layer choices, overlays, warnings."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import numpy as np
+from PIL import Image
+from pagetest import open_app_page
+from streamlit.testing.v1 import AppTest
+
+from resnet_core.checkpoint import load_checkpoint, save_checkpoint
+from resnet_core.cifar10 import CLASSES, MEAN, STD
+from resnet_core.models import create_model
+
+PAGE = "pages/4_Grad-CAM.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def run_page(**session) -> AppTest:
+    at = open_app_page(PAGE, timeout=180)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def heatmap(at: AppTest) -> dict:
+    """The overlay's heatmap trace, with ``z`` decoded (plotly sends numpy arrays as base64)."""
+    (chart,) = at.get("plotly_chart")
+    spec = json.loads(chart.proto.spec)
+    (trace,) = [t for t in spec["data"] if t["type"] == "heatmap"]
+    z = trace["z"]
+    if isinstance(z, dict):
+        shape = tuple(int(n) for n in z["shape"].split(","))
+        z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    trace["z"] = np.asarray(z, dtype=np.float32)
+    return trace
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c for img in at.get("image") for c in img.captions]
+
+
+def subheaders(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader]
+
+
+def test_widgets_overlay_and_rows_for_the_shipped_model(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    assert at.selectbox(key="gradcam_model").value == "shipped"
+    assert at.radio(key="gradcam_method").options == ["Grad-CAM", "Grad-CAM++", "XGrad-CAM", "LayerCAM"]
+    assert at.selectbox(key="gradcam_layer").options == ["layer1", "layer2", "layer3"]  # resnet20
+    assert at.selectbox(key="gradcam_layer").value == "layer3"
+    assert at.slider(key="gradcam_alpha").value == 0.5
+    assert at.download_button(key="gradcam_download").label == "Download overlay (PNG)"
+    trace = heatmap(at)
+    assert trace["opacity"] == 0.5 and trace["z"].shape == (32, 32)
+    assert trace["z"].min() >= 0 and trace["z"].max() == pytest.approx(1.0, abs=1e-3)
+    assert "map %{z" in trace["hovertemplate"]
+    # A row per stage (3 for resnet20) and a row of the four methods.
+    assert captions(at) == [
+        "layer1 · Grad-CAM · 32x32 positions",
+        "layer2 · Grad-CAM · 16x16 positions",
+        "layer3 · Grad-CAM · 8x8 positions",
+        "layer3 · Grad-CAM · 8x8 positions",
+        "layer3 · Grad-CAM++ · 8x8 positions",
+        "layer3 · XGrad-CAM · 8x8 positions",
+        "layer3 · LayerCAM · 8x8 positions",
+    ]
+
+
+def test_changing_method_layer_class_and_opacity_changes_the_picture(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    first = heatmap(at)["z"]
+    assert subheaders(at)[0].startswith("Grad-CAM for")
+
+    at.radio(key="gradcam_method").set_value("layercam").run()
+    assert subheaders(at)[0].startswith("LayerCAM for") and subheaders(at)[-1] == "The four methods at layer3"
+    assert not np.allclose(heatmap(at)["z"], first, atol=1e-3)
+
+    at.selectbox(key="gradcam_layer").set_value("layer2").run()
+    assert subheaders(at)[0].endswith("at layer2") and subheaders(at)[-1] == "The four methods at layer2"
+    assert heatmap(at)["z"].shape == (32, 32)  # still at input size
+    assert "layer2 · Grad-CAM++ · 16x16 positions" in captions(at)
+
+    at.radio(key="gradcam_target_mode").set_value("Any class").run()
+    at.selectbox(key="gradcam_any_class").set_value("truck").run()
+    assert "“truck”" in subheaders(at)[0]
+
+    at.slider(key="gradcam_alpha").set_value(0.8).run()
+    assert heatmap(at)["opacity"] == 0.8
+    assert not at.exception
+
+
+def test_a_top_prediction_can_be_chosen(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    options = at.selectbox(key="gradcam_top_class").options
+    assert len(options) == 5
+    second = options[1]
+    at.selectbox(key="gradcam_top_class").select_index(1).run()
+    assert f"“{second.split(' (')[0]}”" in subheaders(at)[0]
+
+
+def test_a_layer_too_small_for_a_map_is_flagged_on_the_page(no_shipped, hub_dir, sample_photos, tmp_path: Path) -> None:
+    # An ImageNet ResNet-18 fed 32x32 inputs: layer4 is 1x1.
+    save_checkpoint(tmp_path / "t.pt", create_model("resnet18", num_classes=10).eval(), model_name="resnet18",
+                    residual=True, classes=CLASSES, mean=MEAN, std=STD, input_size=32)
+    at = run_page(trained_models={"tiny input": load_checkpoint(tmp_path / "t.pt")})
+    assert at.selectbox(key="gradcam_model").value == "trained:tiny input"
+    assert any("single position (1x1)" in w.value for w in at.warning)
+    at.selectbox(key="gradcam_layer").set_value("layer1").run()
+    assert not any("single position" in w.value for w in at.warning)
+
+
+def test_imagenet_model_at_224(no_shipped, cached_resnet18, sample_photos) -> None:
+    at = run_page()
+    assert at.selectbox(key="gradcam_model").value == "imagenet:resnet18"
+    assert heatmap(at)["z"].shape == (224, 224)
+    assert captions(at)[:4] == [
+        "layer1 · Grad-CAM · 56x56 positions",
+        "layer2 · Grad-CAM · 28x28 positions",
+        "layer3 · Grad-CAM · 14x14 positions",
+        "layer4 · Grad-CAM · 7x7 positions",
+    ]
+
+
+def test_missing_weights_do_not_crash(no_shipped, hub_dir) -> None:
+    at = run_page()
+    assert any("prefetch --weights resnet18" in w.value for w in at.warning)
+    assert at.get("plotly_chart") == [] or len(at.get("plotly_chart")) == 0
+
+
+def test_a_bad_upload_shows_an_error_and_a_good_one_works(shipped, hub_dir) -> None:
+    at = run_page()
+    at.radio(key="gradcam_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="gradcam_upload").set_value(("photo.heic", b"\x00\x00\x00\x18ftypheic" + bytes(40), "image/heic")).run()
+    assert not at.exception and len(at.error) == 1 and "HEIC" in at.error[0].value
+    buf = io.BytesIO()
+    Image.new("RGB", (50, 50), (200, 30, 30)).save(buf, format="PNG")
+    at.file_uploader(key="gradcam_upload").set_value(("red.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception and not at.error and len(at.get("plotly_chart")) == 1
