@@ -4,8 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from resnet_core.classify import Prediction
-from ui import setup_page
-from ui_inputs import choose_model, choose_picture
+from ui import choose_model, choose_picture, setup_page
 
 setup_page("Classify", "🔎")
 st.title("Classify")

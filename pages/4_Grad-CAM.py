@@ -7,8 +7,7 @@ from PIL import Image
 
 from resnet_core.cam import METHOD_LABELS, METHODS, CamMap, stage_layers
 from resnet_core.overlay import overlay, png_bytes
-from ui import setup_page
-from ui_inputs import choose_model, choose_picture
+from ui import choose_model, choose_picture, setup_page
 
 setup_page("Grad-CAM", "🔥")
 st.title("Grad-CAM")
