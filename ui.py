@@ -6,6 +6,8 @@ belongs in the core.
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from resnet_core.checkpoint import Checkpoint
@@ -46,3 +48,18 @@ def offer_trained_model(label: str, checkpoint: Checkpoint) -> None:
 def trained_models() -> dict[str, Checkpoint]:
     """Models trained in this browser session, by label (newest last)."""
     return dict(st.session_state.get(_TRAINED_KEY, {}))
+
+
+# --- Identity of this browser session, for the process-wide training-job registry ---
+_SESSION_ID_KEY = "session_id"
+
+
+def session_id() -> str:
+    """A random id for this browser session, stable across reruns and page switches.
+
+    Kept in plain session state (not widget state, which Streamlit drops when a page stops
+    drawing the widget), so the Train page finds its running job again after any rerun.
+    """
+    if _SESSION_ID_KEY not in st.session_state:
+        st.session_state[_SESSION_ID_KEY] = uuid.uuid4().hex
+    return st.session_state[_SESSION_ID_KEY]
