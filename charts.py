@@ -42,9 +42,23 @@ def _train_trace(run: RunSnapshot, colour: str, attr: str, scale: float = 1.0) -
     )
 
 
+def _test_x(run: RunSnapshot) -> list[float]:
+    """Where each test point sits on the epoch axis.
+
+    ``EpochMetrics.epoch`` counts *full* epochs, so the final evaluation of a run that ends
+    mid-epoch (a time budget, a stop) would plot on top of the previous one; place it at the
+    fractional epoch of the last logged step before it instead.
+    """
+    xs = []
+    for e in run.epochs:
+        before = [s.epoch for s in run.steps if s.elapsed_s <= e.elapsed_s + 1e-6]
+        xs.append(max([float(e.epoch), *before[-1:]]))
+    return xs
+
+
 def _test_trace(run: RunSnapshot, colour: str, attr: str, scale: float = 1.0) -> go.Scatter:
     return go.Scatter(
-        x=[e.epoch for e in run.epochs],
+        x=_test_x(run),
         y=[getattr(e, attr) * scale for e in run.epochs],
         mode="lines+markers",
         name=f"{run.label} test",

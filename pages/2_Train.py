@@ -112,7 +112,7 @@ with col_model:
     experiment = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.__getitem__,
                           key="experiment", disabled=running)
     if experiment == "one":
-        model = st.selectbox("Network", cifar_models, index=cifar_models.index("resnet20"), key="model",
+        model = st.selectbox("Network", cifar_models, index=cifar_models.index(defaults.model), key="model",
                              format_func=lambda n: f"{n} ({get_spec(n).depth} layers)", disabled=running)
         residual = st.toggle("Residual (shortcut connections)", value=True, key="residual", disabled=running)
         runs_for = lambda config: [jobs.RunSpec(f"{'residual' if config.residual else 'plain'} {config.model}", config)]  # noqa: E731
@@ -237,6 +237,10 @@ if job is not None:
 
 
 # --- 5. Results -------------------------------------------------------------------------------
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def data_words(result: TrainResult) -> str:
     """Where the test accuracy was measured, in words."""
     cfg = result.config
@@ -263,9 +267,10 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
     """What the paper found next to what this run found, for the two-network experiments."""
     first, second = snap.runs[0], snap.runs[1]
     verdict = jobs.leader(results[0], results[1])
-    got = " · ".join(f"**{r.label}**: test {res.test_acc:.1%}" + (
+    got = " · ".join(f"**{r.label}**: test {percent(res.test_acc)}" + (
         f", train {t[1]:.1%} (loss {t[0]:.3f})" if (t := r.recent_train()) else "")
         for r, res in zip((first, second), results))
+    unknown = "One of the runs has no test accuracy (it diverged or was stopped), so there is nothing to compare."
     short = ("A few minutes on a subset is a tiny fraction of the paper's 164 epochs on all 50,000 "
              "images, so the gap may not have opened yet: try a longer budget or a deeper pair.")
     if not first.config.residual and second.config.residual:  # plain vs residual twins
@@ -278,21 +283,24 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
         )
         outcome = {"second": "The residual twin is ahead, as in the paper.",
                    "first": "The plain network is ahead in this run. " + short,
-                   "tie": "The two are within a point of each other. " + short}[verdict]
+                   "tie": "The two are within a point of each other. " + short,
+                   "unknown": unknown}[verdict]
     else:  # shallow vs deep, both plain or both residual
         if first.config.residual:
             st.markdown("**What the paper found.** With shortcuts, deeper is better on CIFAR-10: "
                         "ResNet-20 8.75% → ResNet-56 6.97% → ResNet-110 6.43% test error (Table 6, Figure 6).")
             outcome = {"second": "The deeper residual net is ahead, as in the paper.",
                        "first": "The shallower net is ahead here: deeper nets need longer to pull ahead. " + short,
-                       "tie": "The two are within a point of each other. " + short}[verdict]
+                       "tie": "The two are within a point of each other. " + short,
+                       "unknown": unknown}[verdict]
         else:
             st.markdown("**What the paper found.** The 56-layer plain net has higher training **and** test "
                         "error than the 20-layer plain net (Figure 1): the deeper net is harder to optimise "
                         "(degradation), it is not overfitting.")
             outcome = {"first": "Your shallower plain net is ahead: the degradation the paper describes.",
                        "second": "The deeper plain net is ahead in this run. " + short,
-                       "tie": "The two are within a point of each other. " + short}[verdict]
+                       "tie": "The two are within a point of each other. " + short,
+                       "unknown": unknown}[verdict]
     st.markdown(f"**What you got.** {got}. {outcome}")
 
 
@@ -316,9 +324,9 @@ if job is not None and not running:
         results.append(result)
         st.markdown(f"#### {run.label}: {result.status}")
         r1, r2, r3, r4, r5 = st.columns(5)
-        r1.metric("Test accuracy", f"{result.test_acc:.1%}")
-        r2.metric("Test loss", f"{result.test_loss:.3f}")
-        r3.metric("Epochs", f"{result.epochs_completed:.2f}")
+        r1.metric("Test accuracy", percent(result.test_acc))
+        r2.metric("Test loss", "n/a" if result.test_loss is None else f"{result.test_loss:.3f}")
+        r3.metric("Full epochs", f"{result.epochs_completed}")
         r4.metric("Training time", f"{result.train_seconds:.0f} s")
         r5.metric("Images / s", f"{result.images_per_second:,.0f}")
         st.caption(f"Test accuracy on {data_words(result)}.")
@@ -328,7 +336,7 @@ if job is not None and not running:
         d1, d2 = st.columns([1, 3])
         d1.download_button("Download checkpoint", data=data, file_name=f"{run.label.replace(' ', '-')}.pt",
                            mime="application/octet-stream", key=f"download_{index}")
-        offer = f"{run.label} (trained here, {result.test_acc:.0%} test, {result.config.data})"
+        offer = f"{run.label} (trained here, {percent(result.test_acc)} test, {result.config.data})"
         offered = st.session_state.setdefault("train_offered", set())
         if offer not in offered:
             try:

@@ -88,14 +88,21 @@ def depth_runs(config: TrainConfig, shallow: str, deep: str) -> list[RunSpec]:
     return [RunSpec(f"{kind} {name}", replace(config, model=name)) for name in (shallow, deep)]
 
 
-def leader(first: TrainResult, second: TrainResult, margin: float = 0.01) -> Literal["first", "second", "tie"]:
-    """Which of two runs has the higher test accuracy, or "tie" within ``margin`` (0..1).
+def leader(
+    first: TrainResult, second: TrainResult, margin: float = 0.01
+) -> Literal["first", "second", "tie", "unknown"]:
+    """Which of two runs has the higher test accuracy: "tie" within ``margin`` (0..1), "unknown"
+    when either has no test accuracy (it diverged, or was stopped before evaluating).
 
     A point of accuracy is within the noise of a short run on a subset, so the page does not
     claim a winner below it.
     """
+    if first.test_acc is None or second.test_acc is None:
+        return "unknown"
     gap = first.test_acc - second.test_acc
-    if not math.isfinite(gap) or abs(gap) < margin:
+    if not math.isfinite(gap):
+        return "unknown"
+    if abs(gap) < margin:
         return "tie"
     return "first" if gap > 0 else "second"
 
