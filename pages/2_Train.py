@@ -131,54 +131,66 @@ with col_model:
         runs_for = lambda config: jobs.depth_runs(config, shallow, config.model)  # noqa: E731
 
 # --- 3. How long and how fast -----------------------------------------------------------------
+# Widget defaults come from the device's recipe; the comparisons use the paper's optimiser
+# settings instead. Keys carry the group so switching experiment shows that group's defaults.
+group = "one" if experiment == "one" else "compare"
+recipe = defaults if group == "one" else jobs.paper_recipe(defaults)
+if on_cpu:
+    # A CPU step takes a second or more and reading a metric costs nothing there (no device
+    # sync), so log every step for live charts. A full 50,000-image epoch would take many
+    # minutes on 2 cores: default to a subset so a run reaches epochs (and test points).
+    recipe = dataclasses.replace(
+        recipe, log_every=1, grad_norm_every=5,
+        subset=recipe.subset or (5000 if group == "one" else 2000), test_subset=recipe.test_subset or 1000,
+    )
+default_budget = 60 if group == "one" or not on_cpu else 90  # seconds per network
+
 with col_length:
     st.subheader("Training")
     by_time = st.radio("Stop after", ["a time budget", "a number of epochs"], key="length", horizontal=True,
                        disabled=running) == "a time budget"
     if by_time:
         budget_s = st.number_input("Seconds per network", min_value=5, max_value=3600, step=15,
-                                   value=int(defaults.budget_s or 60), key="budget_s", disabled=running)
+                                   value=int(recipe.budget_s or default_budget), key=f"budget_s_{group}",
+                                   disabled=running, help="Training time; the test evaluations come on top.")
         epochs = None
     else:
         epochs = st.number_input("Epochs", min_value=0.1, max_value=200.0, step=1.0,
-                                 value=float(defaults.epochs or 1.0), key="epochs", disabled=running)
+                                 value=float(recipe.epochs or 1.0), key=f"epochs_{group}", disabled=running)
         budget_s = None
-    batch_sizes = sorted({32, 64, 128, 256, 512, defaults.batch_size})
-    batch_size = st.selectbox("Batch size", batch_sizes, index=batch_sizes.index(defaults.batch_size),
-                              key="batch_size", disabled=running)
-    lr = st.number_input("Learning rate (peak)", min_value=1e-5, max_value=10.0, value=float(defaults.lr),
-                         step=0.01, format="%.4f", key="lr", disabled=running)
+    batch_sizes = sorted({32, 64, 128, 256, 512, recipe.batch_size})
+    batch_size = st.selectbox("Batch size", batch_sizes, index=batch_sizes.index(recipe.batch_size),
+                              key=f"batch_size_{group}", disabled=running)
+    lr = st.number_input("Learning rate (peak)", min_value=1e-5, max_value=10.0, value=float(recipe.lr),
+                         step=0.01, format="%.4f", key=f"lr_{group}", disabled=running)
 
 with st.expander("Advanced settings"):
     a1, a2, a3 = st.columns(3)
-    # On a 2-core server a full 50,000-image epoch takes several minutes: default to a subset
-    # so a run shows epochs (and test points) within its budget.
-    default_subset = defaults.subset or (5000 if on_cpu else 0)
     subset = a1.number_input("Training images (0 = all)", min_value=0, max_value=50_000, step=1000,
-                             value=int(default_subset), key="subset", disabled=running)
-    default_test = defaults.test_subset or (1000 if on_cpu else 0)
+                             value=int(recipe.subset or 0), key=f"subset_{group}", disabled=running)
     test_subset = a1.number_input("Test images (0 = all)", min_value=0, max_value=10_000, step=500,
-                                  value=int(default_test), key="test_subset", disabled=running)
-    seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(defaults.seed), key="seed",
+                                  value=int(recipe.test_subset or 0), key=f"test_subset_{group}", disabled=running)
+    seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(recipe.seed), key="seed",
                            disabled=running)
-    momentum = a2.number_input("Momentum", min_value=0.0, max_value=0.999, value=float(defaults.momentum),
-                               step=0.05, key="momentum", disabled=running)
-    weight_decay = a2.number_input("Weight decay", min_value=0.0, max_value=0.1, value=float(defaults.weight_decay),
-                                   step=1e-4, format="%.5f", key="weight_decay", disabled=running)
+    momentum = a2.number_input("Momentum", min_value=0.0, max_value=0.999, value=float(recipe.momentum),
+                               step=0.05, key=f"momentum_{group}", disabled=running)
+    weight_decay = a2.number_input("Weight decay", min_value=0.0, max_value=0.1, value=float(recipe.weight_decay),
+                                   step=1e-4, format="%.5f", key=f"weight_decay_{group}", disabled=running)
     label_smoothing = a2.number_input("Label smoothing", min_value=0.0, max_value=0.5,
-                                      value=float(defaults.label_smoothing), step=0.05, key="label_smoothing",
-                                      disabled=running)
-    log_every = a3.number_input("Log every (steps)", min_value=1, max_value=1000, value=int(defaults.log_every),
-                                key="log_every", disabled=running)
+                                      value=float(recipe.label_smoothing), step=0.05,
+                                      key=f"label_smoothing_{group}", disabled=running)
+    log_every = a3.number_input("Log every (steps)", min_value=1, max_value=1000, value=int(recipe.log_every),
+                                key=f"log_every_{group}", disabled=running)
     grad_norm_every = a3.number_input("Gradient norms every (steps, 0 = off)", min_value=0, max_value=1000,
-                                      value=int(defaults.grad_norm_every), key="grad_norm_every", disabled=running)
+                                      value=int(recipe.grad_norm_every), key=f"grad_norm_every_{group}",
+                                      disabled=running)
     devices = ["auto", "cpu"] + (["cuda"] if device.type == "cuda" else [])
     run_device = a3.selectbox("Device", devices, key="device", disabled=running)
 
 config: TrainConfig | None
 try:
     config = dataclasses.replace(
-        defaults,
+        recipe,
         model=model, residual=residual, data="cifar10" if source == "CIFAR-10" else "synthetic",
         data_dir=data_dir or None, epochs=epochs, budget_s=budget_s, batch_size=int(batch_size), lr=float(lr),
         subset=int(subset) or None, test_subset=int(test_subset) or None, seed=int(seed),
