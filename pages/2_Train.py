@@ -226,7 +226,7 @@ def live_view(was_running: bool) -> None:
     run = snap.runs[snap.current]
     label = run.label if len(snap.runs) == 1 else f"{run.label} ({snap.current + 1} of {len(snap.runs)})"
     st.progress(snap.progress, text=f"{snap.message}: {snap.progress:.0%}" if not snap.done else f"{snap.state}")
-    m1, m2, m3, m4 = st.columns(4)
+    m1, m2, m3, m4 = st.columns([2, 1, 1, 1])
     m1.metric("Network", label)
     m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
     m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
