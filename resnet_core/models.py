@@ -8,6 +8,7 @@ additions removed, as in the paper's plain baselines.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Type, Union
 
@@ -252,26 +253,31 @@ class ResNet9(nn.Module):
     """The fast CIFAR ResNet of the DAWNBench entries (Page, "How to train your ResNet", 2018).
 
     prep(64) -> layer1(128, pool, + residual of two convs) -> layer2(256, pool)
-    -> layer3(512, pool, + residual of two convs) -> global max pool -> linear.
+    -> layer3(512, pool, + residual of two convs) -> global max pool -> linear;
+    ``width`` sets the first of these (64), the others scale with it.
     Its stages are named ``layer1``..``layer3`` so Grad-CAM and summaries address them like the
     other ResNets.
     """
 
-    def __init__(self, num_classes: int = 10, residual: bool = True, zero_init_residual: bool = False) -> None:
+    def __init__(
+        self, num_classes: int = 10, residual: bool = True, zero_init_residual: bool = False, width: int = 64
+    ) -> None:
         super().__init__()
         self.residual = residual
         self.num_stages = 3
-        self.prep = conv_bn(3, 64)
+        # ``width`` scales every layer: 64 is the original; narrower nets train far faster on a CPU.
+        w1, w2, w3, w4 = width, 2 * width, 4 * width, 8 * width
+        self.prep = conv_bn(3, w1)
         self.layer1 = nn.Sequential(
-            conv_bn(64, 128, pool=True), Residual(nn.Sequential(conv_bn(128, 128), conv_bn(128, 128)), residual)
+            conv_bn(w1, w2, pool=True), Residual(nn.Sequential(conv_bn(w2, w2), conv_bn(w2, w2)), residual)
         )
-        self.layer2 = conv_bn(128, 256, pool=True)
+        self.layer2 = conv_bn(w2, w3, pool=True)
         self.layer3 = nn.Sequential(
-            conv_bn(256, 512, pool=True), Residual(nn.Sequential(conv_bn(512, 512), conv_bn(512, 512)), residual)
+            conv_bn(w3, w4, pool=True), Residual(nn.Sequential(conv_bn(w4, w4), conv_bn(w4, w4)), residual)
         )
         # The original uses a global max pool; adaptive keeps any input size working.
         self.pool = nn.AdaptiveMaxPool2d((1, 1))
-        self.fc = nn.Linear(512, num_classes)
+        self.fc = nn.Linear(w4, num_classes)
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, Residual):
@@ -419,3 +425,20 @@ register_model(
         description="ResNet-9 of the DAWNBench CIFAR-10 results (Page, 2018)",
     )
 )
+
+# Narrow ResNet-9s: the same graph at 1/4 and 3/8 of the width (1/16 and 9/64 of the compute),
+# the CPU training default and the shipped checkpoint's model (see bench/RESULTS.md, "Training").
+for _width in (16, 24):
+    register_model(
+        ModelSpec(
+            name=f"resnet9_w{_width}",
+            builder=functools.partial(ResNet9, width=_width),
+            family="cifar",
+            num_classes=10,
+            input_size=32,
+            depth=9,
+            block="conv_bn",
+            layers=(1, 1, 1),
+            description=f"ResNet-9 at width {_width} (the original is 64): fast enough to train on a CPU",
+        )
+    )
