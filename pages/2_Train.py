@@ -349,14 +349,16 @@ if job is not None and not running:
         d1.download_button("Download checkpoint", data=data, file_name=f"{run.label.replace(' ', '-')}.pt",
                            mime="application/octet-stream", key=f"download_{index}")
         offer = f"{run.label} (trained here, {percent(result.test_acc)} test, {result.config.data})"
-        offered = st.session_state.setdefault("train_offered", set())
-        if offer not in offered:
+        # Once per run, not per rerun: rebuilding the model from bytes every second would be waste.
+        offered: set[str] = st.session_state.setdefault("train_offered", set())
+        run_key = f"{snap.job_id}:{index}"
+        if run_key not in offered:
             try:
                 ui.offer_trained_model(offer, load_checkpoint(data))
-                offered.add(offer)
+                offered.add(run_key)
             except CheckpointError as exc:
                 st.error(f"Could not offer this model to Classify and Grad-CAM: {exc}")
-        if offer in offered:
+        if run_key in offered:
             d2.caption(f"Available on the Classify and Grad-CAM pages as “{offer}”.")
     if len(snap.runs) == 2 and len(results) == 2:
         st.divider()

@@ -163,3 +163,19 @@ def test_a_busy_server_refuses_with_a_warning(monkeypatch: pytest.MonkeyPatch) -
     assert texts(at, "warning") == ["the server is busy training 1 model; try again when one finishes"]
     assert at.button(key="stop").disabled  # nothing of ours is running
     release.set()
+
+
+def test_page_finds_cifar10_and_validates_the_folder(cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(cifar10_dir))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.radio(key="data_source").value == "CIFAR-10"
+    assert at.text_input(key="data_dir").value == str(cifar10_dir)
+    assert any(f"Reading the CIFAR-10 copy at `{cifar10_dir}`" in c for c in texts(at, "caption"))
+    assert not at.button(key="start").disabled
+    # A folder without CIFAR-10 shows what is wrong, in the loader's words, and blocks Start.
+    (tmp_path / "empty").mkdir()
+    at.text_input(key="data_dir").set_value(str(tmp_path / "empty")).run()
+    assert any("missing data_batch_1" in e or "test_batch" in e for e in texts(at, "error")), texts(at, "error")
+    assert at.button(key="start").disabled
