@@ -199,6 +199,7 @@ def distributed(device: str) -> Iterator[DistInfo]:
 
 def _train_config(args: argparse.Namespace) -> Any:
     """The TrainConfig for ``args``: the device's defaults with the given options replaced."""
+    from resnet_core.device import pick_device
     from resnet_core.train import TrainConfig
 
     base = TrainConfig.for_device(args.device)
@@ -214,6 +215,10 @@ def _train_config(args: argparse.Namespace) -> Any:
         changes.update(epochs=args.epochs, budget_s=None)
     elif args.budget is not None:
         changes.update(budget_s=args.budget, epochs=None)
+    if args.log_every is None and pick_device(args.device).type == "cpu":
+        # The default (20 steps) spares a GPU its host syncs; a CPU step at batch 512 takes
+        # seconds, so 20 of them would leave the terminal silent for a minute.
+        changes["log_every"] = min(base.log_every, 5)
     for option, field_name in _CONFIG_OPTIONS.items():
         value = getattr(args, option)
         if value is not None:
