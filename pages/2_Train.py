@@ -136,11 +136,12 @@ with col_model:
 group = "one" if experiment == "one" else "compare"
 recipe = defaults if group == "one" else jobs.paper_recipe(defaults)
 if on_cpu:
-    # A CPU step takes a second or more and reading a metric costs nothing there (no device
-    # sync), so log every step for live charts. A full 50,000-image epoch would take many
+    # A CPU step takes a second or more and reading a metric or a gradient norm costs nothing
+    # next to it (no device sync), so record every step: live charts, and a gradient-flow
+    # chart even for a plain net that only gets a few steps in its budget. A full 50,000-image epoch would take many
     # minutes on 2 cores: default to a subset so a run reaches epochs (and test points).
     recipe = dataclasses.replace(
-        recipe, log_every=1, grad_norm_every=5,
+        recipe, log_every=1, grad_norm_every=1,
         subset=recipe.subset or (5000 if group == "one" else 2000), test_subset=recipe.test_subset or 1000,
     )
 default_budget = 60 if group == "one" or not on_cpu else 90  # seconds per network
@@ -224,10 +225,10 @@ def live_view(was_running: bool) -> None:
     if was_running and snap.done:
         st.rerun()  # the whole page: results, download buttons, enabled widgets
     run = snap.runs[snap.current]
-    label = run.label if len(snap.runs) == 1 else f"{run.label} ({snap.current + 1} of {len(snap.runs)})"
+    heading = "Network" if len(snap.runs) == 1 else f"Network {snap.current + 1} of {len(snap.runs)}"
     st.progress(snap.progress, text=f"{snap.message}: {snap.progress:.0%}" if not snap.done else f"{snap.state}")
     m1, m2, m3, m4 = st.columns([2, 1, 1, 1])
-    m1.metric("Network", label)
+    m1.metric(heading, run.label)
     m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
     m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
     m4.metric("Images / s", f"{snap.images_per_s:,.0f}" if snap.images_per_s else "...")
@@ -283,6 +284,7 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
         f", train {t[1]:.1%} (loss {t[0]:.3f})" if (t := r.recent_train()) else "")
         for r, res in zip((first, second), results))
     unknown = "One of the runs has no test accuracy (it diverged or was stopped), so there is nothing to compare."
+    neither = "Neither network is clearly above chance (10%) yet, so this run cannot tell them apart. "
     short = ("A few minutes on a subset is a tiny fraction of the paper's 164 epochs on all 50,000 "
              "images, so the gap may not have opened yet: try a longer budget or a deeper pair.")
     if not first.config.residual and second.config.residual:  # plain vs residual twins
@@ -296,7 +298,7 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
         outcome = {"second": "The residual twin is ahead, as in the paper.",
                    "first": "The plain network is ahead in this run. " + short,
                    "tie": "The two are within a point of each other. " + short,
-                   "unknown": unknown}[verdict]
+                   "unknown": unknown, "neither": neither + short}[verdict]
     else:  # shallow vs deep, both plain or both residual
         if first.config.residual:
             st.markdown("**What the paper found.** With shortcuts, deeper is better on CIFAR-10: "
@@ -304,7 +306,7 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
             outcome = {"second": "The deeper residual net is ahead, as in the paper.",
                        "first": "The shallower net is ahead here: deeper nets need longer to pull ahead. " + short,
                        "tie": "The two are within a point of each other. " + short,
-                       "unknown": unknown}[verdict]
+                       "unknown": unknown, "neither": neither + short}[verdict]
         else:
             st.markdown("**What the paper found.** The 56-layer plain net has higher training **and** test "
                         "error than the 20-layer plain net (Figure 1): the deeper net is harder to optimise "
@@ -312,7 +314,7 @@ def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
             outcome = {"first": "Your shallower plain net is ahead: the degradation the paper describes.",
                        "second": "The deeper plain net is ahead in this run. " + short,
                        "tie": "The two are within a point of each other. " + short,
-                       "unknown": unknown}[verdict]
+                       "unknown": unknown, "neither": neither + short}[verdict]
     st.markdown(f"**What you got.** {got}. {outcome}")
 
 

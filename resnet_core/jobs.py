@@ -100,19 +100,23 @@ def depth_runs(config: TrainConfig, shallow: str, deep: str) -> list[RunSpec]:
 
 
 def leader(
-    first: TrainResult, second: TrainResult, margin: float = 0.01
-) -> Literal["first", "second", "tie", "unknown"]:
-    """Which of two runs has the higher test accuracy: "tie" within ``margin`` (0..1), "unknown"
-    when either has no test accuracy (it diverged, or was stopped before evaluating).
+    first: TrainResult, second: TrainResult, margin: float = 0.02, learned: float = 0.05
+) -> Literal["first", "second", "tie", "neither", "unknown"]:
+    """Which of two runs has the higher test accuracy, judged conservatively.
 
-    A point of accuracy is within the noise of a short run on a subset, so the page does not
-    claim a winner below it.
+    "unknown": either has no test accuracy (it diverged, or was stopped before evaluating).
+    "neither": both are within ``learned`` of chance (1 / number of classes), so a difference
+    between them is noise. "tie": they are within ``margin`` of each other; on the 1,000-image
+    test subsets of a short run, two points of accuracy are about the noise level.
     """
     if first.test_acc is None or second.test_acc is None:
         return "unknown"
-    gap = first.test_acc - second.test_acc
-    if not math.isfinite(gap):
+    if not (math.isfinite(first.test_acc) and math.isfinite(second.test_acc)):
         return "unknown"
+    classes = len(first.classes) or 10
+    if max(first.test_acc, second.test_acc) < 1 / classes + learned:
+        return "neither"
+    gap = first.test_acc - second.test_acc
     if abs(gap) < margin:
         return "tie"
     return "first" if gap > 0 else "second"

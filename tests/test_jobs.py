@@ -248,7 +248,9 @@ def test_helpers() -> None:
         return TrainResult("finished", "", tiny(), nn.Linear(1, 1), 1, 1.0, 1.0, acc, None)
 
     assert jobs.leader(result(0.50), result(0.60)) == "second"
-    assert jobs.leader(result(0.60), result(0.595)) == "tie"
+    assert jobs.leader(result(0.60), result(0.50)) == "first"
+    assert jobs.leader(result(0.60), result(0.59)) == "tie"
+    assert jobs.leader(result(0.10), result(0.13)) == "neither"  # both near 10% chance
     assert jobs.leader(result(None), result(0.6)) == "unknown"
     depth = jobs.depth_runs(tiny(residual=False), "resnet20", "resnet56")
     assert [(r.label, r.config.model, r.config.residual) for r in depth] == [
