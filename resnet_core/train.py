@@ -37,6 +37,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "evaluate",
     "resolve_precision",
     "train",
 ]
@@ -298,6 +299,57 @@ def _cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+@torch.no_grad()
+def _eval_totals(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    device: torch.device,
+    precision: str,
+    tta: bool,
+    batch_size: int,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> torch.Tensor | None:
+    """Summed loss, correct count and image count over ``images``, on ``device``; None if stopped."""
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, device=device, dtype=torch.float64)
+    try:
+        for i in range(0, len(labels), batch_size):
+            if should_stop():
+                return None
+            x = normalize(images[i : i + batch_size].to(device, non_blocking=True), MEAN, STD)
+            y = labels[i : i + batch_size].to(device, non_blocking=True)
+            with _autocast(device, precision):
+                logits = model(x)
+                if tta:
+                    # Mirror test-time augmentation: the net was trained on flipped images, so
+                    # averaging both views is a cheap gain on CIFAR (airbench does this); 2x the cost.
+                    logits = 0.5 * (logits + model(x.flip(3)))
+            logits = logits.float()
+            totals[0] += F.cross_entropy(logits, y, reduction="sum").double()
+            totals[1] += (logits.argmax(1) == y).sum()
+            totals[2] += len(y)
+    finally:
+        model.train(was_training)
+    return totals
+
+
+def evaluate(
+    model: nn.Module, data: ImageDataset, *, tta: bool = False, device: str = "cpu", batch_size: int = 500
+) -> tuple[float, float]:
+    """``(mean cross-entropy, accuracy 0..1)`` of ``model`` on all of ``data``, in fp32."""
+    dev = pick_device(device)
+    model = model.to(dev)
+    totals = _eval_totals(
+        model, data.images, data.labels, device=dev, precision="fp32", tta=tta, batch_size=batch_size
+    )
+    assert totals is not None  # no stop callback was given
+    loss_sum, correct, count = totals.tolist()
+    return loss_sum / max(count, 1), correct / max(count, 1)
+
+
 # --------------------------------------------------------------------------------------------
 # The trainer
 # --------------------------------------------------------------------------------------------
@@ -352,35 +404,19 @@ class Trainer:
 
     # -- evaluation ------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(
         self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str, batch_size: int = 1000
     ) -> tuple[float, float] | None:
         """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped."""
         rank, world = self._dist()
-        images, labels = data.images[rank::world], data.labels[rank::world]
-        was_training = model.training
-        model.eval()
-        totals = torch.zeros(3, device=device, dtype=torch.float64)  # loss sum, correct, count
-        for i in range(0, len(labels), batch_size):
-            if self.stop_event.is_set():
-                model.train(was_training)
-                return None
-            x = normalize(images[i : i + batch_size].to(device, non_blocking=True), MEAN, STD)
-            y = labels[i : i + batch_size].to(device, non_blocking=True)
-            with _autocast(device, precision):
-                logits = model(x)
-                if self.config.tta:
-                    # Mirror test-time augmentation: the net was trained on flipped images, so
-                    # averaging both views is a free ~0.5-1 point on CIFAR (airbench does this).
-                    logits = 0.5 * (logits + model(x.flip(3)))
-            logits = logits.float()
-            totals[0] += F.cross_entropy(logits, y, reduction="sum").double()
-            totals[1] += (logits.argmax(1) == y).sum()
-            totals[2] += len(y)
-        model.train(was_training)
-        totals = self._all_sum(totals).tolist()
-        return totals[0] / max(totals[2], 1), totals[1] / max(totals[2], 1)
+        totals = _eval_totals(
+            model, data.images[rank::world], data.labels[rank::world], device=device, precision=precision,
+            tta=self.config.tta, batch_size=batch_size, should_stop=self.stop_event.is_set,
+        )  # fmt: skip
+        if totals is None:
+            return None
+        loss_sum, correct, count = self._all_sum(totals).tolist()
+        return loss_sum / max(count, 1), correct / max(count, 1)
 
     # -- the loop ----------------------------------------------------------------------------------
 

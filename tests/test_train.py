@@ -23,6 +23,7 @@ from resnet_core.train import (
     StepMetrics,
     TrainConfig,
     Trainer,
+    evaluate,
     lr_at,
     resolve_precision,
     weighted_layers,
@@ -181,6 +182,10 @@ def test_checkpoint_round_trip_gives_same_outputs() -> None:
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(ckpt.model(x), result.model(x), atol=1e-5)  # type: ignore[attr-defined]
+    # The loaded model scores what the trainer reported (same test set, fp32, no TTA).
+    loss, acc = evaluate(ckpt.model, TEST)
+    assert acc == pytest.approx(result.test_acc) and loss == pytest.approx(result.test_loss, rel=1e-4)  # type: ignore[attr-defined]
+    assert 0 <= evaluate(ckpt.model, TEST, tta=True)[1] <= 1
 
 
 def test_divergence_is_reported_not_raised() -> None:
