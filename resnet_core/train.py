@@ -478,7 +478,7 @@ class Trainer:
         # On a CPU every op is synchronous, so checking the loss each step costs nothing; on a GPU
         # it would stall the queue, so there we only look at the logging syncs.
         check_every = 1 if device.type == "cpu" else cfg.log_every
-        window_start, window_images = 0.0, 0
+        window_start = 0.0
         lr = 0.0
         model.train()
         last_eval: tuple[float, float] | None = None
@@ -554,7 +554,7 @@ class Trainer:
                             loss=stats[0] / max(images_seen, 1),
                             acc=stats[1] / max(images_seen, 1),
                             lr=lr,
-                            images_per_s=(images_seen) / max(now - window_start, 1e-9),
+                            images_per_s=images_seen / max(now - window_start, 1e-9),
                             elapsed_s=now,
                         )
                     )
@@ -568,14 +568,13 @@ class Trainer:
             if not done and cfg.eval_every_epoch:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
-                train_s, clock = elapsed(), None  # pause the training clock for evaluation
+                train_s = elapsed()  # the training clock stops here and restarts after evaluation
                 last_eval = self.evaluate(net, test_data, device, precision)
+                clock = time.perf_counter()
                 if last_eval is None:
                     status, message, done = "stopped", f"stopped by request at step {step}", True
-                    clock = time.perf_counter()
                     break
                 self._emit(EpochMetrics(epochs_done, last_eval[0], last_eval[1], train_s))
-                clock = time.perf_counter()
 
         if device.type == "cuda":
             torch.cuda.synchronize(device)
