@@ -232,6 +232,10 @@ def live_view(was_running: bool) -> None:
     m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
     m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
     m4.metric("Images / s", f"{snap.images_per_s:,.0f}" if snap.images_per_s else "...")
+    if not any(r.steps for r in snap.runs):  # nothing to chart (yet, or ever if it failed early)
+        if not snap.done:
+            st.caption("Loading the data and building the network: the charts start with the first logged step.")
+        return
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.loss_figure(snap), key="chart_loss", width="stretch")
     c2.plotly_chart(charts.accuracy_figure(snap), key="chart_acc", width="stretch")
