@@ -179,3 +179,19 @@ def test_page_finds_cifar10_and_validates_the_folder(cifar10_dir: Path, monkeypa
     at.text_input(key="data_dir").set_value(str(tmp_path / "empty")).run()
     assert any("missing data_batch_1" in e or "test_batch" in e for e in texts(at, "error")), texts(at, "error")
     assert at.button(key="start").disabled
+
+
+def test_a_failed_job_is_shown_with_its_message_and_the_page_stays_up() -> None:
+    def broken(config: TrainConfig, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated crash in the trainer")
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["session_id"] = "failing session"  # what ui.session_id() reads
+    job = jobs.REGISTRY.start("failing session", [jobs.RunSpec("x", TrainConfig(data="synthetic"))],
+                              trainer_factory=broken, train_data=make_synthetic(8),
+                              test_data=make_synthetic(8, split="test"))
+    assert job.join(timeout=10)
+    at.run()
+    assert not at.exception
+    assert texts(at, "error") == ["Training failed: RuntimeError: simulated crash in the trainer"]
+    assert not at.button(key="start").disabled  # the user can fix the settings and go again
