@@ -99,8 +99,8 @@ def lr_figure(snap: JobSnapshot) -> go.Figure:
 def grad_flow_figure(snap: JobSnapshot) -> go.Figure:
     """Gradient norm per weighted layer, input (left) to output (right), on a log scale.
 
-    In a deep plain network the norms shrink towards the input: the vanishing gradients that
-    shortcuts cure, since the identity path carries the gradient back unchanged (paper, 3.1).
+    A deep plain network's norms spread over orders of magnitude from layer to layer; the
+    identity shortcuts carry the gradient back unchanged and keep them close (paper, 3.1 and 4.1).
     """
     fig = go.Figure()
     for run, colour in zip(snap.runs, COLOURS):
