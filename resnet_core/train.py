@@ -124,7 +124,7 @@ class TrainConfig:
         """The tuned default for ``device`` ("auto" resolves to what this machine has).
 
         CPU: a ResNet-9 at 1/4 width, tuned for a 2-minute budget on 2 cores (bench/RESULTS.md).
-        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs, ~30 s on a modern GPU.
+        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
@@ -396,6 +396,10 @@ class Trainer:
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return t
 
+    def _any_rank(self, flag: torch.Tensor) -> bool:
+        """True if ``flag`` is set on any process (every process gets the same answer)."""
+        return bool(self._all_max(flag.reshape(1).to(torch.float32))[0] > 0)
+
     def _emit(self, metric: Metrics) -> None:
         """Record and report a metric; only rank 0 reports, as it holds the averaged numbers."""
         self.history.append(metric)
@@ -501,8 +505,14 @@ class Trainer:
                 stop_now = self.stop_event.is_set()
                 over = cfg.budget_s is not None and elapsed() >= cfg.budget_s
                 if world > 1:
-                    flags = self._all_max(torch.tensor([float(stop_now), float(over)], device=device))
-                    stop_now, over = bool(flags[0]), bool(flags[1])
+                    # Divergence travels in the same all-reduce: a rank that left the loop alone
+                    # would leave the others waiting in their next collective forever.
+                    local = [float(stop_now), float(over), float(first_bad >= 0)]
+                    flags = self._all_max(torch.tensor(local, device=device)).tolist()
+                    stop_now, over = flags[0] > 0, flags[1] > 0
+                    if flags[2] > 0:
+                        status = "diverged"
+                        break
                 if stop_now:
                     status, message, done = "stopped", f"stopped by request at step {step}", True
                     break
@@ -529,7 +539,7 @@ class Trainer:
                 window[0] += loss.detach().double() * len(y)
                 window[1] += (logits.detach().argmax(1) == y).sum()
                 window[2] += len(y)
-                if step % check_every == 0 and int(first_bad) >= 0:
+                if world == 1 and step % check_every == 0 and int(first_bad) >= 0:
                     status = "diverged"
                     break
 
@@ -562,7 +572,7 @@ class Trainer:
                     window_start = now
             else:
                 epochs_done += 1
-            if status == "diverged" or int(first_bad) >= 0:
+            if status == "diverged" or self._any_rank(first_bad >= 0):
                 status = "diverged"
                 break
             if not done and cfg.eval_every_epoch:
@@ -582,9 +592,12 @@ class Trainer:
         images_total = step * batch_size * world
 
         if status == "diverged":
-            bad = int(first_bad)
+            # The earliest bad step over all ranks (ranks that stayed finite hold -1).
+            never = torch.iinfo(torch.int64).max
+            bad = -int(self._all_max(torch.where(first_bad < 0, -never, -first_bad).reshape(1))[0])
+            what = "nan" if self._any_rank(torch.isnan(bad_loss)) else "inf"
             message = (
-                f"loss became {float(bad_loss)} at step {bad}; "
+                f"loss became {what} at step {bad}; "
                 f"lower the learning rate (now {cfg.lr:g})"
                 + (" or use precision 'fp32'" if precision != "fp32" else "")
             )
