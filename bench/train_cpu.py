@@ -65,7 +65,9 @@ class PILDataset(Dataset):
         return self.transform(Image.fromarray(self.images[i])), self.labels[i]  # type: ignore[operator]
 
 
-def run_baseline(train: ImageDataset, test: ImageDataset, budget_s: float) -> dict[str, float]:
+def run_baseline(
+    train: ImageDataset, test: ImageDataset, budget_s: float, workers: int = BASELINE_WORKERS
+) -> dict[str, float]:
     """Train the tutorial loop for ``budget_s`` seconds; return accuracy and throughput."""
     import torchvision.transforms as T
 
@@ -75,9 +77,9 @@ def run_baseline(train: ImageDataset, test: ImageDataset, budget_s: float) -> di
     )
     test_tf = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
     train_loader = DataLoader(
-        PILDataset(train, train_tf), batch_size=BASELINE_BATCH, shuffle=True, num_workers=BASELINE_WORKERS
+        PILDataset(train, train_tf), batch_size=BASELINE_BATCH, shuffle=True, num_workers=workers
     )
-    test_loader = DataLoader(PILDataset(test, test_tf), batch_size=100, num_workers=BASELINE_WORKERS)
+    test_loader = DataLoader(PILDataset(test, test_tf), batch_size=100, num_workers=workers)
     model = create_model(BASELINE_MODEL)
     opt = torch.optim.SGD(
         model.parameters(), lr=BASELINE_LR, momentum=BASELINE_MOMENTUM, weight_decay=BASELINE_WEIGHT_DECAY
@@ -176,6 +178,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="cifar-10-batches-py or its parent ($RESNET_DATA_DIR)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 s budgets, 1,000 test images")
     parser.add_argument("--skip-baseline", action="store_true", help="only run our recipe")
+    parser.add_argument("--skip-ours", action="store_true", help="only run the tutorial baseline")
+    parser.add_argument("--baseline-workers", type=int, default=BASELINE_WORKERS, help="DataLoader workers (b)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of our recipe")
     parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     parser.add_argument(
         "--throughput", nargs="*", metavar="MODEL", default=None,
@@ -205,15 +210,20 @@ def main() -> None:
     load_before = load()
     print(f"{machine()}; load {load_before}; torch {torch.__version__}; {len(test):,} test images", flush=True)
 
-    config = dataclasses.replace(TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir)
-    result = Trainer(config, train_data=train, test_data=test).run()
-    ours = result.summary()
-    print(f"(a) ours: {ours}", flush=True)
+    config = dataclasses.replace(
+        TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir, seed=args.seed
+    )
+    ours = None
+    if not args.skip_ours:
+        result = Trainer(config, train_data=train, test_data=test).run()
+        ours = result.summary()
+        print(f"(a) ours: {ours}", flush=True)
 
     base = None
     if not args.skip_baseline:
-        base = run_baseline(train, test, budget)
+        base = run_baseline(train, test, budget, workers=args.baseline_workers)
         print(f"(b) tutorial baseline: {base}", flush=True)
+    if ours is not None and base is not None:
         print(
             f"accuracy {ours['test_acc']:.2%} vs {base['test_acc']:.2%}; "
             f"throughput ratio {ours['images_per_second'] / base['images_per_second']:.1f}x",
@@ -230,18 +240,22 @@ def main() -> None:
         f"torch {torch.__version__}",
         f"- Command: `{command}`",
         f"- Test set: all {len(test):,} images of the offline CIFAR-10 copy (evaluation time not counted)",
-        f"- (a) `TrainConfig.for_device('cpu')` ({config.model}, batch {config.batch_size}, "
-        f"{result.precision}, {config.schedule} lr {config.lr}): **{ours['test_acc']:.2%}** on the offline "
-        f"CIFAR-10 copy, {ours['images_per_second']:.0f} images/s, {ours['epochs_completed']} full epochs, "
-        f"{ours['train_seconds']:.1f} s",
     ]
+    if ours is not None:
+        lines.append(
+            f"- (a) `TrainConfig.for_device('cpu')` ({config.model}, batch {config.batch_size}, "
+            f"{ours['precision']}, {config.schedule} lr {config.lr}, seed {config.seed}): **{ours['test_acc']:.2%}** "
+            f"on the offline CIFAR-10 copy, {ours['images_per_second']:.0f} images/s, "
+            f"{ours['epochs_completed']} full epochs, {ours['train_seconds']:.1f} s"
+        )
     if base is not None:
         lines += [
-            f"- (b) tutorial loop ({BASELINE_MODEL}, DataLoader with {BASELINE_WORKERS} workers, per-image PIL "
+            f"- (b) tutorial loop ({BASELINE_MODEL}, DataLoader with {args.baseline_workers} workers, per-image PIL "
             f"transforms, SGD lr {BASELINE_LR}, fp32): **{base['test_acc']:.2%}** on the offline CIFAR-10 copy, "
             f"{base['images_per_second']:.0f} images/s, {base['train_seconds']:.1f} s",
-            f"- Throughput ratio (a)/(b): {ours['images_per_second'] / base['images_per_second']:.1f}x",
         ]
+    if ours is not None and base is not None:
+        lines.append(f"- Throughput ratio (a)/(b): {ours['images_per_second'] / base['images_per_second']:.1f}x")
     results = ROOT / "bench" / "RESULTS.md"
     if not results.exists():
         results.write_text("# Benchmarks\n")

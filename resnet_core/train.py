@@ -57,9 +57,10 @@ class TrainConfig:
     residual: bool = True  # False trains the plain twin (no shortcut additions)
     epochs: float | None = 8.0  # passes over the training set; ignored when budget_s is set
     budget_s: float | None = None  # seconds of training (evaluation not counted); wins over epochs
-    batch_size: int = 512  # images per step (per process when distributed)
+    batch_size: int = 256  # images per step (per process when distributed); 256 beat 512 on 2 cores
+    #                        (more steps in a short run, and faster per image: bench/RESULTS.md)
     optimizer: Literal["sgd", "adamw"] = "sgd"  # SGD uses Nesterov momentum
-    lr: float = 0.4  # peak learning rate of the schedule, per batch of batch_size (not rescaled)
+    lr: float = 0.3  # peak learning rate of the schedule for this batch_size (not rescaled for others)
     momentum: float = 0.9  # SGD momentum; AdamW's beta1
     weight_decay: float = 5e-4  # L2 on conv/linear weights only, per step; BN and biases get none
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
@@ -240,9 +241,11 @@ class TrainResult:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """What "auto" means on ``device``: bf16 autocast where the hardware runs bf16 natively.
 
-    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX; measured on a
-    2-core AMD EPYC with avx512_bf16 (bench/RESULTS.md), bf16 autocast trains resnet9_w16
-    about 1.7x faster than fp32 at batch 512, so "auto" picks it there.
+    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on the 2-core AMD
+    EPYC with avx512_bf16 we develop on, bf16 autocast trained resnet9_w16 (batch 512,
+    channels_last) at 637 images/s against 279 for fp32 (1 thread, loaded machine) and 1514
+    against 185 on 2 threads (bench/RESULTS.md, "Training"), so "auto" picks bf16 there. Without
+    those instructions bf16 is emulated and slower than fp32, so "auto" stays fp32.
     """
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
