@@ -264,3 +264,20 @@ def test_budget_schedule_follows_the_clock(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(lrs) >= 5 and lrs[0] < 0.6 * cfg.lr and lrs[peak] > 0.7 * cfg.lr  # warmed up ...
     assert lrs[peak:] == sorted(lrs[peak:], reverse=True)  # ... then decayed ...
     assert lrs[-1] < 0.25 * cfg.lr  # ... to near zero as the time ran out
+
+
+def test_shipped_checkpoint_matches_its_record(cifar10_dir: object) -> None:
+    """The committed model loads and scores on real test images what its JSON says (all 10,000)."""
+    import json
+
+    from resnet_core.checkpoint import SHIPPED_CHECKPOINT
+    from resnet_core.cifar10 import CLASSES
+    from resnet_core.data import load_cifar10, stratified_subset
+
+    record = json.loads(SHIPPED_CHECKPOINT.with_suffix(".json").read_text())
+    ckpt = load_checkpoint(SHIPPED_CHECKPOINT)
+    assert ckpt.model_name == record["model"] and ckpt.classes == CLASSES
+    assert SHIPPED_CHECKPOINT.stat().st_size < 5_000_000
+    test = stratified_subset(load_cifar10(cifar10_dir, split="test"), 2000)  # type: ignore[arg-type]
+    _, acc = evaluate(ckpt.model, test)
+    assert acc == pytest.approx(record["test_acc"], abs=0.03)  # a 2,000-image sample of the 10,000
