@@ -6,6 +6,7 @@ belongs in the core.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import streamlit as st
@@ -192,3 +193,18 @@ def choose_picture(page: str) -> Picture | None:
     except ImageError as exc:
         st.error(f"{uploaded.name}: {exc}")
         return None
+
+
+# --- Identity of this browser session, for the process-wide training-job registry ---
+_SESSION_ID_KEY = "session_id"
+
+
+def session_id() -> str:
+    """A random id for this browser session, stable across reruns and page switches.
+
+    Kept in plain session state (not widget state, which Streamlit drops when a page stops
+    drawing the widget), so the Train page finds its running job again after any rerun.
+    """
+    if _SESSION_ID_KEY not in st.session_state:
+        st.session_state[_SESSION_ID_KEY] = uuid.uuid4().hex
+    return st.session_state[_SESSION_ID_KEY]

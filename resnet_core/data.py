@@ -1,0 +1,343 @@
+"""Image datasets held whole in memory: CIFAR-10 from its Python pickles, or generated shapes.
+
+A split is one uint8 tensor ``(N, 3, 32, 32)`` plus int64 labels, so the trainer can move it to
+the device once and augment whole batches there (the airbench approach: no ``DataLoader``, no
+per-image PIL work). 50,000 CIFAR images take 150 MB as uint8.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+
+from resnet_core.cifar10 import CLASSES, IMAGE_SIZE
+from resnet_core.environment import find_cifar10_dir
+from resnet_core.settings import DATA_DIR_ENV, cache_dir
+
+if TYPE_CHECKING:  # only for the annotation; train.py imports this module
+    from resnet_core.train import TrainConfig
+
+__all__ = [
+    "DataError",
+    "ImageDataset",
+    "SYNTHETIC_CLASSES",
+    "download_cifar10",
+    "load_cifar10",
+    "load_data",
+    "make_synthetic",
+    "stratified_subset",
+]
+
+Split = Literal["train", "test"]
+
+_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+_TEST_FILES = ("test_batch",)
+_IMAGES_PER_FILE = 10_000  # every file of the standard layout holds exactly this many
+_PIXELS = 3 * IMAGE_SIZE * IMAGE_SIZE  # 3072: one row of b"data", RGB planes, row-major
+
+
+class DataError(ValueError):
+    """A dataset that is missing or malformed; the message says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """One split of an image-classification dataset, entirely in memory."""
+
+    images: torch.Tensor  # uint8 (N, 3, 32, 32), RGB
+    labels: torch.Tensor  # int64 (N,), indices into ``classes``
+    classes: tuple[str, ...]
+    synthetic: bool
+    source: str  # for people: "CIFAR-10 (offline copy at /path)", "Synthetic shapes (not CIFAR-10)"
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
+            raise DataError(f"images must be uint8 (N, 3, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+        if self.labels.dtype != torch.int64 or self.labels.shape != (self.images.shape[0],):
+            raise DataError(
+                f"labels must be int64 of shape ({self.images.shape[0]},), got {self.labels.dtype} "
+                f"{tuple(self.labels.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+# --------------------------------------------------------------------------------------------
+# CIFAR-10
+# --------------------------------------------------------------------------------------------
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers only.
+
+    A pickle can run any code when loaded; the CIFAR-10 batches need nothing beyond numpy's
+    array reconstruction, so refusing every other global makes a tampered file fail safely.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a CIFAR-10 batch")
+
+
+def _read_pickle(path: Path) -> dict[str, Any]:
+    """One batch file as a dict with str keys; DataError if it is not a readable pickled dict."""
+    try:
+        with open(path, "rb") as f:
+            # encoding="bytes" is how the Python-3 CIFAR pickles are meant to be read (dataset page).
+            obj = _NumpyOnlyUnpickler(f, encoding="bytes").load()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror}); check its permissions") from exc
+    except Exception as exc:  # pickle raises EOFError, UnpicklingError, ValueError, ... for bad bytes
+        raise DataError(
+            f"{path}: not a readable CIFAR-10 batch (truncated or corrupt pickle: {type(exc).__name__}: {exc}); "
+            "delete the directory and download CIFAR-10 again"
+        ) from exc
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: expected a pickled dict, found {type(obj).__name__}")
+    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): v for k, v in obj.items()}
+
+
+def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(10000, 3072)`` uint8 and labels ``(10000,)`` int64 of one file, validated."""
+    batch = _read_pickle(path)
+    missing = [k for k in ("data", "labels") if k not in batch]
+    if missing:
+        raise DataError(f"{path}: missing key(s) {missing}; found {sorted(batch)}. Is this a CIFAR-10 batch file?")
+    data = batch["data"]
+    if not isinstance(data, np.ndarray):
+        raise DataError(f"{path}: b'data' should be a numpy array, found {type(data).__name__}")
+    if data.dtype != np.uint8:
+        raise DataError(f"{path}: b'data' has dtype {data.dtype}, expected uint8 pixels 0..255")
+    if data.ndim != 2 or data.shape[1] != _PIXELS:
+        raise DataError(f"{path}: b'data' has shape {data.shape}, expected (N, {_PIXELS}) for 32x32 RGB images")
+    if data.shape[0] != _IMAGES_PER_FILE:
+        raise DataError(f"{path}: holds {data.shape[0]} images, expected {_IMAGES_PER_FILE}; the file is incomplete")
+    labels = np.asarray(batch["labels"])
+    if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: expected {data.shape[0]} integer labels, found shape {labels.shape} {labels.dtype}")
+    bad = (labels < 0) | (labels >= len(CLASSES))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path}: label {int(labels[i])} at index {i} is outside 0..{len(CLASSES) - 1}")
+    return data, labels.astype(np.int64)
+
+
+def _resolve_cifar_dir(root: str | Path | None) -> Path:
+    if root is None:
+        found = find_cifar10_dir()
+        if found is None:
+            raise DataError(
+                f"CIFAR-10 not found: set ${DATA_DIR_ENV} to a cifar-10-batches-py directory (or its parent), "
+                "download it with resnet_core.data.download_cifar10(), or train on synthetic data"
+            )
+        return found
+    path = Path(root).expanduser()
+    if (path / "cifar-10-batches-py").is_dir():
+        path = path / "cifar-10-batches-py"
+    if not path.is_dir():
+        raise DataError(f"CIFAR-10 directory {path} does not exist; point at the cifar-10-batches-py folder")
+    return path
+
+
+def _read_class_names(path: Path) -> tuple[str, ...]:
+    """Class names from ``batches.meta`` when present (checked against the known ten)."""
+    meta_file = path / "batches.meta"
+    if not meta_file.is_file():
+        return CLASSES
+    meta = _read_pickle(meta_file)
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta.get("label_names", ()))
+    if names != CLASSES:
+        raise DataError(f"{meta_file}: label_names {names} are not the CIFAR-10 classes {CLASSES}")
+    return names
+
+
+def load_cifar10(root: str | Path | None = None, *, split: Split = "train") -> ImageDataset:
+    """Read one CIFAR-10 split from the standard ``cifar-10-batches-py`` layout, validated.
+
+    ``root`` is that directory or its parent; ``None`` looks where :func:`find_cifar10_dir`
+    does. We read the pickles ourselves rather than through ``torchvision.datasets.CIFAR10``
+    because torchvision insists on the official files' md5s, which re-encoded copies (like the
+    offline one in ``shared/data``) do not have. Raises :class:`DataError` naming the file.
+    """
+    if split not in ("train", "test"):
+        raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+    path = _resolve_cifar_dir(root)
+    files = _TRAIN_FILES if split == "train" else _TEST_FILES
+    missing = [name for name in files if not (path / name).is_file()]
+    if missing:
+        raise DataError(
+            f"{path}: missing {', '.join(missing)}; a complete cifar-10-batches-py has data_batch_1..5 and "
+            "test_batch. Download CIFAR-10 again"
+        )
+    classes = _read_class_names(path)
+    parts = [_read_batch(path / name) for name in files]
+    data = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    images = torch.from_numpy(data).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
+    return ImageDataset(
+        images=images,
+        labels=torch.from_numpy(labels),
+        classes=classes,
+        synthetic=False,
+        source=f"CIFAR-10 {split} split ({len(labels):,} images at {path})",
+    )
+
+
+def download_cifar10(progress: bool = True) -> Path:
+    """Download CIFAR-10 (170 MB) into ``cache_dir()/data`` with torchvision; return its folder.
+
+    Raises :class:`DataError` with what to do instead when the machine is offline.
+    """
+    import urllib.error
+
+    from torchvision.datasets import CIFAR10  # torchvision is heavy to import; only needed here
+
+    root = cache_dir() / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        if progress:
+            CIFAR10(str(root), train=True, download=True)
+        else:  # torchvision prints its progress bar unconditionally; keep quiet callers quiet
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                CIFAR10(str(root), train=True, download=True)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        raise DataError(
+            f"could not download CIFAR-10 into {root} ({type(exc).__name__}: {exc}). This machine may be offline: "
+            f"copy a cifar-10-batches-py folder here by hand and set ${DATA_DIR_ENV} to it, or train on synthetic data"
+        ) from exc
+    return root / "cifar-10-batches-py"
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic shapes
+# --------------------------------------------------------------------------------------------
+
+_SHAPES = ("circle", "square", "triangle", "cross", "ring")
+_COLOURS = {"red": (210, 50, 50), "blue": (50, 80, 210)}  # RGB, before per-image jitter
+#: Ten classes, each a colour and a shape, so the task needs both colour and spatial features.
+SYNTHETIC_CLASSES: tuple[str, ...] = tuple(f"{c} {s}" for s in _SHAPES for c in _COLOURS)
+
+
+def _shape_masks(kind: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Boolean masks ``(N, 32, 32)``: shape ``kind[i]`` (index into _SHAPES) at centre/radius i."""
+    coords = torch.arange(IMAGE_SIZE, dtype=torch.float32)
+    dx = coords.view(1, 1, -1) - cx.view(-1, 1, 1)
+    dy = coords.view(1, -1, 1) - cy.view(-1, 1, 1)
+    r = r.view(-1, 1, 1)
+    dist = (dx**2 + dy**2).sqrt()
+    masks = torch.stack(
+        [
+            dist <= r,  # circle
+            (dx.abs() <= 0.8 * r) & (dy.abs() <= 0.8 * r),  # square
+            (dy <= 0.8 * r) & (dx.abs() <= (dy + r) * 0.55),  # triangle, apex up
+            ((dx.abs() <= 0.3 * r) & (dy.abs() <= r)) | ((dy.abs() <= 0.3 * r) & (dx.abs() <= r)),  # cross
+            (dist <= r) & (dist >= 0.55 * r),  # ring
+        ]
+    )  # (shapes, N, 32, 32)
+    return masks[kind, torch.arange(kind.shape[0])]
+
+
+def make_synthetic(n: int, *, split: str = "train", seed: int = 0) -> ImageDataset:
+    """``n`` generated 32x32 images of ten classes ("red circle", "blue square", ...).
+
+    Position, size, colour shade and a noisy background vary per image, so a network has
+    something to learn but a small one learns it in a few dozen steps. Deterministic in
+    ``(n, split, seed)``; ``"train"`` and ``"test"`` draw different images. Classes are balanced.
+    """
+    if n < 1:
+        raise DataError(f"synthetic dataset size must be at least 1, got {n}")
+    if split not in ("train", "test"):
+        raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+    g = torch.Generator().manual_seed(seed * 2 + (0 if split == "train" else 1))
+    labels = torch.arange(n) % len(SYNTHETIC_CLASSES)
+    labels = labels[torch.randperm(n, generator=g)]
+    shape_idx, colour_idx = labels // len(_COLOURS), labels % len(_COLOURS)
+
+    r = 6 + 5 * torch.rand(n, generator=g)  # radius, pixels
+    cx = r + (IMAGE_SIZE - 1 - 2 * r) * torch.rand(n, generator=g)  # keep the shape inside
+    cy = r + (IMAGE_SIZE - 1 - 2 * r) * torch.rand(n, generator=g)
+    masks = _shape_masks(shape_idx, cx, cy, r).unsqueeze(1)  # (N, 1, 32, 32)
+
+    base = torch.tensor(list(_COLOURS.values()), dtype=torch.float32)[colour_idx]  # (N, 3)
+    fg = (base + 30 * torch.randn(n, 3, generator=g)).view(n, 3, 1, 1)
+    bg_level = 60 + 120 * torch.rand(n, 1, 1, 1, generator=g)  # grey background, dark to light
+    bg = bg_level + 25 * torch.randn(n, 3, IMAGE_SIZE, IMAGE_SIZE, generator=g)
+    images = torch.where(masks, fg.expand(-1, -1, IMAGE_SIZE, IMAGE_SIZE), bg)
+    images = images.round().clamp(0, 255).to(torch.uint8)
+    return ImageDataset(
+        images=images,
+        labels=labels.to(torch.int64),
+        classes=SYNTHETIC_CLASSES,
+        synthetic=True,
+        source=f"Synthetic shapes (not CIFAR-10; {n:,} {split} images, seed {seed})",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Subsets and the trainer's entry point
+# --------------------------------------------------------------------------------------------
+
+
+def stratified_subset(dataset: ImageDataset, n: int | None) -> ImageDataset:
+    """The first images of each class, ``n`` in total, classes as balanced as ``n`` allows.
+
+    Deterministic (it keeps dataset order), so a subset is the same on every run and machine.
+    """
+    if n is None or n >= len(dataset):
+        return dataset
+    if n < 1:
+        raise DataError(f"subset size must be at least 1, got {n}")
+    k = len(dataset.classes)
+    per_class = [n // k + (1 if c < n % k else 0) for c in range(k)]
+    chosen = []
+    for c, m in enumerate(per_class):
+        idx = torch.nonzero(dataset.labels == c).flatten()[:m]
+        chosen.append(idx)
+    index = torch.cat(chosen).sort().values
+    if index.numel() < n:  # a class ran short: fill up with the first images not yet taken
+        taken = torch.zeros(len(dataset), dtype=torch.bool)
+        taken[index] = True
+        extra = torch.nonzero(~taken).flatten()[: n - index.numel()]
+        index = torch.cat([index, extra]).sort().values
+    return ImageDataset(
+        images=dataset.images[index],
+        labels=dataset.labels[index],
+        classes=dataset.classes,
+        synthetic=dataset.synthetic,
+        source=f"{dataset.source}, subset of {n:,}",
+    )
+
+
+_SYNTHETIC_TRAIN = 5_000  # default sizes when no subset is given: a few seconds of CPU training
+_SYNTHETIC_TEST = 1_000
+
+
+def load_data(config: "TrainConfig") -> tuple[ImageDataset, ImageDataset]:
+    """``(train, test)`` for a run: ``config.data`` from ``config.data_dir``, cut to its subsets."""
+    if config.data == "synthetic":
+        train = make_synthetic(config.subset or _SYNTHETIC_TRAIN, split="train", seed=config.seed)
+        test = make_synthetic(config.test_subset or _SYNTHETIC_TEST, split="test", seed=config.seed)
+        return train, test
+    if config.data != "cifar10":
+        raise DataError(f"unknown data {config.data!r}; use 'cifar10' or 'synthetic'")
+    train = stratified_subset(load_cifar10(config.data_dir, split="train"), config.subset)
+    test = stratified_subset(load_cifar10(config.data_dir, split="test"), config.test_subset)
+    return train, test
+

@@ -1,0 +1,663 @@
+"""Training a registered model on an in-memory dataset: one config, one loop, metrics out.
+
+The design follows airbench (Jordan, 2024): the whole split lives on the device as one uint8
+tensor, batches are augmented there with tensor ops, and the hyperparameters sit in one frozen
+config with units in comments. The loop reports progress through a callback (step metrics,
+per-epoch test metrics, per-layer gradient norms) and stops promptly when asked.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Literal, Union
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_core.augment import augment, normalize
+from resnet_core.checkpoint import save_checkpoint
+from resnet_core.cifar10 import MEAN, STD
+from resnet_core.data import ImageDataset, load_data
+from resnet_core.device import cpu_supports_bf16, pick_device
+from resnet_core.models import get_spec
+
+__all__ = [
+    "DivergedError",
+    "EpochMetrics",
+    "GradNorms",
+    "Metrics",
+    "StepMetrics",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "evaluate",
+    "resolve_precision",
+    "train",
+]
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. The defaults are the CPU recipe.
+
+    Build variants with ``dataclasses.replace(config, lr=...)``; :meth:`for_device` gives the
+    tuned default for a CPU or a GPU.
+    """
+
+    model: str = "resnet9_w16"  # a registered name, see resnet_core.models.list_models()
+    residual: bool = True  # False trains the plain twin (no shortcut additions)
+    epochs: float | None = 8.0  # passes over the training set; ignored when budget_s is set
+    budget_s: float | None = None  # seconds of training (evaluation not counted); wins over epochs
+    batch_size: int = 256  # images per step (per process when distributed); 256 beat 512 on 2 cores
+    #                        (more steps in a short run, and faster per image: bench/RESULTS.md)
+    optimizer: Literal["sgd", "adamw"] = "sgd"  # SGD uses Nesterov momentum
+    lr: float = 0.3  # peak learning rate of the schedule for this batch_size (not rescaled for others)
+    momentum: float = 0.9  # SGD momentum; AdamW's beta1
+    weight_decay: float = 5e-4  # L2 on conv/linear weights only, per step; BN and biases get none
+    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    warmup: float = 0.2  # fraction of the run spent ramping the lr linearly up from 0 (onecycle, cosine)
+    label_smoothing: float = 0.2  # probability mass spread over all classes (Szegedy et al., 2016)
+    tta: bool = True  # test-time augmentation: average logits of the image and its mirror (2x eval cost)
+    subset: int | None = None  # train on this many images (class-balanced, first of each class)
+    test_subset: int | None = None  # evaluate on this many test images; None: all
+    seed: int = 0  # weights, data order and augmentation all derive from it
+    device: str = "auto"  # auto|cpu|cuda
+    precision: Precision = "auto"  # auto|fp32|bf16|fp16; auto: see resolve_precision()
+    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data_dir: str | None = None  # cifar-10-batches-py or its parent; None: $RESNET_DATA_DIR / cache
+    log_every: int = 20  # steps between StepMetrics (each is one host sync on a GPU)
+    grad_norm_every: int = 50  # steps between GradNorms; 0: never
+    eval_every_epoch: bool = True  # evaluate after each epoch (EpochMetrics); the end is always evaluated
+
+    def __post_init__(self) -> None:
+        try:
+            get_spec(self.model)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        if self.epochs is None and self.budget_s is None:
+            raise ValueError("set epochs or budget_s: with neither the run would never end")
+        if self.epochs is not None and not self.epochs > 0:
+            raise ValueError(f"epochs must be positive, got {self.epochs}")
+        if self.budget_s is not None and not self.budget_s > 0:
+            raise ValueError(f"budget_s must be positive seconds, got {self.budget_s}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup is a fraction of the run in [0, 1), got {self.warmup}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name, value in (("subset", self.subset), ("test_subset", self.test_subset)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 image (or None for all), got {value}")
+        if self.log_every < 1:
+            raise ValueError(f"log_every must be at least 1 step, got {self.log_every}")
+        if self.grad_norm_every < 0:
+            raise ValueError(f"grad_norm_every must be >= 0 (0: never), got {self.grad_norm_every}")
+        choices: dict[str, tuple[str, ...]] = {
+            "optimizer": ("sgd", "adamw"),
+            "schedule": ("onecycle", "cosine", "constant"),
+            "precision": ("auto", "fp32", "bf16", "fp16"),
+            "data": ("cifar10", "synthetic"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; use one of {', '.join(allowed)}")
+        if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {self.device!r}; use 'auto', 'cpu' or 'cuda'")
+
+    @classmethod
+    def for_device(cls, device: str = "auto") -> "TrainConfig":
+        """The tuned default for ``device`` ("auto" resolves to what this machine has).
+
+        CPU: a ResNet-9 at 1/4 width, tuned for a 2-minute budget on 2 cores (bench/RESULTS.md).
+        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
+        """
+        if pick_device(device).type == "cuda":
+            return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
+        return cls(device=device)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# What the loop reports
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    """Training progress, averaged over the steps since the previous report."""
+
+    step: int  # optimizer steps done
+    epoch: float  # passes over the training set done, fractional
+    loss: float  # mean training loss (with label smoothing) over the window
+    acc: float  # training accuracy over the window, 0..1 (on augmented images)
+    lr: float  # learning rate of the last step
+    images_per_s: float  # training throughput over the window (all processes)
+    elapsed_s: float  # training seconds so far, evaluation excluded
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """Held-out results after an epoch (or at the end of a run)."""
+
+    epoch: int  # epochs completed
+    test_loss: float  # mean cross-entropy, no label smoothing
+    test_acc: float  # 0..1
+    elapsed_s: float  # training seconds so far, evaluation excluded
+
+
+@dataclass(frozen=True)
+class GradNorms:
+    """L2 norm of each weighted layer's weight gradient at one step, input to output."""
+
+    step: int
+    names: tuple[str, ...]  # module names, e.g. "layer1.0.conv1"
+    norms: tuple[float, ...]
+
+
+Metrics = Union[StepMetrics, EpochMetrics, GradNorms]
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite; ``Trainer.run`` reports it as status "diverged"."""
+
+
+@dataclass
+class TrainResult:
+    """The outcome of :meth:`Trainer.run`."""
+
+    status: Literal["finished", "stopped", "diverged"]
+    message: str
+    config: TrainConfig
+    model: nn.Module  # trained, eval mode, on CPU, float32
+    epochs_completed: int
+    train_seconds: float  # evaluation excluded
+    images_per_second: float  # training images per second, all processes together
+    test_acc: float | None  # 0..1, None when there was no evaluation
+    test_loss: float | None
+    device: str = "cpu"  # where it trained, e.g. "cpu", "cuda:0"
+    precision: str = "fp32"  # what "auto" resolved to
+    data: str = ""  # ImageDataset.source of the training set
+    classes: tuple[str, ...] = ()  # class names of the training set, index = label
+    history: list[Metrics] = field(default_factory=list)  # every metric the callback saw
+
+    def summary(self) -> dict[str, Any]:
+        """The one-line JSON summary of a run."""
+        return {
+            "model": self.config.model,
+            "residual": self.config.residual,
+            "device": self.device,
+            "precision": self.precision,
+            "epochs_completed": self.epochs_completed,
+            "train_seconds": round(self.train_seconds, 2),
+            "images_per_second": round(self.images_per_second, 1),
+            "test_acc": None if self.test_acc is None else round(self.test_acc, 4),
+            "test_loss": None if self.test_loss is None else round(self.test_loss, 4),
+            "status": self.status,
+            "data": self.data,
+        }
+
+    def save(self, path: str | Path | IO[bytes]) -> None:
+        """Write a checkpoint :func:`resnet_core.checkpoint.load_checkpoint` reads back."""
+        classes = self.classes or tuple(str(i) for i in range(self._num_classes()))
+        save_checkpoint(
+            path,
+            self.model,
+            model_name=self.config.model,
+            residual=self.config.residual,
+            classes=classes,
+            mean=MEAN,
+            std=STD,
+            config=self.config.to_dict(),
+            metrics=self.summary(),
+        )
+
+    def _num_classes(self) -> int:
+        return int(next(m for m in reversed(list(self.model.modules())) if isinstance(m, nn.Linear)).out_features)
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces of the loop
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """What "auto" means on ``device``: bf16 autocast where the hardware runs bf16 natively.
+
+    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on the 2-core AMD
+    EPYC with avx512_bf16 we develop on, bf16 autocast trained resnet9_w16 (batch 512,
+    channels_last) at 637 images/s against 279 for fp32 (1 thread, loaded machine) and 1514
+    against 185 on 2 threads (bench/RESULTS.md, "Training"), so "auto" picks bf16 there. Without
+    those instructions bf16 is emulated and slower than fp32, so "auto" stays fp32.
+    """
+    if precision != "auto":
+        if precision == "fp16" and device.type != "cuda":
+            raise ValueError("precision 'fp16' needs a CUDA GPU; on a CPU use 'bf16' or 'fp32'")
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+def lr_at(config: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` (0 at the start, 1 at the end of the run)."""
+    p = min(max(progress, 0.0), 1.0)
+    if config.schedule == "constant":
+        return config.lr
+    if p < config.warmup:
+        return config.lr * p / config.warmup
+    q = (p - config.warmup) / (1 - config.warmup)  # 0..1 over the decay phase
+    if config.schedule == "onecycle":
+        # Linear warmup then linear decay to zero: the triangular one-cycle of Smith (2018)
+        # that Page's ResNet-9 and airbench use; it beats step schedules on short runs.
+        return config.lr * (1 - q)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * q))
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on conv/linear weights only: decaying BN scales and biases only hurts."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim > 1 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Conv and linear layers of the main path, input to output (shortcut projections left out).
+
+    Our models register their modules in forward order, so module order is data-flow order.
+    Projections are left out as the paper's layer count leaves them out.
+    """
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in name
+    ]
+
+
+def _autocast(device: torch.device, precision: str) -> torch.autocast:
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+    return torch.autocast(device.type, dtype=dtype, enabled=precision in ("bf16", "fp16"))
+
+
+def _cpu_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@torch.no_grad()
+def _eval_totals(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    device: torch.device,
+    precision: str,
+    tta: bool,
+    batch_size: int,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> torch.Tensor | None:
+    """Summed loss, correct count and image count over ``images``, on ``device``; None if stopped."""
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, device=device, dtype=torch.float64)
+    try:
+        for i in range(0, len(labels), batch_size):
+            if should_stop():
+                return None
+            x = normalize(images[i : i + batch_size].to(device, non_blocking=True), MEAN, STD)
+            y = labels[i : i + batch_size].to(device, non_blocking=True)
+            with _autocast(device, precision):
+                logits = model(x)
+                if tta:
+                    # Mirror test-time augmentation: the net was trained on flipped images, so
+                    # averaging both views is a cheap gain on CIFAR (airbench does this); 2x the cost.
+                    logits = 0.5 * (logits + model(x.flip(3)))
+            logits = logits.float()
+            totals[0] += F.cross_entropy(logits, y, reduction="sum").double()
+            totals[1] += (logits.argmax(1) == y).sum()
+            totals[2] += len(y)
+    finally:
+        model.train(was_training)
+    return totals
+
+
+def evaluate(
+    model: nn.Module, data: ImageDataset, *, tta: bool = False, device: str = "cpu", batch_size: int = 500
+) -> tuple[float, float]:
+    """``(mean cross-entropy, accuracy 0..1)`` of ``model`` on all of ``data``, in fp32."""
+    dev = pick_device(device)
+    model = model.to(dev)
+    totals = _eval_totals(
+        model, data.images, data.labels, device=dev, precision="fp32", tta=tta, batch_size=batch_size
+    )
+    assert totals is not None  # no stop callback was given
+    loss_sum, correct, count = totals.tolist()
+    return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The trainer
+# --------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    """Trains ``config.model`` on in-memory data and reports through ``callback``.
+
+    ``train_data``/``test_data`` override what :func:`resnet_core.data.load_data` would load.
+    ``stop_event`` is checked between steps: set it and :meth:`run` returns within about one
+    step with status "stopped". The callback runs on the training thread; keep it quick.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        callback: Callable[[Metrics], None] | None = None,
+        stop_event: threading.Event | None = None,
+        train_data: ImageDataset | None = None,
+        test_data: ImageDataset | None = None,
+    ) -> None:
+        self.config = config
+        self.callback = callback
+        self.stop_event = stop_event or threading.Event()
+        self.train_data = train_data
+        self.test_data = test_data
+        self.history: list[Metrics] = []
+
+    # -- distributed helpers: no-ops in a single process ------------------------------------
+
+    def _dist(self) -> tuple[int, int]:
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def _all_sum(self, t: torch.Tensor) -> torch.Tensor:
+        if self._dist()[1] > 1:
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return t
+
+    def _all_max(self, t: torch.Tensor) -> torch.Tensor:
+        if self._dist()[1] > 1:
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return t
+
+    def _any_rank(self, flag: torch.Tensor) -> bool:
+        """True if ``flag`` is set on any process (every process gets the same answer)."""
+        return bool(self._all_max(flag.reshape(1).to(torch.float32))[0] > 0)
+
+    def _emit(self, metric: Metrics) -> None:
+        """Record and report a metric; only rank 0 reports, as it holds the averaged numbers."""
+        self.history.append(metric)
+        if self.callback is not None and self._dist()[0] == 0:
+            self.callback(metric)
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    def evaluate(
+        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str, batch_size: int = 1000
+    ) -> tuple[float, float] | None:
+        """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped."""
+        rank, world = self._dist()
+        totals = _eval_totals(
+            model, data.images[rank::world], data.labels[rank::world], device=device, precision=precision,
+            tta=self.config.tta, batch_size=batch_size, should_stop=self.stop_event.is_set,
+        )  # fmt: skip
+        if totals is None:
+            return None
+        loss_sum, correct, count = self._all_sum(totals).tolist()
+        return loss_sum / max(count, 1), correct / max(count, 1)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        """Train until the epochs or the time budget are used up, or until stopped or diverged."""
+        cfg = self.config
+        rank, world = self._dist()
+        device = pick_device(cfg.device)
+        if world > 1 and device.type == "cuda":
+            device = torch.device("cuda", torch.cuda.current_device())
+        precision = resolve_precision(cfg.precision, device)
+        if device.type == "cpu":
+            # PyTorch defaults to one thread per *physical* core it detects, which can exceed the
+            # cores this process may use (containers, cgroups); oversubscription is much slower.
+            torch.set_num_threads(max(1, _cpu_cores() // world))
+
+        if self.train_data is None or self.test_data is None:
+            loaded_train, loaded_test = load_data(cfg)
+            train_data = self.train_data or loaded_train
+            test_data = self.test_data or loaded_test
+        else:
+            train_data, test_data = self.train_data, self.test_data
+
+        torch.manual_seed(cfg.seed)
+        from resnet_core.models import create_model
+
+        net = create_model(cfg.model, num_classes=len(train_data.classes), residual=cfg.residual)
+        net = net.to(device=device, memory_format=torch.channels_last)
+        model: nn.Module = net
+        if world > 1:
+            model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+
+        groups = _param_groups(net, cfg.weight_decay)
+        if cfg.optimizer == "sgd":
+            optimizer: torch.optim.Optimizer = torch.optim.SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=True)
+        else:
+            optimizer = torch.optim.AdamW(groups, lr=0.0, betas=(cfg.momentum, 0.999))
+        # fp16 needs loss scaling to keep small gradients from flushing to zero; bf16 does not.
+        scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+
+        # The whole split on the device, once. Each process trains on its own slice per epoch.
+        images = train_data.images.to(device)
+        labels = train_data.labels.to(device)
+        n_local = len(labels) // world
+        batch_size = min(cfg.batch_size, n_local)
+        steps_per_epoch = max(1, n_local // batch_size)  # drop the ragged last batch: BN likes full ones
+        total_steps = None if cfg.budget_s is not None else max(1, math.ceil(cfg.epochs * steps_per_epoch))
+        # Same seed on every rank, so every rank draws the same permutation and takes its slice.
+        gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + rank + 1)
+        layers = weighted_layers(net)
+
+        step, epochs_done, train_s = 0, 0, 0.0
+        status: Literal["finished", "stopped", "diverged"] = "finished"
+        message = ""
+        window = torch.zeros(3, device=device, dtype=torch.float64)  # loss sum, correct, images
+        first_bad = torch.full((), -1, device=device, dtype=torch.int64)  # first non-finite step
+        bad_loss = torch.zeros((), device=device)  # the loss value at that step
+        # On a CPU every op is synchronous, so checking the loss each step costs nothing; on a GPU
+        # it would stall the queue, so there we only look at the logging syncs.
+        check_every = 1 if device.type == "cpu" else cfg.log_every
+        window_start = 0.0
+        lr = 0.0
+        model.train()
+        last_eval: tuple[float, float] | None = None
+        clock = time.perf_counter()  # running when training, paused around evaluation
+
+        def elapsed() -> float:
+            return train_s + (time.perf_counter() - clock)
+
+        def progress() -> float:
+            if cfg.budget_s is not None:
+                return elapsed() / cfg.budget_s
+            return step / total_steps  # type: ignore[operator]
+
+        done = False
+        while not done:
+            perm = torch.randperm(len(labels), device=device, generator=gen)[rank * n_local : (rank + 1) * n_local]
+            for b in range(steps_per_epoch):
+                # One small all-reduce per step keeps ranks agreeing on when to stop (budget, stop
+                # button on rank 0); a single process skips it.
+                stop_now = self.stop_event.is_set()
+                over = cfg.budget_s is not None and elapsed() >= cfg.budget_s
+                if world > 1:
+                    # Divergence travels in the same all-reduce: a rank that left the loop alone
+                    # would leave the others waiting in their next collective forever.
+                    local = [float(stop_now), float(over), float(first_bad >= 0)]
+                    flags = self._all_max(torch.tensor(local, device=device)).tolist()
+                    stop_now, over = flags[0] > 0, flags[1] > 0
+                    if flags[2] > 0:
+                        status = "diverged"
+                        break
+                if stop_now:
+                    status, message, done = "stopped", f"stopped by request at step {step}", True
+                    break
+                if over or (total_steps is not None and step >= total_steps):
+                    done = True
+                    break
+
+                lr = lr_at(cfg, progress())
+                for g in optimizer.param_groups:
+                    g["lr"] = lr
+                idx = perm[b * batch_size : (b + 1) * batch_size]
+                x = normalize(augment(images[idx], generator=aug_gen), MEAN, STD)
+                y = labels[idx]
+                with _autocast(device, precision):
+                    logits = model(x)
+                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                step += 1
+
+                newly_bad = (first_bad < 0) & ~torch.isfinite(loss.detach())
+                first_bad = torch.where(newly_bad, step, first_bad)
+                bad_loss = torch.where(newly_bad, loss.detach(), bad_loss)
+                window[0] += loss.detach().double() * len(y)
+                window[1] += (logits.detach().argmax(1) == y).sum()
+                window[2] += len(y)
+                if world == 1 and step % check_every == 0 and int(first_bad) >= 0:
+                    status = "diverged"
+                    break
+
+                if cfg.grad_norm_every and step % cfg.grad_norm_every == 0:
+                    scaler.unscale_(optimizer)
+                    norms = torch.stack([m.weight.grad.detach().float().norm() for _, m in layers])
+                    # After DDP's all-reduce every rank holds the same averaged gradients.
+                    self._emit(GradNorms(step, tuple(n for n, _ in layers), tuple(norms.tolist())))
+                scaler.step(optimizer)
+                scaler.update()
+
+                if step % cfg.log_every == 0:
+                    stats = self._all_sum(window.clone()).tolist()
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    now = elapsed()
+                    images_seen = stats[2]
+                    self._emit(
+                        StepMetrics(
+                            step=step,
+                            epoch=epochs_done + (b + 1) / steps_per_epoch,
+                            loss=stats[0] / max(images_seen, 1),
+                            acc=stats[1] / max(images_seen, 1),
+                            lr=lr,
+                            images_per_s=images_seen / max(now - window_start, 1e-9),
+                            elapsed_s=now,
+                        )
+                    )
+                    window.zero_()
+                    window_start = now
+            else:
+                epochs_done += 1
+            if status == "diverged" or self._any_rank(first_bad >= 0):
+                status = "diverged"
+                break
+            if not done and cfg.eval_every_epoch:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                train_s = elapsed()  # the training clock stops here and restarts after evaluation
+                last_eval = self.evaluate(net, test_data, device, precision)
+                clock = time.perf_counter()
+                if last_eval is None:
+                    status, message, done = "stopped", f"stopped by request at step {step}", True
+                    break
+                self._emit(EpochMetrics(epochs_done, last_eval[0], last_eval[1], train_s))
+
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_s = elapsed()
+        images_total = step * batch_size * world
+
+        if status == "diverged":
+            # The earliest bad step over all ranks (ranks that stayed finite hold -1).
+            never = torch.iinfo(torch.int64).max
+            bad = -int(self._all_max(torch.where(first_bad < 0, -never, -first_bad).reshape(1))[0])
+            what = "nan" if self._any_rank(torch.isnan(bad_loss)) else "inf"
+            message = (
+                f"loss became {what} at step {bad}; "
+                f"lower the learning rate (now {cfg.lr:g})"
+                + (" or use precision 'fp32'" if precision != "fp32" else "")
+            )
+            last_eval = None
+        elif status == "stopped":
+            # A final evaluation is cheap on small test sets and tells the user where the model got;
+            # skip it on big ones so "stop" stays prompt.
+            last_eval = None
+            if len(test_data) <= 2_000:
+                last_eval = self._evaluate_ignoring_stop(net, test_data, device, precision)
+            message += f" after {epochs_done} epochs ({train_s:.1f} s of training)"
+        else:
+            # The last epoch was evaluated already unless the run ended mid-epoch or skipped evals.
+            needs_eval = last_eval is None or not cfg.eval_every_epoch or self._ended_mid_epoch(step, steps_per_epoch)
+            if needs_eval:
+                last_eval = self.evaluate(net, test_data, device, precision)
+                if last_eval is not None:
+                    self._emit(EpochMetrics(epochs_done, last_eval[0], last_eval[1], train_s))
+            message = f"finished {step} steps ({epochs_done} full epochs) in {train_s:.1f} s of training"
+            if last_eval is not None:
+                message += f"; test accuracy {last_eval[1]:.2%}"
+
+        net.eval()
+        net_cpu = net.to("cpu", memory_format=torch.contiguous_format).float()
+        result = TrainResult(
+            status=status,
+            message=message,
+            config=cfg,
+            model=net_cpu,
+            epochs_completed=epochs_done,
+            train_seconds=train_s,
+            images_per_second=images_total / max(train_s, 1e-9),
+            test_acc=None if last_eval is None else last_eval[1],
+            test_loss=None if last_eval is None else last_eval[0],
+            device=str(device),
+            precision=precision,
+            data=train_data.source,
+            classes=train_data.classes,
+            history=list(self.history),
+        )
+        return result
+
+    @staticmethod
+    def _ended_mid_epoch(step: int, steps_per_epoch: int) -> bool:
+        return step % steps_per_epoch != 0
+
+    def _evaluate_ignoring_stop(
+        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str
+    ) -> tuple[float, float] | None:
+        saved, self.stop_event = self.stop_event, threading.Event()
+        try:
+            return self.evaluate(model, data, device, precision)
+        finally:
+            self.stop_event = saved
+
+
+def train(config: TrainConfig, **kwargs: Any) -> TrainResult:
+    """Shorthand for ``Trainer(config, **kwargs).run()``."""
+    return Trainer(config, **kwargs).run()
+
