@@ -39,6 +39,9 @@ PARAMETERS = {
     "resnet110": 1_727_962,
     "resnet18_cifar": 11_173_962,
     "resnet9": 6_573_130,
+    # Width w: 3x3 convs 27w + 18w^2 + 72w^2 + 72w^2 + 288w^2 + 1152w^2, BN 70w, fc 80w + 10.
+    "resnet9_w16": 412_954,
+    "resnet9_w24": 927_010,
 }
 # Another input size each family must accept: the stages only need the size to stay >= 1 px.
 OTHER_SIZE = {"imagenet": 160, "cifar": 64}
@@ -184,7 +187,8 @@ def test_zero_init_residual_makes_every_block_start_as_its_shortcut(name: str) -
         model(torch.randn(1, 3, size, size))
     for h in handles:
         h.remove()
-    assert len(checked) == (2 if name == "resnet9" else sum(spec.layers))
+    # ResNet-9s have two residual units (in layer1 and layer3); the others one block per layer entry.
+    assert len(checked) == (2 if spec.block == "conv_bn" else sum(spec.layers))
 
 
 def test_unknown_name_lists_the_registered_ones() -> None:
