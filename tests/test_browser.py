@@ -137,3 +137,38 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
             assert label in sidebar
     finally:
         page.close()
+
+
+def _loss_points(page: object) -> int:
+    """Points in the first trace of the loss chart (the first Plotly chart on the page)."""
+    return page.evaluate(
+        """() => {
+            const plot = document.querySelector('.js-plotly-plot');
+            return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
+        }"""
+    )
+
+
+def test_train_charts_update_live(app_url: str, browser: object) -> None:
+    """Start a short synthetic run and watch the loss chart grow while it trains."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    try:
+        page.goto(f"{app_url}/{PAGES['Train']}")
+        wait_for_script(page)
+        page.get_by_text("Synthetic shapes", exact=True).click()
+        wait_for_script(page)
+        page.get_by_role("button", name="Start training").click()
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
+                               " return p && p.data && p.data.length && p.data[0].x.length > 0; }",
+                               timeout=60_000)
+        first = _loss_points(page)
+        page.wait_for_timeout(4000)  # the fragment redraws every second while the job runs
+        later = _loss_points(page)
+        page.screenshot(path=str(SHOTS / "Train-running.png"), full_page=True)
+        assert later > first, f"the loss chart did not grow while training ({first} -> {later} points)"
+        assert error_texts(page) == []
+        page.get_by_role("button", name="Stop").click()
+        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
+    finally:
+        page.close()
