@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,3 +93,15 @@ def no_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import resnet_core.checkpoint as checkpoint_module
 
     monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", tmp_path / "absent.pt")
+
+
+@pytest.fixture
+def fresh_caches() -> Iterator[None]:
+    """Empty Streamlit caches around a test, so cached models belong to its monkeypatched world."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -18,3 +18,13 @@ def open_app_page(page: str, timeout: float = 120) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.switch_page(page)
     return at
+
+
+def run_page(page: str, timeout: float = 120, **session: object) -> AppTest:
+    """Run ``page`` once with ``session`` preset in its session state; it must raise nothing."""
+    at = open_app_page(page, timeout)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -8,35 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import numpy as np
 from PIL import Image
-from pagetest import open_app_page
 from streamlit.testing.v1 import AppTest
 
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
 from resnet_core.cifar10 import CLASSES, MEAN, STD
 from resnet_core.models import create_model
 
+import pagetest
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 PAGE = "pages/4_Grad-CAM.py"
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def run_page(**session) -> AppTest:
-    at = open_app_page(PAGE, timeout=180)
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def run_page(**session: object) -> AppTest:
+    return pagetest.run_page(PAGE, 180, **session)
 
 
 def heatmap(at: AppTest) -> dict:
