@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pagetest import open_app_page
-from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pages import the shared ``ui`` module from the repository root, as ``streamlit run`` does.
@@ -35,12 +33,6 @@ def sample_photos() -> Path:
     if path is None:
         pytest.skip(f"sample photos not found: set ${SAMPLES_DIR_ENV} to a folder of photos (.ci/run does)")
     return path
-
-
-@pytest.fixture
-def open_page() -> Callable[..., AppTest]:
-    """``open_page("pages/2_Train.py")``: see :func:`open_app_page`."""
-    return open_app_page
 
 
 # --- Model sources without a network: a private torch hub cache and a stand-in shipped model ---

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
+from pagetest import open_app_page
 from streamlit.testing.v1 import AppTest
 
 PAGE = "pages/1_Architecture.py"
@@ -14,8 +14,8 @@ TIMEOUT = 120
 
 
 @pytest.fixture
-def page(open_page: Callable[..., AppTest]) -> AppTest:
-    at = open_page(PAGE, timeout=TIMEOUT).run()
+def page() -> AppTest:
+    at = open_app_page(PAGE, TIMEOUT).run()
     assert not at.exception, at.exception
     return at
 
