@@ -24,6 +24,10 @@ SHIPPED_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "cifar10_default.pt"
 Source = Union[str, Path, bytes, IO[bytes]]
 
 
+#: Architecture overrides a checkpoint may carry (see save_checkpoint).
+_MODEL_KWARGS = frozenset({"widths"})
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the registered model."""
 
@@ -41,6 +45,7 @@ class Checkpoint:
     input_size: int
     config: dict[str, Any] = field(default_factory=dict)  # the TrainConfig as a dict
     metrics: dict[str, Any] = field(default_factory=dict)  # final numbers, e.g. test_acc
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"widths": [8, 16, 32]}
 
 
 def save_checkpoint(
@@ -55,8 +60,14 @@ def save_checkpoint(
     input_size: int | None = None,
     config: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
+    model_kwargs: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``model``'s weights with everything :func:`load_checkpoint` needs to rebuild it."""
+    """Write ``model``'s weights with everything :func:`load_checkpoint` needs to rebuild it.
+
+    ``model_kwargs`` are the architecture overrides it was built with (only ``widths`` so far:
+    the degradation race's narrow nets), passed to ``create_model`` again on loading.
+    """
+    _check_model_kwargs(model_kwargs or {})
     # Unwrap DDP / torch.compile wrappers so keys match a freshly built model.
     inner = getattr(model, "module", model)
     inner = getattr(inner, "_orig_mod", inner)
@@ -73,6 +84,7 @@ def save_checkpoint(
         "input_size": input_size or get_spec(model_name).input_size,
         "config": dict(config or {}),
         "metrics": dict(metrics or {}),
+        "model_kwargs": {k: list(v) for k, v in (model_kwargs or {}).items()},
         "state_dict": state,
     }
     torch.save(payload, path_or_file)
@@ -95,9 +107,11 @@ def load_checkpoint(source: Source) -> Checkpoint:
         ) from exc
     if not isinstance(payload, dict) or "state_dict" not in payload or "model_name" not in payload:
         raise CheckpointError("not a resnet_core checkpoint: expected a dict with 'model_name' and 'state_dict'")
+    model_kwargs = payload.get("model_kwargs") or {}
+    _check_model_kwargs(model_kwargs)
     try:
         model = create_model(payload["model_name"], num_classes=int(payload["num_classes"]),
-                             residual=bool(payload["residual"]))
+                             residual=bool(payload["residual"]), **_as_arguments(model_kwargs))
     except KeyError as exc:
         raise CheckpointError(f"checkpoint names an unknown model: {exc}") from None
     try:
@@ -115,7 +129,23 @@ def load_checkpoint(source: Source) -> Checkpoint:
         input_size=int(payload["input_size"]),
         config=dict(payload.get("config", {})),
         metrics=dict(payload.get("metrics", {})),
+        model_kwargs=dict(model_kwargs),
     )
+
+
+def _check_model_kwargs(kwargs: Any) -> None:
+    """A checkpoint may be an upload: only known architecture overrides, with sane values, pass."""
+    if not isinstance(kwargs, dict) or set(kwargs) - _MODEL_KWARGS:
+        raise CheckpointError(f"checkpoint has unsupported model options {kwargs!r}; allowed: {sorted(_MODEL_KWARGS)}")
+    widths = kwargs.get("widths")
+    if widths is not None and not (
+        isinstance(widths, (list, tuple)) and widths and all(isinstance(w, int) and 1 <= w <= 4096 for w in widths)
+    ):
+        raise CheckpointError(f"checkpoint has invalid widths {widths!r}")
+
+
+def _as_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) for k, v in kwargs.items()}
 
 
 def shipped_checkpoint() -> Path | None:

@@ -8,17 +8,8 @@ from pathlib import Path
 import torch
 
 from resnet_core.device import describe_device
+from resnet_core.models import get_spec, list_models
 from resnet_core.settings import cache_dir, data_dir
-
-# The torchvision checkpoints our ImageNet variants load (file names of their IMAGENET1K_V1 weights).
-_TV_WEIGHT_FILES = {
-    "resnet18": "resnet18-f37072fd.pth",
-    "resnet34": "resnet34-b627a593.pth",
-    "resnet50": "resnet50-0676ba61.pth",
-    "resnet101": "resnet101-63fe2227.pth",
-    "resnet152": "resnet152-394f9c45.pth",
-}
-
 
 @dataclass(frozen=True)
 class MachineStatus:
@@ -43,9 +34,21 @@ def find_cifar10_dir() -> Path | None:
 
 
 def cached_pretrained() -> tuple[str, ...]:
-    """Names of the ImageNet variants whose torchvision weights sit in torch's hub cache."""
+    """Names of the ImageNet variants whose torchvision weights sit in torch's hub cache.
+
+    torchvision names its files ``<arch>-<hash>.pth``; matching that pattern here, rather than
+    asking torchvision for the exact name, keeps the sidebar from importing torchvision (~165 MB).
+    ``resnet_core.pretrained.weights_path`` has the exact name when a page loads the weights.
+    """
     checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    return tuple(name for name, fname in _TV_WEIGHT_FILES.items() if (checkpoints / fname).is_file())
+    if not checkpoints.is_dir():
+        return ()
+    names = []
+    for name in list_models("imagenet"):
+        tv_name = get_spec(name).torchvision_name
+        if tv_name and any(checkpoints.glob(f"{tv_name}-*.pth")):
+            names.append(name)
+    return tuple(names)
 
 
 def machine_status() -> MachineStatus:

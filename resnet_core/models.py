@@ -16,6 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from resnet_core.cifar10 import MEAN as CIFAR_MEAN
+from resnet_core.cifar10 import STD as CIFAR_STD
+
 StemType = Literal["imagenet", "cifar", "cifar_small"]
 ShortcutType = Literal["projection", "zero_pad"]
 
@@ -305,9 +308,14 @@ class ResNet9(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
+#: ImageNet input normalisation in [0, 1] units, as torchvision's weights expect (CIFAR's is in cifar10.py).
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the app and tests need to know about a registered variant, kept beside the model."""
+    """What the app and tests need to know about a registered variant, kept beside the model (timm-style)."""
 
     name: str
     builder: Callable[..., nn.Module]
@@ -319,6 +327,15 @@ class ModelSpec:
     layers: tuple[int, ...] = field(default_factory=tuple)  # blocks per stage
     description: str = ""
     torchvision_name: str | None = None  # same keys and shapes as this torchvision model
+    #: torchvision ImageNet weight versions this variant loads (file names come from torchvision's
+    #: own ``WeightsEnum``, see resnet_core.pretrained), first = the default.
+    weights: tuple[str, ...] = ()
+    #: CIFAR-10 test error (%) He et al. report for this network (Table 6; ResNet-110: mean of 5 runs).
+    paper_error: float | None = None
+    #: One of the paper's 6n+2 CIFAR networks (section 4.2): the family of Figures 1 and 6.
+    paper_family: bool = False
+    mean: tuple[float, float, float] = CIFAR_MEAN  # input normalisation, [0, 1] units
+    std: tuple[float, float, float] = CIFAR_STD
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -358,56 +375,82 @@ def create_model(name: str, *, num_classes: int | None = None, residual: bool = 
 
 
 def _resnet_builder(block: Block, layers: list[int], **fixed: Any) -> Callable[..., nn.Module]:
+    """A builder with the variant's architecture fixed; callers may still override ``widths``."""
+
     def build(**kwargs: Any) -> nn.Module:
-        return ResNet(block, layers, **fixed, **kwargs)
+        return ResNet(block, layers, **{**fixed, **kwargs})
 
     return build
 
 
-_IMAGENET = {
-    "resnet18": (BasicBlock, [2, 2, 2, 2]),
-    "resnet34": (BasicBlock, [3, 4, 6, 3]),
-    "resnet50": (Bottleneck, [3, 4, 6, 3]),
-    "resnet101": (Bottleneck, [3, 4, 23, 3]),
-    "resnet152": (Bottleneck, [3, 8, 36, 3]),
-}
-for _name, (_block, _layers) in _IMAGENET.items():
-    _per_block = 2 if _block is BasicBlock else 3
-    register_model(
-        ModelSpec(
-            name=_name,
-            builder=_resnet_builder(_block, _layers),
-            family="imagenet",
-            num_classes=1000,
-            input_size=224,
-            depth=2 + _per_block * sum(_layers),
-            block="basic" if _block is BasicBlock else "bottleneck",
-            layers=tuple(_layers),
-            description=f"ImageNet ResNet-{_name[6:]} (paper Table 1), torchvision-compatible weights",
-            torchvision_name=_name,
-        )
+def _imagenet(name: str, block: Block, layers: list[int], weights: tuple[str, ...]) -> ModelSpec:
+    per_block = 2 if block is BasicBlock else 3
+    return ModelSpec(
+        name=name,
+        builder=_resnet_builder(block, layers),
+        family="imagenet",
+        num_classes=1000,
+        input_size=224,
+        depth=2 + per_block * sum(layers),
+        block="basic" if block is BasicBlock else "bottleneck",
+        layers=tuple(layers),
+        description=f"ImageNet ResNet-{name[6:]} (paper Table 1), torchvision-compatible weights",
+        torchvision_name=name,
+        weights=weights,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
     )
 
-# CIFAR nets of section 4.2: 6n+2 layers, 3 stages of 16/32/64 filters, option-A shortcuts.
-for _n in (3, 5, 7, 9, 18):
-    _depth = 6 * _n + 2
-    register_model(
-        ModelSpec(
-            name=f"resnet{_depth}",
-            builder=_resnet_builder(
-                BasicBlock, [_n, _n, _n], widths=(16, 32, 64), stem="cifar_small", shortcut="zero_pad"
-            ),
-            family="cifar",
-            num_classes=10,
-            input_size=32,
-            depth=_depth,
-            block="basic",
-            layers=(_n, _n, _n),
-            description=f"CIFAR ResNet-{_depth} of the paper's section 4.2 (6n+2, n={_n}, option A)",
-        )
+
+def _cifar(name: str, n: int, paper_error: float) -> ModelSpec:
+    """A CIFAR net of section 4.2: 6n+2 layers, 3 stages of 16/32/64 filters, option-A shortcuts."""
+    depth = 6 * n + 2
+    if name != f"resnet{depth}":
+        raise ValueError(f"{name} does not have n={n} blocks per stage")
+    return ModelSpec(
+        name=name,
+        builder=_resnet_builder(BasicBlock, [n, n, n], widths=(16, 32, 64), stem="cifar_small", shortcut="zero_pad"),
+        family="cifar",
+        num_classes=10,
+        input_size=32,
+        depth=depth,
+        block="basic",
+        layers=(n, n, n),
+        description=f"CIFAR ResNet-{depth} of the paper's section 4.2 (6n+2, n={n}, option A)",
+        paper_error=paper_error,
+        paper_family=True,
     )
 
-register_model(
+
+def _resnet9(name: str, width: int, description: str) -> ModelSpec:
+    # Page's ResNet-9 multiplies the logits by 0.125 at every width: without it a high learning
+    # rate blows the loss up in the first steps (measured on the narrow nets, bench/RESULTS.md).
+    return ModelSpec(
+        name=name,
+        builder=functools.partial(ResNet9, width=width, head_scale=0.125),
+        family="cifar",
+        num_classes=10,
+        input_size=32,
+        depth=9,
+        block="conv_bn",
+        layers=(1, 1, 1),
+        description=description,
+    )
+
+
+# The registry, one line per variant. torchvision ships V2 weights for ResNet-50/101/152 only.
+# Paper errors: He et al. (2015), Table 6, CIFAR-10 test error (%).
+for _spec in (
+    _imagenet("resnet18", BasicBlock, [2, 2, 2, 2], ("IMAGENET1K_V1",)),
+    _imagenet("resnet34", BasicBlock, [3, 4, 6, 3], ("IMAGENET1K_V1",)),
+    _imagenet("resnet50", Bottleneck, [3, 4, 6, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
+    _imagenet("resnet101", Bottleneck, [3, 4, 23, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
+    _imagenet("resnet152", Bottleneck, [3, 8, 36, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
+    _cifar("resnet20", 3, 8.75),
+    _cifar("resnet32", 5, 7.51),
+    _cifar("resnet44", 7, 7.17),
+    _cifar("resnet56", 9, 6.97),
+    _cifar("resnet110", 18, 6.43),
     ModelSpec(
         name="resnet18_cifar",
         builder=_resnet_builder(BasicBlock, [2, 2, 2, 2], stem="cifar"),
@@ -418,28 +461,11 @@ register_model(
         block="basic",
         layers=(2, 2, 2, 2),
         description="ResNet-18 with a 3x3 stride-1 stem and no max pool, the common CIFAR adaptation",
-    )
-)
-
-# ResNet-9 at its original width (64), and narrow twins: the same graph at 1/4 and 3/8 of the
-# width (1/16 and 9/64 of the compute), the CPU training default and the shipped checkpoint's
-# model (see bench/RESULTS.md, "Training"). The narrow ones scale their logits by 0.125 as Page
-# does: without it a high learning rate blows the loss up in the first steps.
-for _name, _width, _head_scale, _description in (
-    ("resnet9", 64, 1.0, "ResNet-9 of the DAWNBench CIFAR-10 results (Page, 2018)"),
-    ("resnet9_w16", 16, 0.125, "ResNet-9 at width 16 (the original is 64), logits x 0.125 as Page's: CPU-trainable"),
-    ("resnet9_w24", 24, 0.125, "ResNet-9 at width 24 (the original is 64), logits x 0.125 as Page's: CPU-trainable"),
+    ),
+    # ResNet-9 at its original width (64) and narrow twins, the same graph at 1/4 and 3/8 of the
+    # width (1/16 and 9/64 of the compute): the CPU training default and the shipped checkpoint's model.
+    _resnet9("resnet9", 64, "ResNet-9 of the DAWNBench CIFAR-10 results (Page, 2018)"),
+    _resnet9("resnet9_w16", 16, "ResNet-9 at width 16 (the original is 64): CPU-trainable"),
+    _resnet9("resnet9_w24", 24, "ResNet-9 at width 24 (the original is 64): CPU-trainable"),
 ):
-    register_model(
-        ModelSpec(
-            name=_name,
-            builder=functools.partial(ResNet9, width=_width, head_scale=_head_scale),
-            family="cifar",
-            num_classes=10,
-            input_size=32,
-            depth=9,
-            block="conv_bn",
-            layers=(1, 1, 1),
-            description=_description,
-        )
-    )
+    register_model(_spec)

@@ -57,37 +57,46 @@ def pretrained_names() -> list[str]:
     return [n for n in list_models("imagenet") if get_spec(n).torchvision_name]
 
 
-def imagenet_weights(name: str) -> WeightsEnum:
-    """torchvision's ``WeightsEnum`` member for variant ``name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``)."""
-    tv_name = get_spec(name).torchvision_name
-    if tv_name is None:
+def imagenet_weights(name: str, version: str = WEIGHTS_VARIANT) -> WeightsEnum:
+    """torchvision's ``WeightsEnum`` member for variant ``name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``).
+
+    ``version`` is one of the variant's ``ModelSpec.weights`` (``IMAGENET1K_V2`` exists for
+    ResNet-50/101/152 only).
+    """
+    spec = get_spec(name)
+    if spec.torchvision_name is None:
         raise ValueError(f"{name} has no ImageNet weights; choose one of {', '.join(pretrained_names())}")
-    return get_model_weights(tv_name)[WEIGHTS_VARIANT]
+    if version not in spec.weights:
+        raise ValueError(f"{name} has no {version} weights; choose one of {', '.join(spec.weights)}")
+    return get_model_weights(spec.torchvision_name)[version]
 
 
-def _weights_url(name: str) -> str:
-    return imagenet_weights(name).url
+def _weights_url(name: str, version: str = WEIGHTS_VARIANT) -> str:
+    return imagenet_weights(name, version).url
 
 
-def weights_path(name: str) -> Path:
-    """Where torch's hub cache keeps (or will keep) the weights of ``name``."""
-    filename = os.path.basename(urlparse(_weights_url(name)).path)
+def weights_path(name: str, version: str = WEIGHTS_VARIANT) -> Path:
+    """Where torch's hub cache keeps (or will keep) the weights of ``name`` (torchvision's file name)."""
+    filename = os.path.basename(urlparse(_weights_url(name, version)).path)
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def is_cached(name: str) -> bool:
+def is_cached(name: str, version: str = WEIGHTS_VARIANT) -> bool:
     """True if the weights of ``name`` are in the cache, so loading needs no network."""
-    return weights_path(name).is_file()
+    return weights_path(name, version).is_file()
 
 
-def _prefetch_hint(name: str) -> str:
+def _prefetch_hint(name: str, version: str = WEIGHTS_VARIANT) -> str:
+    path = weights_path(name, version)
     return (
         f"Run `python -m resnet_core prefetch --weights {name}` on a machine with internet, then "
-        f"copy {weights_path(name).name} into {weights_path(name).parent} on this one."
+        f"copy {path.name} into {path.parent} on this one."
     )
 
 
-def download_weights(name: str, progress: bool = True, *, on_progress: ProgressCallback | None = None) -> Path:
+def download_weights(
+    name: str, progress: bool = True, *, on_progress: ProgressCallback | None = None, version: str = WEIGHTS_VARIANT
+) -> Path:
     """Put the weights of ``name`` in the cache (downloading only if missing); return the file.
 
     ``progress`` prints a progress line to stderr; ``on_progress`` receives bytes done and the
@@ -95,18 +104,18 @@ def download_weights(name: str, progress: bool = True, *, on_progress: ProgressC
     to a temporary file and moved into place, so an interrupted download never looks cached.
     Raises :class:`WeightsUnavailableError` if the download fails.
     """
-    dest = weights_path(name)
+    dest = weights_path(name, version)
     if dest.is_file():
         return dest
     try:
-        _download(_weights_url(name), dest, progress=progress, on_progress=on_progress)
+        _download(_weights_url(name, version), dest, progress=progress, on_progress=on_progress)
     except WeightsUnavailableError:
         raise
     except (OSError, urllib.error.URLError) as exc:  # no network, DNS, timeout, disk full
         reason = getattr(exc, "reason", None) or exc
         raise WeightsUnavailableError(
             f"ImageNet weights for {name} are not cached and could not be downloaded ({reason}). "
-            + _prefetch_hint(name)
+            + _prefetch_hint(name, version)
         ) from exc
     return dest
 
@@ -146,7 +155,7 @@ def _download(url: str, dest: Path, *, progress: bool, on_progress: ProgressCall
 
 
 def load_pretrained(
-    name: str, *, download: bool = False, on_progress: ProgressCallback | None = None
+    name: str, *, download: bool = False, on_progress: ProgressCallback | None = None, version: str = WEIGHTS_VARIANT
 ) -> nn.Module:
     """Our ``create_model(name)`` with torchvision's ImageNet weights, in eval mode on the CPU.
 
@@ -154,11 +163,13 @@ def load_pretrained(
     :class:`WeightsUnavailableError` naming the prefetch command; with ``download=True`` they
     are fetched first, reporting to ``on_progress``.
     """
-    path = weights_path(name)
+    path = weights_path(name, version)
     if not path.is_file():
         if not download:
-            raise WeightsUnavailableError(f"ImageNet weights for {name} are not downloaded yet. " + _prefetch_hint(name))
-        download_weights(name, progress=False, on_progress=on_progress)
+            raise WeightsUnavailableError(
+                f"ImageNet weights for {name} ({version}) are not downloaded yet. " + _prefetch_hint(name, version)
+            )
+        download_weights(name, progress=False, on_progress=on_progress, version=version)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a truncated or foreign file

@@ -22,7 +22,7 @@ from resnet_core.classify import (
     load_classifier,
     model_sources,
 )
-from resnet_core.environment import _TV_WEIGHT_FILES, cached_pretrained
+from resnet_core.environment import cached_pretrained
 from resnet_core.images import load_image
 from resnet_core.models import create_model
 from resnet_core.pretrained import (
@@ -59,13 +59,23 @@ def assert_unchanged(model: torch.nn.Module, before: tuple) -> None:
 # --- torchvision weights and the hub cache ---------------------------------------------------
 
 
-def test_cache_file_names_are_torchvisions_and_match_the_sidebar(hub_dir: Path) -> None:
+def test_sidebar_finds_exactly_the_cached_weight_files(hub_dir: Path) -> None:
+    """The sidebar's pattern match (no torchvision import) agrees with torchvision's file names."""
     assert pretrained_names() == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert cached_pretrained() == ()
     for name in pretrained_names():
-        assert weights_path(name) == hub_dir / "checkpoints" / _TV_WEIGHT_FILES[name]
-        assert imagenet_weights(name).url.endswith(_TV_WEIGHT_FILES[name])
+        path = weights_path(name)
+        assert path.parent == hub_dir / "checkpoints"
+        assert imagenet_weights(name).url.endswith("/" + path.name)
+    weights_path("resnet50").parent.mkdir(parents=True)
+    weights_path("resnet50").write_bytes(b"x")
+    weights_path("resnet101", "IMAGENET1K_V2").write_bytes(b"x")
+    assert cached_pretrained() == ("resnet50", "resnet101")
+    assert weights_path("resnet50", "IMAGENET1K_V2") != weights_path("resnet50")
     with pytest.raises(ValueError, match="no ImageNet weights"):
         imagenet_weights("resnet20")
+    with pytest.raises(ValueError, match="no IMAGENET1K_V2 weights"):
+        imagenet_weights("resnet18", "IMAGENET1K_V2")
 
 
 def test_missing_weights_raise_with_the_prefetch_command(hub_dir: Path) -> None:
@@ -105,7 +115,7 @@ def test_download_streams_verifies_the_hash_and_reports_progress(hub_dir: Path, 
     digest = hashlib.sha256(payload).hexdigest()
     served = tmp_path / f"resnet18-{digest[:8]}.pth"
     served.write_bytes(payload)
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: served.as_uri())  # file:// : no network
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": served.as_uri())  # file:// : no network
     seen: list[tuple[int, int | None]] = []
     path = download_weights("resnet18", progress=False, on_progress=lambda done, total: seen.append((done, total)))
     assert path == hub_dir / "checkpoints" / served.name and path.read_bytes() == payload
@@ -117,7 +127,7 @@ def test_download_streams_verifies_the_hash_and_reports_progress(hub_dir: Path, 
 def test_a_download_with_the_wrong_hash_is_discarded(hub_dir: Path, tmp_path: Path, monkeypatch) -> None:
     served = tmp_path / "resnet18-00000000.pth"
     served.write_bytes(b"not the weights")
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: served.as_uri())
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": served.as_uri())
     with pytest.raises(WeightsUnavailableError, match="corrupt"):
         download_weights("resnet18", progress=False)
     assert list((hub_dir / "checkpoints").iterdir()) == []  # neither the file nor a .partial
@@ -125,7 +135,7 @@ def test_a_download_with_the_wrong_hash_is_discarded(hub_dir: Path, tmp_path: Pa
 
 def test_no_network_gives_the_prefetch_command(hub_dir: Path, monkeypatch) -> None:
     # Port 9 (discard) on localhost: refused at once, no real network touched.
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: "http://127.0.0.1:9/resnet18-f37072fd.pth")
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": "http://127.0.0.1:9/resnet18-f37072fd.pth")
     with pytest.raises(WeightsUnavailableError, match="could not be downloaded.*prefetch --weights resnet18"):
         download_weights("resnet18", progress=False)
     with pytest.raises(WeightsUnavailableError):
@@ -133,7 +143,7 @@ def test_no_network_gives_the_prefetch_command(hub_dir: Path, monkeypatch) -> No
 
 
 def test_download_of_cached_weights_touches_no_network(cached_resnet18, monkeypatch) -> None:
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: "http://127.0.0.1:9/resnet18-f37072fd.pth")
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": "http://127.0.0.1:9/resnet18-f37072fd.pth")
     assert download_weights("resnet18").name == "resnet18-f37072fd.pth"
 
 

@@ -134,7 +134,7 @@ def test_weights_downloaded_from_the_page_make_the_model_usable(no_shipped, hub_
     torch.save(torchvision.models.resnet18().state_dict(), staged)
     digest = hashlib.sha256(staged.read_bytes()).hexdigest()
     served = staged.rename(tmp_path / f"resnet18-{digest[:8]}.pth")
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: served.as_uri())
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": served.as_uri())
 
     at = run_page()
     assert charts(at) == []
@@ -148,7 +148,7 @@ def test_weights_downloaded_from_the_page_make_the_model_usable(no_shipped, hub_
 def test_a_failed_download_on_the_page_shows_the_prefetch_command(no_shipped, hub_dir, sample_photos, monkeypatch) -> None:
     from resnet_core import pretrained
 
-    monkeypatch.setattr(pretrained, "_weights_url", lambda name: "http://127.0.0.1:9/resnet18-f37072fd.pth")
+    monkeypatch.setattr(pretrained, "_weights_url", lambda name, version="IMAGENET1K_V1": "http://127.0.0.1:9/resnet18-f37072fd.pth")
     at = run_page()
     at.button(key="classify_download").click().run()
     assert not at.exception
