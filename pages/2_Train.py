@@ -1,9 +1,9 @@
-"""Train page: train a CIFAR ResNet live, or a plain network against its residual twin.
+"""Train page: the degradation race (the default), other plain/residual races, or one network.
 
-Widgets build a ``TrainConfig`` (``dataclasses.replace`` on the device's defaults); the run
-happens on a background thread owned by ``resnet_core.jobs.REGISTRY`` under this browser
-session's id, so reruns and visits to other pages do not interrupt it; a fragment polls the
-job's snapshot once a second and redraws the charts.
+Widgets build a race from ``resnet_core.experiments`` or a ``TrainConfig`` from its single-run
+recipe; the work runs in a job owned by ``resnet_core.jobs.REGISTRY`` under this browser session,
+so reruns and visits to other pages do not interrupt it; a fragment polls the job's snapshot once
+a second and redraws the charts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import streamlit as st
 
 import charts
 import ui
+from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
 from resnet_core.data import DataError, download_cifar10, load_cifar10
@@ -24,27 +25,25 @@ from resnet_core.models import get_spec, list_models
 from resnet_core.train import TrainConfig, TrainResult
 
 POLL_S = 1.0  # seconds between chart refreshes while training
-# CIFAR-10 test error (%) of the residual nets in the paper's Table 6 (ResNet-110: mean of 5 runs).
-PAPER_ERROR = {"resnet20": 8.75, "resnet32": 7.51, "resnet44": 7.17, "resnet56": 6.97, "resnet110": 6.43}
-EXPERIMENTS = {
-    "one": "One network",
+MODES = {
+    "race": "The degradation race (plain-20, plain-56, ResNet-20, ResNet-56)",
     "twins": "Plain vs residual, same depth",
     "depth": "Shallow vs deep",
+    "one": "One network",
 }
 
 ui.setup_page("Train", "📈")
 st.title("Train a ResNet")
 st.caption(
-    "Train a CIFAR-10 ResNet here and watch it learn, or race a plain network against its "
-    "residual twin. Training runs in the background: you can switch pages and come back."
+    "Watch the paper's central experiment happen: a deeper plain network trains *worse*, and the "
+    "shortcut fixes it. Or train one network on CIFAR-10. Training runs in the background: you can "
+    "switch pages and come back."
 )
 
 sid = ui.session_id()
 job = jobs.REGISTRY.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
-defaults = TrainConfig.for_device(device.type)
-on_cpu = device.type == "cpu"
 
 
 @st.cache_data(ttl=60, show_spinner="Checking the CIFAR-10 folder ...")
@@ -57,12 +56,12 @@ def cifar10_problem(folder: str) -> str | None:
     return None
 
 
-def start_job(runs: list[jobs.RunSpec]) -> None:
+def start(job_to_start: jobs.Job) -> None:
     """Start button callback: runs before the rerun, so the page draws the new state at once."""
     try:
-        jobs.REGISTRY.start(sid, runs)
+        jobs.REGISTRY.start(sid, job_to_start)
         st.session_state.pop("train_notice", None)
-    except (jobs.JobRefused, ValueError) as exc:
+    except jobs.JobRefused as exc:
         st.session_state["train_notice"] = str(exc)
 
 
@@ -70,13 +69,14 @@ def stop_job() -> None:
     jobs.REGISTRY.stop(sid)
 
 
-# --- 1. Data --------------------------------------------------------------------------------
-col_data, col_model, col_length = st.columns(3, gap="large")
+# --- 1. What to train and on what ------------------------------------------------------------
+col_what, col_data = st.columns([3, 2], gap="large")
+with col_what:
+    mode = st.radio("What to train", list(MODES), format_func=MODES.__getitem__, key="mode", disabled=running)
 with col_data:
-    st.subheader("Data")
     found = find_cifar10_dir()
-    source = st.radio("Train on", ["CIFAR-10", "Synthetic shapes"], index=0 if found else 1,
-                      key="data_source", disabled=running, horizontal=True)
+    source = st.radio("Data", ["CIFAR-10", "Synthetic shapes"], index=0 if found else 1, key="data_source",
+                      disabled=running, horizontal=True)
     data_dir: str | None = None
     data_ok = True
     if source == "CIFAR-10":
@@ -95,144 +95,148 @@ with col_data:
                     else:
                         cifar10_problem.clear()
                         st.rerun()
-        else:
-            st.caption(f"Reading the CIFAR-10 copy at `{data_dir or found}`.")
     else:
-        st.caption(
-            "**Synthetic data:** generated coloured shapes in 10 classes, learnable in seconds. "
-            "It is not CIFAR-10: accuracy on it says nothing about real photos."
-        )
+        st.caption("**Synthetic data:** generated coloured shapes in 10 classes. It is not CIFAR-10: "
+                   "whatever a network reaches on it says nothing about real photos.")
+data = "cifar10" if source == "CIFAR-10" else "synthetic"
 
-# --- 2. Model and experiment ------------------------------------------------------------------
-cifar_models = list_models(family="cifar")
-# The paper's 6n+2 family (section 4.2), the one its Figures 1 and 6 are about.
-paper_models = [m for m in cifar_models if m in PAPER_ERROR]
-with col_model:
-    st.subheader("Model")
-    experiment = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.__getitem__,
-                          key="experiment", disabled=running)
-    if experiment == "one":
-        model = st.selectbox("Network", cifar_models, index=cifar_models.index(defaults.model), key="model",
-                             format_func=lambda n: f"{n} ({get_spec(n).depth} layers)", disabled=running)
-        residual = st.toggle("Residual (shortcut connections)", value=True, key="residual", disabled=running)
-        runs_for = lambda config: [jobs.RunSpec(f"{'residual' if config.residual else 'plain'} {config.model}", config)]  # noqa: E731
-    elif experiment == "twins":
-        model = st.selectbox("Depth", paper_models, index=paper_models.index("resnet56"), key="twin_model",
-                             format_func=lambda n: f"{get_spec(n).depth} layers ({n})", disabled=running)
-        residual = True
-        st.caption("Trains the plain network, then its residual twin: same layers, same data, same "
-                   "seed. The paper's Figure 6 story is plain-56 against ResNet-56.")
-        runs_for = jobs.comparison_runs
+# --- 2a. A race ----------------------------------------------------------------------------
+new_job: jobs.Job | None = None
+if mode != "one":
+    paper_depths = [get_spec(m).depth for m in list_models("cifar") if get_spec(m).paper_family]
+    c1, c2, c3 = st.columns(3)
+    if mode == "race":
+        experiment = ex.DEGRADATION
+    elif mode == "twins":
+        depth = c1.selectbox("Depth", paper_depths, index=paper_depths.index(56), key="twin_depth", disabled=running)
+        experiment = ex.twins_experiment(depth)
     else:
-        shallow = st.selectbox("Shallow", paper_models, index=0, key="shallow", disabled=running)
-        model = st.selectbox("Deep", paper_models, index=paper_models.index("resnet56"), key="deep", disabled=running)
-        residual = st.toggle("Residual (shortcut connections)", value=False, key="depth_residual", disabled=running,
+        shallow = c1.selectbox("Shallow", paper_depths, index=0, key="shallow", disabled=running)
+        deep = c2.selectbox("Deep", paper_depths, index=paper_depths.index(56), key="deep", disabled=running)
+        residual = c3.toggle("With shortcuts", value=False, key="depth_residual", disabled=running,
                              help="Off: the paper's Figure 1, where the deeper plain net is worse. On: the fix.")
-        runs_for = lambda config: jobs.depth_runs(config, shallow, config.model)  # noqa: E731
-
-# --- 3. How long and how fast -----------------------------------------------------------------
-# Widget defaults come from the device's recipe; the comparisons use the paper's optimiser
-# settings instead. Keys carry the group so switching experiment shows that group's defaults.
-group = "one" if experiment == "one" else "compare"
-recipe = defaults if group == "one" else jobs.paper_recipe(defaults)
-if on_cpu:
-    # A CPU step takes a second or more and reading a metric or a gradient norm costs nothing
-    # next to it (no device sync), so record every step: live charts, and a gradient-flow
-    # chart even for a plain net that only gets a few steps in its budget. A full 50,000-image epoch would take many
-    # minutes on 2 cores: default to a subset so a run reaches epochs (and test points).
-    recipe = dataclasses.replace(
-        recipe, log_every=1, grad_norm_every=1,
-        subset=recipe.subset or (5000 if group == "one" else 2000), test_subset=recipe.test_subset or 1000,
+        experiment = ex.depth_experiment(shallow, deep, residual) if shallow != deep else None
+        if experiment is None:
+            st.warning("Pick two different depths.")
+    scale_names = list(ex.SCALES)
+    scale_name = st.radio(
+        "Scale", scale_names, index=scale_names.index("paper" if device.type == "cuda" else "quick"),
+        format_func=lambda s: ex.SCALES[s].description.split(":")[0].capitalize(), horizontal=True,
+        key="scale", disabled=running,
     )
-default_budget = 60 if group == "one" or not on_cpu else 120  # seconds per network: 4 minutes for a pair
+    scale = ex.SCALES[scale_name]
+    st.caption(scale.description[0].upper() + scale.description[1:] + ".")
+    with st.expander("Advanced settings"):
+        a1, a2 = st.columns(2)
+        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="race_seed", disabled=running)
+        steps = a2.number_input("Steps per network", min_value=10, max_value=200_000, value=scale.steps, step=50,
+                                key=f"race_steps_{scale_name}", disabled=running,
+                                help="The paper's x-axis is iterations: every network gets exactly these steps.")
+    if experiment is not None:
+        config = experiment.config(scale_name, seed=int(seed), device="auto", data=data,
+                                   data_dir=data_dir or None, steps=int(steps))
+        new_job = jobs.RaceJob(experiment, scale, config, session_id=sid)
+        with st.expander("What this race shows, and what the paper found", expanded=mode == "race"):
+            st.markdown(experiment.explanation)
+            st.markdown(f"**What the paper found.** {experiment.paper}")
 
-with col_length:
-    st.subheader("Training")
-    by_time = st.radio("Stop after", ["a time budget", "a number of epochs"], key="length", horizontal=True,
-                       disabled=running) == "a time budget"
+# --- 2b. One network -------------------------------------------------------------------------
+else:
+    recipe = ex.single_run_recipe(device.type)
+    cifar_models = list_models(family="cifar")
+    c1, c2, c3 = st.columns(3)
+    model = c1.selectbox("Network", cifar_models, index=cifar_models.index(recipe.model), key="model",
+                         format_func=lambda n: f"{n} ({get_spec(n).depth} layers)", disabled=running)
+    residual = c1.toggle("Residual (shortcut connections)", value=True, key="residual", disabled=running)
+    by_time = c2.radio("Stop after", ["a time budget", "a number of epochs"], key="length", horizontal=True,
+                       index=0 if recipe.budget_s else 1, disabled=running) == "a time budget"
     if by_time:
-        budget_s = st.number_input("Seconds per network", min_value=5, max_value=3600, step=15,
-                                   value=int(recipe.budget_s or default_budget), key=f"budget_s_{group}",
-                                   disabled=running, help="Training time; the test evaluations come on top.")
+        budget_s = c2.number_input("Seconds of training", min_value=5, max_value=3600, step=15,
+                                   value=int(recipe.budget_s or 120), key="budget_s", disabled=running,
+                                   help="Training time; the test evaluations come on top.")
         epochs = None
     else:
-        epochs = st.number_input("Epochs", min_value=0.1, max_value=200.0, step=1.0,
-                                 value=float(recipe.epochs or 1.0), key=f"epochs_{group}", disabled=running)
+        epochs = c2.number_input("Epochs", min_value=0.1, max_value=200.0, step=1.0,
+                                 value=float(recipe.epochs or 8.0), key="epochs", disabled=running)
         budget_s = None
     batch_sizes = sorted({32, 64, 128, 256, 512, recipe.batch_size})
-    batch_size = st.selectbox("Batch size", batch_sizes, index=batch_sizes.index(recipe.batch_size),
-                              key=f"batch_size_{group}", disabled=running)
-    lr = st.number_input("Learning rate (peak)", min_value=1e-5, max_value=10.0, value=float(recipe.lr),
-                         step=0.01, format="%.4f", key=f"lr_{group}", disabled=running)
-
-with st.expander("Advanced settings"):
-    a1, a2, a3 = st.columns(3)
-    subset = a1.number_input("Training images (0 = all)", min_value=0, max_value=50_000, step=1000,
-                             value=int(recipe.subset or 0), key=f"subset_{group}", disabled=running)
-    test_subset = a1.number_input("Test images (0 = all)", min_value=0, max_value=10_000, step=500,
-                                  value=int(recipe.test_subset or 0), key=f"test_subset_{group}", disabled=running)
-    seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(recipe.seed), key="seed",
-                           disabled=running)
-    momentum = a2.number_input("Momentum", min_value=0.0, max_value=0.999, value=float(recipe.momentum),
-                               step=0.05, key=f"momentum_{group}", disabled=running)
-    weight_decay = a2.number_input("Weight decay", min_value=0.0, max_value=0.1, value=float(recipe.weight_decay),
-                                   step=1e-4, format="%.5f", key=f"weight_decay_{group}", disabled=running)
-    label_smoothing = a2.number_input("Label smoothing", min_value=0.0, max_value=0.5,
-                                      value=float(recipe.label_smoothing), step=0.05,
-                                      key=f"label_smoothing_{group}", disabled=running)
-    log_every = a3.number_input("Log every (steps)", min_value=1, max_value=1000, value=int(recipe.log_every),
-                                key=f"log_every_{group}", disabled=running)
-    grad_norm_every = a3.number_input("Gradient norms every (steps, 0 = off)", min_value=0, max_value=1000,
-                                      value=int(recipe.grad_norm_every), key=f"grad_norm_every_{group}",
-                                      disabled=running)
-    devices = ["auto", "cpu"] + (["cuda"] if device.type == "cuda" else [])
-    run_device = a3.selectbox("Device", devices, key="device", disabled=running)
-
-config: TrainConfig | None
-try:
-    config = dataclasses.replace(
-        recipe,
-        model=model, residual=residual, data="cifar10" if source == "CIFAR-10" else "synthetic",
-        data_dir=data_dir or None, epochs=epochs, budget_s=budget_s, batch_size=int(batch_size), lr=float(lr),
-        subset=int(subset) or None, test_subset=int(test_subset) or None, seed=int(seed),
-        momentum=float(momentum), weight_decay=float(weight_decay), label_smoothing=float(label_smoothing),
-        log_every=int(log_every), grad_norm_every=int(grad_norm_every), device=run_device,
-    )
-except ValueError as exc:  # TrainConfig validates itself and says what is wrong
-    config = None
-    st.error(f"These settings do not make a valid run: {exc}")
+    batch_size = c3.selectbox("Batch size", batch_sizes, index=batch_sizes.index(recipe.batch_size),
+                              key="batch_size", disabled=running)
+    lr = c3.number_input("Learning rate (peak)", min_value=1e-5, max_value=10.0, value=float(recipe.lr),
+                         step=0.01, format="%.4f", key="lr", disabled=running)
+    with st.expander("Advanced settings"):
+        a1, a2 = st.columns(2)
+        subset = a1.number_input("Training images (0 = all)", min_value=0, max_value=50_000, step=1000,
+                                 value=int(recipe.subset or 0), key="subset", disabled=running)
+        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(recipe.seed), key="seed",
+                               disabled=running)
+        label_smoothing = a2.number_input("Label smoothing", min_value=0.0, max_value=0.5,
+                                          value=float(recipe.label_smoothing), step=0.05, key="label_smoothing",
+                                          disabled=running)
+        weight_decay = a2.number_input("Weight decay", min_value=0.0, max_value=0.1,
+                                       value=float(recipe.weight_decay), step=1e-4, format="%.5f",
+                                       key="weight_decay", disabled=running)
+    try:
+        config1 = dataclasses.replace(
+            recipe, model=model, residual=residual, data=data, data_dir=data_dir or None, epochs=epochs,
+            budget_s=budget_s, batch_size=int(batch_size), lr=float(lr), subset=int(subset) or None,
+            seed=int(seed), label_smoothing=float(label_smoothing), weight_decay=float(weight_decay),
+        )  # fmt: skip
+        new_job = jobs.TrainingJob(config1, session_id=sid)
+    except ValueError as exc:  # TrainConfig validates itself and says what is wrong
+        st.error(f"These settings do not make a valid run: {exc}")
 
 b1, b2, b3 = st.columns([1, 1, 5])
-b1.button("Start training", type="primary", key="start", disabled=running or config is None or not data_ok,
-          on_click=start_job, args=(runs_for(config) if config is not None else [],))
+b1.button("Start", type="primary", key="start", disabled=running or new_job is None or not data_ok,
+          on_click=start, args=(new_job,))
 b2.button("Stop", key="stop", disabled=not running, on_click=stop_job)
-if config is not None and not running:
-    n = len(runs_for(config))
-    length = f"{budget_s:.0f} s" if budget_s else f"{epochs:g} epochs"
-    b3.caption(f"{n} network{'s' if n > 1 else ''} × {length} on {device.type.upper()}"
-               + (", one after the other" if n > 1 else ""))
+if isinstance(new_job, jobs.RaceJob) and not running:
+    cfg = new_job.config
+    b3.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
 if notice := st.session_state.get("train_notice"):
     st.warning(notice)
 
 
-# --- 4. Live view: a fragment polls the job without rerunning the page ------------------------
-@st.fragment(run_every=POLL_S if running else None)
-def live_view(was_running: bool) -> None:
-    current = jobs.REGISTRY.get(sid)
-    if current is None:
+# --- 3. Live view: a fragment polls the job without rerunning the page ------------------------
+def race_view(snap: jobs.RaceSnapshot) -> None:
+    done_steps = snap.steps[-1].step if snap.steps else 0
+    st.progress(snap.progress, text=f"{snap.message}: step {done_steps:,} of {snap.config.steps:,}"
+                if not snap.done else snap.state)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Steps per network", f"{done_steps:,} / {snap.config.steps:,}")
+    m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
+    m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
+    if snap.pace_note:
+        st.warning(snap.pace_note)
+    if not snap.steps:
+        if not snap.done:
+            st.caption("Loading the data and building the networks: the curves start with the first step.")
         return
-    snap = current.snapshot()
-    if was_running and snap.done:
-        st.rerun()  # the whole page: results, download buttons, enabled widgets
-    run = snap.runs[snap.current]
-    heading = "Network" if len(snap.runs) == 1 else f"Network {snap.current + 1} of {len(snap.runs)}"
-    st.progress(snap.progress, text=f"{snap.message}: {snap.progress:.0%}" if not snap.done else f"{snap.state}")
+    reference = ex.reference_curves(snap.experiment, snap.scale.name) if snap.config.data == "cifar10" else None
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.race_error_figure(snap, reference), key="chart_race", width="stretch")
+    if reference is not None:
+        left.caption(f"Dotted: the same race run for {reference['curves']['train_step'][-1]:,} steps with "
+                     f"`{reference['command']}` on {reference['date']} ({reference['machine']['cpu']}), seed "
+                     f"{reference['seed']}; it shows where the live curves are heading.")
+    if snap.grads:
+        right.plotly_chart(charts.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
+        right.caption(
+            "Measured now: with batch norm, a deep plain net's gradients do not vanish towards the input; "
+            "they swing over orders of magnitude from layer to layer (here growing towards the input), while "
+            "the residual nets keep them within a narrow band. The paper (section 4.1) also finds the plain "
+            "nets' gradients healthy and blames a harder optimisation problem instead."
+        )
+
+
+def single_view(snap: jobs.TrainingSnapshot) -> None:
+    st.progress(snap.progress, text=f"{snap.message}: {snap.progress:.0%}" if not snap.done else snap.state)
     m1, m2, m3, m4 = st.columns([2, 1, 1, 1])
-    m1.metric(heading, run.label)
+    m1.metric("Network", snap.label)
     m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
     m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
     m4.metric("Images / s", f"{snap.images_per_s:,.0f}" if snap.images_per_s else "...")
-    if not any(r.steps for r in snap.runs):  # nothing to chart (yet, or ever if it failed early)
+    if not snap.steps:
         if not snap.done:
             st.caption("Loading the data and building the network: the charts start with the first logged step.")
         return
@@ -241,18 +245,22 @@ def live_view(was_running: bool) -> None:
     c2.plotly_chart(charts.accuracy_figure(snap), key="chart_acc", width="stretch")
     c3, c4 = st.columns(2)
     c3.plotly_chart(charts.lr_figure(snap), key="chart_lr", width="stretch")
-    if any(r.grad_norms for r in snap.runs):
+    if snap.grad_norms:
         c4.plotly_chart(charts.grad_flow_figure(snap), key="chart_grad", width="stretch")
-        if len(snap.runs) > 1:
-            c4.caption(
-                "In a deep plain net the gradient norm swings by orders of magnitude between the input "
-                "and output layers and shrinks towards the input as training goes on; shortcuts keep it "
-                "in a narrow band. With BatchNorm the plain net's gradients do not simply vanish: the "
-                "paper (section 4.1) blames a harder optimisation problem, not dead gradients."
-            )
+
+
+@st.fragment(run_every=POLL_S if running else None)
+def live_view(was_running: bool) -> None:
+    current = jobs.REGISTRY.get(sid)
+    if current is None:
+        return
+    snap = current.snapshot()
+    if was_running and snap.done:
+        st.rerun()  # the whole page: results, download buttons, enabled widgets
+    if isinstance(snap, jobs.RaceSnapshot):
+        race_view(snap)
     else:
-        c4.caption("Gradient flow appears after the first gradient-norm record "
-                   "(Advanced settings: gradient norms every N steps).")
+        single_view(snap)
 
 
 if job is not None:
@@ -260,119 +268,94 @@ if job is not None:
     live_view(running)
 
 
-# --- 5. Results -------------------------------------------------------------------------------
+# --- 4. Results -------------------------------------------------------------------------------
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def data_words(result: TrainResult) -> str:
-    """Where the test accuracy was measured, in words."""
-    cfg = result.config
-    if cfg.data == "synthetic":
-        return "synthetic shapes (not CIFAR-10)"
-    n = f"{cfg.test_subset:,}" if cfg.test_subset else "all 10,000"
-    return f"{n} test images of the offline CIFAR-10 copy"
+def race_results(snap: jobs.RaceSnapshot) -> None:
+    if snap.state == "failed":
+        st.error(f"The race failed: {snap.message}")
+        return
+    if snap.state == "stopped":
+        st.info("Stopped. The curves so far are kept above.")
+    if snap.verdict is None or snap.result is None:
+        return
+    box = st.success if snap.verdict.conclusive and all(
+        f.outcome == "as in the paper" for f in snap.verdict.findings) else st.info
+    box(snap.verdict.headline)
+    for finding in snap.verdict.findings:
+        st.markdown(f"- {finding.text}")
+    rows = []
+    for r in snap.result.results:
+        paper = snap.experiment.paper_error(r.contender.label)
+        rows.append({
+            "network": r.contender.label, "steps": r.steps, "status": r.status,
+            "training error (last 10% of steps)": percent(r.train_error),
+            f"test error ({snap.config.test_subset or 10_000:,} images)": percent(r.test_error),
+            "paper, Table 6 (full scale)": "—" if paper is None else f"{paper:.2f}%",
+        })
+    st.dataframe(rows, hide_index=True, width="stretch")
+    where = "synthetic shapes (not CIFAR-10)" if snap.config.data == "synthetic" else "the CIFAR-10 copy on this machine"
+    st.caption(f"Measured in this run on {where}, {snap.scale.description}. The paper's numbers are for its "
+               "full-size networks after 64,000 steps: compare the ranking, not the values.")
 
 
-def checkpoint_bytes(job_id: str, index: int, result: TrainResult) -> bytes:
+def checkpoint_bytes(job_id: str, result: TrainResult) -> bytes:
     """The run's checkpoint, serialised once per job and kept in the session."""
-    cache = st.session_state.setdefault("train_checkpoints", {})
-    key = f"{job_id}:{index}"
-    if key not in cache:
+    cache = st.session_state.setdefault("train_checkpoint", {})
+    if job_id not in cache:
         buffer = io.BytesIO()
         result.save(buffer)
-        cache = {k: v for k, v in cache.items() if k.startswith(job_id)}  # keep only this job's
-        cache[key] = buffer.getvalue()
-        st.session_state["train_checkpoints"] = cache
-    return cache[key]
+        st.session_state["train_checkpoint"] = cache = {job_id: buffer.getvalue()}  # only the latest
+    return cache[job_id]
 
 
-def paper_note(snap: jobs.JobSnapshot, results: list[TrainResult]) -> None:
-    """What the paper found next to what this run found, for the two-network experiments."""
-    first, second = snap.runs[0], snap.runs[1]
-    verdict = jobs.leader(results[0], results[1])
-    got = " · ".join(f"**{r.label}**: test {percent(res.test_acc)}" + (
-        f", train {t[1]:.1%} (loss {t[0]:.3f})" if (t := r.recent_train()) else "")
-        for r, res in zip((first, second), results))
-    unknown = "One of the runs has no test accuracy (it diverged or was stopped), so there is nothing to compare."
-    neither = "Neither network is clearly above chance (10%) yet, so this run cannot tell them apart. "
-    short = ("A few minutes on a subset is a tiny fraction of the paper's 164 epochs on all 50,000 "
-             "images, so the gap may not have opened yet: try a longer budget or a deeper pair.")
-    if not first.config.residual and second.config.residual:  # plain vs residual twins
-        st.markdown(
-            "**What the paper found.** Plain networks get *worse* with depth: the 56-layer plain net "
-            "has higher training **and** test error than the 20-layer one on CIFAR-10 (Figure 1), "
-            "which is degradation, not overfitting. Residual nets get better with depth (Figure 6): "
-            f"ResNet-{get_spec(second.config.model).depth} reached "
-            f"{PAPER_ERROR.get(second.config.model, float('nan')):.2f}% test error, ResNet-110 6.43%."
-        )
-        outcome = {"second": "The residual twin is ahead, as in the paper.",
-                   "first": "The plain network is ahead in this run. " + short,
-                   "tie": "The two are within a point of each other. " + short,
-                   "unknown": unknown, "neither": neither + short}[verdict]
-    else:  # shallow vs deep, both plain or both residual
-        if first.config.residual:
-            st.markdown("**What the paper found.** With shortcuts, deeper is better on CIFAR-10: "
-                        "ResNet-20 8.75% → ResNet-56 6.97% → ResNet-110 6.43% test error (Table 6, Figure 6).")
-            outcome = {"second": "The deeper residual net is ahead, as in the paper.",
-                       "first": "The shallower net is ahead here: deeper nets need longer to pull ahead. " + short,
-                       "tie": "The two are within a point of each other. " + short,
-                       "unknown": unknown, "neither": neither + short}[verdict]
-        else:
-            st.markdown("**What the paper found.** The 56-layer plain net has higher training **and** test "
-                        "error than the 20-layer plain net (Figure 1): the deeper net is harder to optimise "
-                        "(degradation), it is not overfitting.")
-            outcome = {"first": "Your shallower plain net is ahead: the degradation the paper describes.",
-                       "second": "The deeper plain net is ahead in this run. " + short,
-                       "tie": "The two are within a point of each other. " + short,
-                       "unknown": unknown, "neither": neither + short}[verdict]
-    st.markdown(f"**What you got.** {got}. {outcome}")
-
-
-if job is not None and not running:
-    snap = job.snapshot()
+def single_results(snap: jobs.TrainingSnapshot) -> None:
     if snap.state == "finished":
         st.success("Training finished.")
     elif snap.state == "stopped":
-        st.info("Stopped. The networks trained so far are below and can be downloaded.")
+        st.info("Stopped. The network trained so far is below and can be downloaded.")
     elif snap.state == "diverged":
         st.warning(snap.message)
     elif snap.state == "failed":
         st.error(f"Training failed: {snap.message}")
         st.caption("Change the settings above (a smaller batch or learning rate, or synthetic data) and start again.")
+    result = snap.result
+    if result is None:
+        return
+    r1, r2, r3, r4, r5 = st.columns(5)
+    r1.metric("Test accuracy", percent(result.test_acc))
+    r2.metric("Test loss", "n/a" if result.test_loss is None else f"{result.test_loss:.3f}")
+    r3.metric("Full epochs", f"{result.epochs_completed}")
+    r4.metric("Training time", f"{result.train_seconds:.0f} s")
+    r5.metric("Images / s", f"{result.images_per_second:,.0f}")
+    cfg = result.config
+    n = f"{cfg.test_subset:,}" if cfg.test_subset else "all 10,000"
+    st.caption("Test accuracy on " + ("synthetic shapes (not CIFAR-10)." if cfg.data == "synthetic"
+                                      else f"{n} test images of the CIFAR-10 copy on this machine."))
+    if result.status == "diverged":
+        return  # NaN weights: nothing worth downloading or classifying with
+    payload = checkpoint_bytes(snap.job_id, result)
+    d1, d2 = st.columns([1, 3])
+    d1.download_button("Download checkpoint", data=payload, file_name=f"{snap.label.replace(' ', '-')}.pt",
+                       mime="application/octet-stream", key="download")
+    offer = f"{snap.label} (trained here, {percent(result.test_acc)} test, {cfg.data})"
+    # Once per run, not per rerun: rebuilding the model from bytes every second would be waste.
+    offered: set[str] = st.session_state.setdefault("train_offered", set())
+    if snap.job_id not in offered:
+        try:
+            ui.offer_trained_model(offer, load_checkpoint(payload))
+            offered.add(snap.job_id)
+        except CheckpointError as exc:
+            st.error(f"Could not offer this model to Classify and Grad-CAM: {exc}")
+    if snap.job_id in offered:
+        d2.caption(f"Available on the Classify and Grad-CAM pages as “{offer}”.")
 
-    results: list[TrainResult] = []
-    for index, run in enumerate(snap.runs):
-        result = run.result
-        if result is None:
-            continue
-        results.append(result)
-        st.markdown(f"#### {run.label}: {result.status}")
-        r1, r2, r3, r4, r5 = st.columns(5)
-        r1.metric("Test accuracy", percent(result.test_acc))
-        r2.metric("Test loss", "n/a" if result.test_loss is None else f"{result.test_loss:.3f}")
-        r3.metric("Full epochs", f"{result.epochs_completed}")
-        r4.metric("Training time", f"{result.train_seconds:.0f} s")
-        r5.metric("Images / s", f"{result.images_per_second:,.0f}")
-        st.caption(f"Test accuracy on {data_words(result)}.")
-        if result.status == "diverged":
-            continue  # NaN weights: nothing worth downloading or classifying with
-        data = checkpoint_bytes(snap.job_id, index, result)
-        d1, d2 = st.columns([1, 3])
-        d1.download_button("Download checkpoint", data=data, file_name=f"{run.label.replace(' ', '-')}.pt",
-                           mime="application/octet-stream", key=f"download_{index}")
-        offer = f"{run.label} (trained here, {percent(result.test_acc)} test, {result.config.data})"
-        # Once per run, not per rerun: rebuilding the model from bytes every second would be waste.
-        offered: set[str] = st.session_state.setdefault("train_offered", set())
-        run_key = f"{snap.job_id}:{index}"
-        if run_key not in offered:
-            try:
-                ui.offer_trained_model(offer, load_checkpoint(data))
-                offered.add(run_key)
-            except CheckpointError as exc:
-                st.error(f"Could not offer this model to Classify and Grad-CAM: {exc}")
-        if run_key in offered:
-            d2.caption(f"Available on the Classify and Grad-CAM pages as “{offer}”.")
-    if len(snap.runs) == 2 and len(results) == 2:
-        st.divider()
-        paper_note(snap, results)
+
+if job is not None and not running:
+    final = job.snapshot()
+    if isinstance(final, jobs.RaceSnapshot):
+        race_results(final)
+    else:
+        single_results(final)

@@ -3,7 +3,16 @@
 Pure PyTorch; the Streamlit app in this repository is one client of it.
 """
 
-from resnet_core.models import create_model, get_spec, list_models
+import os
+
+# OpenMP threads that spin while waiting make every torch process 10x slower or worse as soon as
+# more processes than cores compete (measured on the 2-core dev machine under load: a race step
+# went from 1.6 s to over 20 s). Shared CPUs are where this package runs (Community Cloud, a talk
+# laptop running the app and its tests), so sleep instead of spinning unless the user chose.
+# It must be set before torch loads its OpenMP runtime, hence here, before any import of torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from resnet_core.models import create_model, get_spec, list_models  # noqa: E402
 
 __all__ = ["create_model", "get_spec", "list_models"]
 __version__ = "0.1.0"

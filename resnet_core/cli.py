@@ -1,4 +1,4 @@
-"""Command line: ``python -m resnet_core train | prefetch | info`` (also the ``resnet-core`` script).
+"""Command line: ``python -m resnet_core train | experiment | prefetch | info`` (also ``resnet-core``).
 
 ``train`` prints one progress line per logged step and per epoch on stderr and ends with exactly
 one JSON line on stdout, so scripts can do ``python -m resnet_core train ... | jq .test_acc``.
@@ -31,22 +31,20 @@ from resnet_core.models import list_models
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
-# TrainConfig fields that map one-to-one onto ``train`` options (option name -> field name).
-_CONFIG_OPTIONS = {
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "momentum": "momentum",
-    "weight_decay": "weight_decay",
-    "optimizer": "optimizer",
-    "schedule": "schedule",
-    "label_smoothing": "label_smoothing",
-    "subset": "subset",
-    "test_subset": "test_subset",
-    "seed": "seed",
-    "precision": "precision",
-    "log_every": "log_every",
-    "grad_norm_every": "grad_norm_every",
-}
+# TrainConfig fields that are also ``train`` options of the same name (``--batch-size`` -> batch_size).
+_CONFIG_OPTIONS = (
+    "batch_size", "lr", "momentum", "weight_decay", "optimizer", "schedule", "label_smoothing",
+    "subset", "test_subset", "seed", "precision", "log_every", "grad_norm_every",
+)
+
+
+def _choices(field_name: str) -> tuple[str, ...]:
+    """The values a ``Literal``-typed TrainConfig field allows, read from its annotation."""
+    from typing import get_args, get_type_hints
+
+    from resnet_core.train import TrainConfig
+
+    return get_args(get_type_hints(TrainConfig)[field_name])
 
 
 class UsageError(Exception):
@@ -78,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m resnet_core",
         description="Train CIFAR ResNets, fetch data and weights for offline use, show the machine.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,prefetch,info}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,experiment,prefetch,info}")
 
     train = sub.add_parser(
         "train",
@@ -86,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a CIFAR-10 ResNet (or its plain twin). Progress on stderr, one JSON "
         "line on stdout. Run it under 'torchrun --nproc_per_node=N' to train on N processes.",
     )
-    train.add_argument("--model", required=True, choices=list_models(family="cifar"), metavar="NAME",
-                       help=f"one of: {', '.join(list_models(family='cifar'))}")
+    train.add_argument("--model", choices=list_models(family="cifar"), metavar="NAME",
+                       help=f"one of: {', '.join(list_models(family='cifar'))} (default: the device's recipe)")
     train.add_argument("--no-residual", action="store_true",
                        help="train the plain twin: the same layers without shortcut additions")
     data = train.add_mutually_exclusive_group()
@@ -111,16 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
     hyper.add_argument("--momentum", type=float, metavar="M")
     hyper.add_argument("--weight-decay", type=float, metavar="WD")
-    hyper.add_argument("--optimizer", metavar="NAME", help="e.g. sgd")
-    hyper.add_argument("--schedule", metavar="NAME", help="learning-rate schedule, e.g. onecycle")
+    hyper.add_argument("--optimizer", choices=_choices("optimizer"))
+    hyper.add_argument("--schedule", choices=_choices("schedule"), help="learning-rate schedule")
     hyper.add_argument("--label-smoothing", type=float, metavar="EPS")
-    hyper.add_argument("--precision", metavar="NAME", help="e.g. fp32, bf16")
+    hyper.add_argument("--precision", choices=_choices("precision"))
     hyper.add_argument("--subset", type=_positive_int, metavar="N", help="train on the first N images only")
     hyper.add_argument("--test-subset", type=_positive_int, metavar="N", help="evaluate on N test images only")
     hyper.add_argument("--seed", type=int, metavar="S")
     hyper.add_argument("--log-every", type=_positive_int, metavar="STEPS", help="progress line every N steps")
     hyper.add_argument("--grad-norm-every", type=int, metavar="STEPS",
                        help="record per-layer gradient norms every N steps (0: never)")
+
+    experiment = sub.add_parser(
+        "experiment",
+        help="run one of the app's experiments and print its results as one JSON line",
+        description="Run an experiment: 'degradation' races plain-20, plain-56, ResNet-20 and ResNet-56 in "
+        "lockstep (He et al. 2015, Figures 1 and 6). Progress on stderr, one JSON line on stdout.",
+    )
+    experiment.add_argument("name", choices=tuple(_EXPERIMENT_NAMES), metavar="NAME",
+                            help=f"one of: {', '.join(_EXPERIMENT_NAMES)}")
+    from resnet_core.experiment_cli import add_race_arguments
+
+    add_race_arguments(experiment)
 
     prefetch = sub.add_parser(
         "prefetch",
@@ -198,12 +208,13 @@ def distributed(device: str) -> Iterator[DistInfo]:
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    """The TrainConfig for ``args``: the device's defaults with the given options replaced."""
-    from resnet_core.device import pick_device
-    from resnet_core.train import TrainConfig
+    """The TrainConfig for ``args``: the device's recipe with the given options replaced."""
+    from resnet_core.experiments import single_run_recipe
 
-    base = TrainConfig.for_device(args.device)
-    changes: dict[str, Any] = {"model": args.model, "residual": not args.no_residual, "device": args.device}
+    base = single_run_recipe(args.device)
+    changes: dict[str, Any] = {"residual": not args.no_residual, "device": args.device}
+    if args.model is not None:
+        changes["model"] = args.model
     if args.synthetic:
         changes["data"] = "synthetic"
     else:
@@ -215,14 +226,10 @@ def _train_config(args: argparse.Namespace) -> Any:
         changes.update(epochs=args.epochs, budget_s=None)
     elif args.budget is not None:
         changes.update(budget_s=args.budget, epochs=None)
-    if args.log_every is None and pick_device(args.device).type == "cpu":
-        # The default (20 steps) spares a GPU its host syncs; a CPU step at batch 512 takes
-        # seconds, so 20 of them would leave the terminal silent for a minute.
-        changes["log_every"] = min(base.log_every, 5)
-    for option, field_name in _CONFIG_OPTIONS.items():
-        value = getattr(args, option)
+    for name in _CONFIG_OPTIONS:
+        value = getattr(args, name)
         if value is not None:
-            changes[field_name] = value
+            changes[name] = value
     return dataclasses.replace(base, **changes)
 
 
@@ -350,12 +357,8 @@ def cmd_prefetch(args: argparse.Namespace) -> int:
         else:
             print(f"CIFAR-10: {path}", flush=True)
     if weights:
-        try:
-            # Lazy: written on another branch, and most commands never need it.
-            from resnet_core.pretrained import download_weights
-        except ImportError as exc:
-            _say(f"ImageNet weights: not available in this install of resnet_core ({exc})")
-            return EXIT_ERROR
+        from resnet_core.pretrained import download_weights  # torchvision: only when needed
+
         for name in weights:
             _say(f"{name}: downloading ImageNet weights ...")
             try:
@@ -383,7 +386,26 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"train": cmd_train, "prefetch": cmd_prefetch, "info": cmd_info}
+def cmd_experiment(args: argparse.Namespace) -> int:
+    try:
+        return _EXPERIMENT_NAMES[args.name](args)
+    except ValueError as exc:  # RaceConfig and the options validate themselves
+        raise UsageError(str(exc)) from None
+
+
+def _race(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from resnet_core.experiment_cli import cmd_race
+
+        return cmd_race(args, name)
+
+    return run
+
+
+#: ``experiment NAME`` -> its handler.
+_EXPERIMENT_NAMES = {"degradation": _race("degradation")}
+
+_COMMANDS = {"train": cmd_train, "experiment": cmd_experiment, "prefetch": cmd_prefetch, "info": cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

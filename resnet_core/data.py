@@ -341,3 +341,28 @@ def load_data(config: "TrainConfig") -> tuple[ImageDataset, ImageDataset]:
     test = stratified_subset(load_cifar10(config.data_dir, split="test"), config.test_subset)
     return train, test
 
+
+
+def downsample(dataset: ImageDataset, size: int) -> ImageDataset:
+    """``dataset`` at ``size`` x ``size`` pixels by average pooling (``size`` must divide the side).
+
+    Averaging whole 2x2 (or 4x4) blocks is what a camera with bigger pixels would record, so the
+    images stay natural, just coarser; the degradation race's quick scale trains on 16x16 CIFAR-10.
+    """
+    side = dataset.images.shape[-1]
+    if size == side:
+        return dataset
+    if size < 1 or side % size:
+        raise DataError(f"cannot downsample {side}x{side} images to {size}x{size}: the size must divide {side}")
+    k = side // size
+    chunks = [
+        torch.nn.functional.avg_pool2d(part.float(), k).round_().to(torch.uint8)
+        for part in dataset.images.split(10_000)  # bounded float memory: 10,000 images at a time
+    ]
+    return ImageDataset(
+        images=torch.cat(chunks),
+        labels=dataset.labels,
+        classes=dataset.classes,
+        synthetic=dataset.synthetic,
+        source=f"{dataset.source}, downsampled to {size}x{size}",
+    )

@@ -1,4 +1,4 @@
-"""``python -m resnet_core``: train (single process and torchrun), info, prefetch, bad arguments.
+"""``python -m resnet_core``: train (single process and torchrun), experiment, info, prefetch, bad arguments.
 
 End-to-end tests run the command in a subprocess, as a user would; argument errors run
 ``main()`` in-process because they never get as far as importing the trainer's work.
@@ -41,7 +41,7 @@ def check_summary(stdout: str, *, model: str, residual: bool, world_size: int) -
     assert summary["status"] == "finished" and summary["device"] == "cpu"
     assert summary["world_size"] == world_size
     assert summary["epochs_completed"] == 1
-    assert 0.0 <= summary["test_acc"] <= 1.0
+    assert summary["test_acc"] is not None
     assert math.isfinite(summary["test_loss"]) and summary["test_loss"] > 0
     assert summary["train_seconds"] > 0 and summary["images_per_second"] > 0
     return summary
@@ -63,12 +63,14 @@ def test_train_prints_progress_and_one_json_line_and_saves_a_checkpoint(tmp_path
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train"], "the following arguments are required: --model"),
         (["train", "--model", "resnet1000"], "argument --model: invalid choice"),
         (["train", "--model", "resnet20", "--epochs", "1", "--budget", "5"], "not allowed with argument"),
         (["train", "--model", "resnet20", "--epochs", "-1"], "must be a positive number"),
         (["train", "--model", "resnet20", "--batch-size", "0"], "must be a positive whole number"),
-        (["train", "--model", "resnet20", "--synthetic", "--optimizer", "adam"], "unknown optimizer 'adam'"),
+        (["train", "--model", "resnet20", "--synthetic", "--optimizer", "adam"], "argument --optimizer: invalid choice"),
+        (["experiment", "lottery"], "argument NAME: invalid choice"),
+        (["experiment", "degradation", "--scale", "huge"], "argument --scale: invalid choice"),
+        (["experiment", "degradation", "--synthetic", "--steps", "0"], "--steps must be at least 1"),
         (["train", "--model", "resnet20", "--synthetic", "--momentum", "1.5"], "momentum must be in [0, 1)"),
         (["prefetch", "--weights", "resnet20"], "argument --weights: invalid choice"),
         ([], "required"),
@@ -124,11 +126,6 @@ def test_prefetch_reports_failures_without_downloading(monkeypatch: pytest.Monke
     assert cli.main(["prefetch", "--cifar"]) == cli.EXIT_ERROR
     assert "CIFAR-10: could not download CIFAR-10: this machine may be offline" in capsys.readouterr().err
 
-    # Until the classification branch is merged (or if it breaks), weights say so and exit 1.
-    monkeypatch.setitem(sys.modules, "resnet_core.pretrained", None)
-    assert cli.main(["prefetch", "--weights", "resnet18"]) == cli.EXIT_ERROR
-    assert "ImageNet weights: not available in this install" in capsys.readouterr().err
-
 
 def test_prefetch_downloads_each_named_weight(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
                                               tmp_path: Path) -> None:
@@ -162,3 +159,38 @@ def test_torchrun_two_cpu_processes_print_one_json_line(tmp_path: Path) -> None:
     assert proc.stderr.count("training residual resnet20") == 1  # only rank 0 talks
     assert proc.stderr.count("saved checkpoint") == 1
     assert load_checkpoint(out).model_name == "resnet20"
+
+
+def test_train_defaults_to_the_devices_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resnet_core.experiments import single_run_recipe
+
+    args = cli.build_parser().parse_args(["train", "--synthetic", "--device", "cpu"])
+    config = cli._train_config(args)
+    assert config.model == single_run_recipe("cpu").model  # no --model needed
+    assert config.data == "synthetic" and config.residual is True
+
+
+def test_experiment_degradation_prints_one_json_object(tmp_path: Path) -> None:
+    """The race from the command line: progress on stderr, one JSON object on stdout, files on request."""
+    curves, models = tmp_path / "curves.json", tmp_path / "nets"
+    proc = run_cli("-m", "resnet_core", "experiment", "degradation", "--synthetic", "--steps", "4", "--device", "cpu",
+                   "--seed", "1", "--save-curves", str(curves), "--save-models", str(models), timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert {k: summary[k] for k in ("experiment", "scale", "device", "seed")} == {
+        "experiment": "degradation", "scale": "quick", "device": "cpu", "seed": 1}
+    assert summary["data"].startswith("Synthetic shapes") and summary["wall_s"] > 0
+    assert [(r["label"], r["model"], r["depth"], r["residual"], r["steps"]) for r in summary["runs"]] == [
+        ("plain-20", "resnet20", 20, False, 4), ("plain-56", "resnet56", 56, False, 4),
+        ("ResNet-20", "resnet20", 20, True, 4), ("ResNet-56", "resnet56", 56, True, 4)]
+    for r in summary["runs"]:
+        assert r["train_error"] is not None and r["test_error"] is not None
+    assert "step      4" in proc.stderr and "synthetic shapes (not CIFAR-10)" in summary["verdict"]
+    saved = json.loads(curves.read_text())
+    assert saved["command"].startswith("python -m resnet_core experiment degradation") and saved["machine"]["cores"] >= 1
+    assert set(saved["curves"]["runs"]) == {r["label"] for r in summary["runs"]}
+    net = load_checkpoint(models / "plain56.pt")
+    assert (net.model_name, net.residual, net.input_size, net.model_kwargs) == ("resnet56", False, 16, {"widths": [8, 16, 32]})
+    assert json.loads((models / "plain56.json").read_text())["steps"] == 4

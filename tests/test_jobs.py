@@ -1,23 +1,25 @@
-"""Training jobs and the registry: lifecycle, stop, failure, limits, snapshots.
+"""Jobs and the registry: lifecycle, stop, failure, limits, snapshots, progress.
 
-Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer; the registry
-tests use a trainer that blocks until stopped, so "two jobs are running" is a fact, not a race.
+Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer and Race; the
+registry tests use a worker that blocks until stopped, so "a job is running" is a fact, not a
+race. Times come from injected clocks, never from sleeps.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from typing import Any
 
 import pytest
 from torch import nn
 
+from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.data import DataError, load_data, make_synthetic
-from resnet_core.jobs import JobRefused, JobRegistry, RunSpec, TrainingJob
-from resnet_core.train import StepMetrics, TrainConfig, Trainer, TrainResult
+from resnet_core.jobs import JobRefused, JobRegistry, RaceJob, TrainingJob
+from resnet_core.race import RaceStep
+from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 
 TINY = dict(
     model="resnet9_w16", data="synthetic", subset=64, test_subset=32, batch_size=32,
@@ -29,6 +31,16 @@ def tiny(**changes: Any) -> TrainConfig:
     return dataclasses.replace(TrainConfig.for_device("cpu"), **{**TINY, **changes})
 
 
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class BlockingTrainer:
     """Stands in for Trainer: reports a few steps, then waits for the stop event."""
 
@@ -36,15 +48,31 @@ class BlockingTrainer:
                  train_data: Any = None, test_data: Any = None, steps: int = 3) -> None:
         self.config, self.callback, self.stop_event = config, callback, stop_event
         self.steps = steps
+        self.reported = threading.Event()
 
     def run(self) -> TrainResult:
         for i in range(1, self.steps + 1):
-            self.callback(StepMetrics(i, i / 10, 2.0 - i / 10, 0.1 * i, 0.1, 100.0, 0.01 * i))
+            self.callback(StepMetrics(i, i / 10, 2.0 - i / 10, 0.1 * i, 0.1, 100.0, 0.01 * i, progress=i / 100))
+        BlockingTrainer.last = self
+        self.reported.set()
         self.stop_event.wait(30)
         return TrainResult("stopped", "stopped by request", self.config, nn.Linear(1, 1), 0, 0.03, 100.0, None, None)
 
 
 SMALL_DATA = dict(train_data=make_synthetic(8, seed=0), test_data=make_synthetic(8, split="test", seed=0))
+
+
+def blocking_job(session: str = "s", **kwargs: Any) -> TrainingJob:
+    return TrainingJob(tiny(), session_id=session, trainer_factory=BlockingTrainer, **SMALL_DATA, **kwargs)
+
+
+def wait_for_steps(job: TrainingJob, n: int) -> None:
+    """Block (on events, with a generous timeout) until the job has reported ``n`` steps."""
+    for _ in range(600):
+        if len(job.snapshot().steps) >= n or job.snapshot().done:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"job never reported {n} steps: {job.snapshot().message}")
 
 
 @pytest.fixture
@@ -54,140 +82,79 @@ def registry() -> JobRegistry:
     reg.stop_all(timeout=10)
 
 
-def test_job_runs_plain_then_residual_to_finished_with_history() -> None:
-    seen: list[tuple[bool, int, int]] = []
+# --- a single network ---------------------------------------------------------------------------
 
-    def spy(config: TrainConfig, **kwargs: Any) -> Trainer:
-        seen.append((config.residual, id(kwargs["train_data"]), id(kwargs["test_data"])))
-        return Trainer(config, **kwargs)
 
-    runs = jobs.comparison_runs(tiny())
-    assert [r.label for r in runs] == ["plain resnet9_w16", "residual resnet9_w16"]
-    job = TrainingJob(runs, trainer_factory=spy)
+def test_training_job_runs_to_finished_with_one_history() -> None:
+    job = TrainingJob(tiny())
     assert job.state == "pending"
     job.start()
-    assert job.state in ("running", "finished")
     assert job.join(timeout=60), "a 2-step job should finish in well under a minute"
-
     snap = job.snapshot()
     assert snap.state == "finished" and snap.done
     assert snap.progress == 1.0 and snap.eta_s == 0.0
-    # Plain first, then the residual twin, both on the very same data objects.
-    assert [s[0] for s in seen] == [False, True]
-    assert seen[0][1:] == seen[1][1:]
-    for run, residual in zip(snap.runs, (False, True)):
-        assert run.status == "finished" and run.fraction == 1.0
-        assert run.config.residual is residual
-        assert [s.step for s in run.steps] == [1, 2]  # 64 images / batch 32, logged every step
-        assert len(run.epochs) == 1 and 0.0 <= run.epochs[0].test_acc <= 1.0
-        names, norms = run.grad_flow()
-        assert names[0] == "prep.0" and names[-1] == "fc"  # input to output
-        assert all(n > 0 for n in norms)
-        assert run.result is not None and run.result.status == "finished"
-        assert not run.result.model.training
-    assert [r.config.residual for r in job.results()] == [False, True]
+    assert [s.step for s in snap.steps] == [1, 2]  # 64 images / batch 32, logged every step
+    assert [s.progress for s in snap.steps] == [0.5, 1.0]  # the trainer's own progress, not re-derived
+    assert len(snap.epochs) == 1
+    names, norms = snap.grad_flow()
+    assert names[0] == "prep.0" and names[-1] == "fc"  # input to output
+    assert all(n > 0 for n in norms)
+    assert snap.result is not None and snap.result.status == "finished" and not snap.result.model.training
+    assert not hasattr(snap.result, "history")  # the job's records are the one history
 
 
-def test_stop_ends_a_running_job_promptly_and_skips_later_runs() -> None:
-    job = TrainingJob(jobs.comparison_runs(tiny(epochs=None, budget_s=120, subset=512))).start()
-    deadline = time.monotonic() + 60
-    while not job.snapshot().runs[0].steps:  # wait until it is really training
-        assert time.monotonic() < deadline, job.snapshot().message
-        time.sleep(0.05)
-    t0 = time.monotonic()
+def test_stop_ends_a_running_job_within_a_step() -> None:
+    job = TrainingJob(tiny(epochs=None, budget_s=600, subset=512)).start()
+    wait_for_steps(job, 1)
     job.stop()
-    assert time.monotonic() - t0 < 0.1  # stop() only sets the event
-    assert job.join(timeout=5), "stop should end the run within a step or two"
+    assert job.join(timeout=30)
     snap = job.snapshot()
-    assert snap.state == "stopped"
-    assert snap.runs[0].status == "stopped"
-    assert snap.runs[1].status == "stopped" and snap.runs[1].message.startswith("not started")
-    assert snap.runs[1].result is None and not snap.runs[1].steps
+    assert snap.state == "stopped" and snap.result is not None and snap.result.status == "stopped"
 
 
 def test_missing_cifar10_fails_with_the_data_error_verbatim(tmp_path) -> None:
     config = tiny(data="cifar10", data_dir=str(tmp_path / "nowhere"))
     with pytest.raises(DataError) as expected:
         load_data(config)
-    job = TrainingJob([RunSpec("r", config)]).start()
+    job = TrainingJob(config).start()
     assert job.join(timeout=10)
     snap = job.snapshot()
     assert snap.state == "failed"
     assert snap.message == str(expected.value)
-    assert snap.runs[0].status == "failed"
 
 
 def test_unexpected_exception_fails_the_job_with_its_type_and_message() -> None:
     def broken(config: TrainConfig, **kwargs: Any) -> Any:
         raise RuntimeError("the GPU caught fire\nsecond line of noise")
 
-    job = TrainingJob([RunSpec("r", tiny())], trainer_factory=broken, **SMALL_DATA).start()
+    job = TrainingJob(tiny(), trainer_factory=broken, **SMALL_DATA).start()
     assert job.join(timeout=10)
     assert job.state == "failed"
-    assert job.message == "RuntimeError: the GPU caught fire"
+    assert job.snapshot().message == "RuntimeError: the GPU caught fire"
 
 
 def test_diverged_run_is_reported_with_what_to_do() -> None:
-    job = TrainingJob([RunSpec("hot", tiny(lr=1e12, optimizer="sgd", schedule="constant", subset=128))])
-    job.start()
+    job = TrainingJob(tiny(lr=1e12, optimizer="sgd", schedule="constant", subset=128)).start()
     assert job.join(timeout=60)
     snap = job.snapshot()
     assert snap.state == "diverged"
-    assert "hot diverged" in snap.message and "lower the learning rate" in snap.message
-    assert snap.runs[0].status == "diverged"
+    assert "lower the learning rate" in snap.message
 
 
-def test_registry_refuses_beyond_its_limit_with_a_clear_message(registry: JobRegistry) -> None:
-    a = registry.start("a", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    registry.start("b", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.running_count() == 2
-    with pytest.raises(JobRefused, match="the server is busy training 2 models; try again when one finishes"):
-        registry.start("c", [RunSpec("c", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("c") is None
-    assert registry.stop("a")
-    assert a.join(timeout=5) and a.state == "stopped"
-    c = registry.start("c", [RunSpec("c", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert c.is_active
-
-
-def test_registry_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "1")
-    reg = JobRegistry()
+def test_eta_extrapolates_the_trainers_progress_on_the_jobs_clock() -> None:
+    clock = FakeClock()
+    job = TrainingJob(tiny(), trainer_factory=BlockingTrainer, clock=clock, **SMALL_DATA).start()
     try:
-        assert reg.max_running == 1
-        reg.start("a", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-        with pytest.raises(JobRefused, match="busy training 1 model;"):
-            reg.start("b", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
+        wait_for_steps(job, 3)
+        clock.now += 6.0  # 6 s of wall time for 3% of the run (the third step says progress 0.03)
+        snap = job.snapshot()
+        assert snap.progress == pytest.approx(0.03)
+        assert snap.elapsed_s == pytest.approx(6.0)
+        assert snap.eta_s == pytest.approx(6.0 / 0.03 * 0.97)
+        assert snap.images_per_s == 100.0
     finally:
-        reg.stop_all(timeout=5)
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "many")
-    with pytest.raises(ValueError, match="RESNET_MAX_JOBS must be a whole number"):
-        JobRegistry().max_running
-    monkeypatch.delenv(jobs.MAX_JOBS_ENV)
-    assert JobRegistry().max_running == jobs.DEFAULT_MAX_JOBS
-
-
-def test_one_job_per_session(registry: JobRegistry) -> None:
-    first = registry.start("s", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    with pytest.raises(JobRefused, match="already training"):
-        registry.start("s", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("s") is first and first.is_active  # the refused start left it alone
-    first.stop()
-    assert first.join(timeout=5)
-    second = registry.start("s", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("s") is second is not first
-
-
-def test_finished_jobs_are_forgotten_after_keep_s() -> None:
-    reg = JobRegistry(max_running=2, keep_s=0.2)
-    job = reg.start("s", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    time.sleep(0.4)
-    assert reg.get("s") is job  # still running: never forgotten while active
-    job.stop()
-    assert job.join(timeout=5)
-    assert reg.get("s") is job  # just ended: still there for the page to show
-    time.sleep(0.4)
-    assert reg.get("s") is None
+        job.stop()
+        job.join(timeout=5)
 
 
 def test_snapshot_is_a_consistent_copy() -> None:
@@ -203,57 +170,109 @@ def test_snapshot_is_a_consistent_copy() -> None:
                     release.set()
             return TrainResult("stopped", "", self.config, nn.Linear(1, 1), 0, 1.0, 1.0, None, None)
 
-    job = TrainingJob([RunSpec("r", tiny(epochs=1000.0))], trainer_factory=Streaming, **SMALL_DATA).start()
+    job = TrainingJob(tiny(epochs=1000.0), trainer_factory=Streaming, **SMALL_DATA).start()
     try:
         assert release.wait(10)
         for _ in range(50):  # while the thread keeps appending
             snap = job.snapshot()
-            steps = snap.runs[0].steps
-            assert isinstance(steps, tuple)
-            assert [s.step for s in steps] == list(range(1, len(steps) + 1))  # no gaps, no tearing
-            frozen = len(steps)
-            time.sleep(0.001)
-            assert len(snap.runs[0].steps) == frozen  # later appends do not reach an old snapshot
-            assert len(job.snapshot().runs[0].steps) >= frozen
+            assert isinstance(snap.steps, tuple)
+            assert [s.step for s in snap.steps] == list(range(1, len(snap.steps) + 1))  # no gaps, no tearing
+            frozen = len(snap.steps)
+            threading.Event().wait(0.001)
+            assert len(snap.steps) == frozen  # later appends do not reach an old snapshot
+            assert len(job.snapshot().steps) >= frozen
     finally:
         job.stop()
         assert job.join(timeout=5)
 
 
-def test_progress_and_eta_from_a_time_budget() -> None:
-    job = TrainingJob(jobs.comparison_runs(tiny(epochs=None, budget_s=100.0)), trainer_factory=BlockingTrainer,
-                      **SMALL_DATA).start()
+# --- a race -------------------------------------------------------------------------------------
+
+
+def test_race_job_records_every_step_and_judges_at_the_end() -> None:
+    config = dataclasses.replace(ex.DEGRADATION.config("quick", data="synthetic", device="cpu", steps=6),
+                                 train_subset=256, test_subset=64, resolution=8, eval_every=3, grad_norm_every=2)
+    job = RaceJob(ex.DEGRADATION, ex.QUICK, config).start()
+    assert job.join(timeout=120)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.message
+    assert [s.step for s in snap.steps] == [1, 2, 3, 4, 5, 6]
+    assert all(len(s.error) == 4 for s in snap.steps)
+    assert [e.step for e in snap.evals] == [0, 3, 6]
+    assert len(snap.grads) == 3
+    names, norms = snap.grad_flow(1)  # plain-56: 55 convs and the fc layer
+    assert len(names) == 56 and names[-1] == "fc" and all(n > 0 for n in norms)
+    assert snap.verdict is not None and len(snap.verdict.findings) == 3
+    assert snap.verdict.headline.startswith(("This run on synthetic shapes", "Too early"))
+    assert [r.steps for r in snap.result.results] == [6, 6, 6, 6]  # lockstep: equal steps
+
+
+def test_race_pace_note_appears_when_the_machine_is_slow() -> None:
+    clock = FakeClock()
+
+    class SlowRace:
+        def __init__(self, config: Any, *, callback: Any, stop_event: threading.Event, **_: Any) -> None:
+            self.callback, self.stop_event = callback, stop_event
+
+        def run(self) -> Any:
+            for i in range(1, 21):
+                n = 4
+                self.callback(RaceStep(i, (1.0,) * n, (0.5,) * n, 0.1, i * 10.0 * ex.QUICK.cpu_step_s, i / 500))
+            self.stop_event.wait(30)
+            raise RuntimeError("stopped")
+
+    config = ex.DEGRADATION.config("quick", data="synthetic")
+    job = RaceJob(ex.DEGRADATION, ex.QUICK, config, race_factory=SlowRace, clock=clock).start()
     try:
-        deadline = time.monotonic() + 5
-        while len(job.snapshot().runs[0].steps) < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        snap = job.snapshot()
-        # BlockingTrainer's third step says 0.03 s of 100 s done, and a second 100 s run follows.
-        assert snap.runs[0].fraction == pytest.approx(0.0003)
-        assert snap.eta_s == pytest.approx(100 - 0.03 + 100)
-        assert snap.progress == pytest.approx(0.00015)
-        assert snap.images_per_s == 100.0
+        for _ in range(200):
+            if len(job.snapshot().steps) == 20:
+                break
+            threading.Event().wait(0.02)
+        note = job.snapshot().pace_note
+        assert note is not None and "10.0x slower" in note
     finally:
         job.stop()
         job.join(timeout=5)
 
 
-def test_helpers() -> None:
+# --- the registry -------------------------------------------------------------------------------
+
+
+def test_registry_refuses_beyond_its_limit_with_a_clear_message(registry: JobRegistry) -> None:
+    a = registry.start("a", blocking_job("a"))
+    registry.start("b", blocking_job("b"))
+    assert registry.running_count() == 2
+    with pytest.raises(JobRefused, match="the server is busy training 2 models; try again when one finishes"):
+        registry.start("c", blocking_job("c"))
+    assert registry.get("c") is None
+    assert registry.stop("a")
+    assert a.join(timeout=5) and a.state == "stopped"
+    c = registry.start("c", blocking_job("c"))
+    assert c.is_active
+
+
+def test_registry_limit_defaults_to_one_and_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(jobs.MAX_JOBS_ENV, raising=False)
+    assert JobRegistry().max_running == 1  # two runs on 2 cores are each ~4x slower than one alone
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "3")
+    assert JobRegistry().max_running == 3
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "many")
+    with pytest.raises(ValueError, match="RESNET_MAX_JOBS must be a whole number"):
+        JobRegistry().max_running
+
+
+def test_one_job_per_session(registry: JobRegistry) -> None:
+    first = registry.start("s", blocking_job())
+    with pytest.raises(JobRefused, match="already training"):
+        registry.start("s", blocking_job())
+    assert registry.get("s") is first and first.is_active  # the refused start left it alone
+    first.stop()
+    assert first.join(timeout=5)
+    second = registry.start("s", blocking_job())
+    assert registry.get("s") is second is not first
+
+
+def test_format_duration() -> None:
     assert jobs.format_duration(None) == "estimating..."
     assert jobs.format_duration(42.4) == "42 s"
     assert jobs.format_duration(65) == "1 min 05 s"
-
-    def result(acc: float | None) -> TrainResult:
-        return TrainResult("finished", "", tiny(), nn.Linear(1, 1), 1, 1.0, 1.0, acc, None)
-
-    assert jobs.leader(result(0.50), result(0.60)) == "second"
-    assert jobs.leader(result(0.60), result(0.50)) == "first"
-    assert jobs.leader(result(0.60), result(0.59)) == "tie"
-    assert jobs.leader(result(0.10), result(0.13)) == "neither"  # both near 10% chance
-    assert jobs.leader(result(None), result(0.6)) == "unknown"
-    depth = jobs.depth_runs(tiny(residual=False), "resnet20", "resnet56")
-    assert [(r.label, r.config.model, r.config.residual) for r in depth] == [
-        ("plain resnet20", "resnet20", False), ("plain resnet56", "resnet56", False)]
-    with pytest.raises(ValueError, match="at least one run"):
-        TrainingJob([])

@@ -18,7 +18,6 @@ from torch import nn
 
 from resnet_core import jobs
 from resnet_core.data import make_synthetic
-from resnet_core.models import list_models
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV
 from resnet_core.train import TrainConfig, TrainResult
 
@@ -50,46 +49,61 @@ def wait_for(at: AppTest, done: Any, timeout: float = 60.0) -> AppTest:
     return at
 
 
-def tiny_run(at: AppTest, group: str = "one") -> AppTest:
-    """Shrink the run through the widgets a user would use: 1 epoch of 64 synthetic images."""
+def tiny_run(at: AppTest) -> AppTest:
+    """Shrink a single run through the widgets a user would use: 1 epoch of 64 synthetic images."""
+    at.radio(key="mode").set_value("one").run()
     at.radio(key="length").set_value("a number of epochs").run()
-    at.number_input(key=f"epochs_{group}").set_value(1.0)
-    at.selectbox(key=f"batch_size_{group}").set_value(32)
-    at.number_input(key=f"lr_{group}").set_value(0.05)
-    at.number_input(key=f"subset_{group}").set_value(64)
-    at.number_input(key=f"test_subset_{group}").set_value(32)
-    at.number_input(key=f"grad_norm_every_{group}").set_value(1)
+    at.number_input(key="epochs").set_value(1.0)
+    at.selectbox(key="batch_size").set_value(32)
+    at.number_input(key="lr").set_value(0.05)
+    at.number_input(key="subset").set_value(64)
     return at.run()
 
 
-def test_page_offers_synthetic_data_and_the_cifar_models_without_cifar10() -> None:
+def test_the_default_is_the_degradation_race_at_the_quick_scale() -> None:
     at = open_app_page(PAGE, timeout=60).run()
     assert not at.exception
+    assert at.radio(key="mode").value == "race"
     assert at.radio(key="data_source").value == "Synthetic shapes"
     assert any("**Synthetic data:**" in c for c in texts(at, "caption"))
-    assert [o.split()[0] for o in at.selectbox(key="model").options] == list_models(family="cifar")
-    assert at.selectbox(key="model").value == TrainConfig.for_device("cpu").model
-    assert at.toggle(key="residual").value is True
+    assert at.radio(key="scale").value == "quick"
+    assert at.number_input(key="race_steps_quick").value == 500
+    explained = " ".join(texts(at, "markdown"))
+    assert "Four networks race in lockstep" in explained and "**What the paper found.**" in explained
+    assert any(c.startswith("4 networks × 500 steps each, in lockstep") for c in texts(at, "caption"))
     assert not at.button(key="start").disabled and at.button(key="stop").disabled
     # Asking for CIFAR-10 where there is none shows the loader's own message and blocks Start.
     at.radio(key="data_source").set_value("CIFAR-10").run()
     assert any("CIFAR-10 not found" in e for e in texts(at, "error"))
     assert at.button(key="start").disabled
-    # The comparison experiments default to the paper's depth and recipe.
-    at.radio(key="data_source").set_value("Synthetic shapes")
-    at.radio(key="experiment").set_value("twins").run()
-    assert at.selectbox(key="twin_model").value == "resnet56"
-    assert at.selectbox(key="batch_size_compare").value == 128
-    assert at.number_input(key="lr_compare").value == pytest.approx(0.1)
 
 
-def test_a_synthetic_run_trains_live_and_ends_with_results_and_a_download() -> None:
-    at = tiny_run(open_app_page(PAGE, timeout=60).run())
+def test_the_race_draws_all_curves_and_ends_with_an_honest_verdict() -> None:
+    at = open_app_page(PAGE, timeout=60).run()
+    at.number_input(key="race_steps_quick").set_value(10).run()
     at.button(key="start").click().run()
     assert not at.exception
     assert at.button(key="start").disabled and not at.button(key="stop").disabled  # running
-    wait_for(at, lambda a: texts(a, "success"))
+    wait_for(at, lambda a: a.get("dataframe"), timeout=180)
 
+    verdict = texts(at, "info") + texts(at, "success")
+    assert verdict and "synthetic shapes (not CIFAR-10)" in verdict[0] or verdict[0].startswith("Too early")
+    findings = [m for m in texts(at, "markdown") if m.startswith("- ")]
+    assert [f.split(":")[0] for f in findings] == ["- Degradation", "- The fix", "- Depth pays"]
+    table = at.get("dataframe")[0].value
+    assert list(table["network"]) == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
+    assert list(table["steps"]) == [10, 10, 10, 10]  # equal steps: fair by construction
+    assert list(table["paper, Table 6 (full scale)"]) == ["—", "—", "8.75%", "6.97%"]
+    assert len(at.get("plotly_chart")) == 2  # the error curves and the gradient flow
+    assert any("Steps per network" == m.label and m.value == "10 / 10" for m in at.metric)
+    assert not at.button(key="start").disabled and at.button(key="stop").disabled
+
+
+def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download() -> None:
+    at = tiny_run(open_app_page(PAGE, timeout=60).run())
+    at.button(key="start").click().run()
+    assert not at.exception
+    wait_for(at, lambda a: texts(a, "success"))
     assert texts(at, "success") == ["Training finished."]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%") and metrics["Full epochs"] == "1"
@@ -98,54 +112,30 @@ def test_a_synthetic_run_trains_live_and_ends_with_results_and_a_download() -> N
     assert len(at.get("download_button")) == 1
     offered = list(at.session_state["trained_models"])
     assert len(offered) == 1 and offered[0].startswith("residual resnet9_w16 (trained here")
-    assert not at.button(key="start").disabled and at.button(key="stop").disabled
 
 
-def test_plain_vs_residual_overlays_both_runs_and_says_what_the_paper_found() -> None:
-    at = open_app_page(PAGE, timeout=60).run()
-    at.radio(key="experiment").set_value("twins").run()
-    at.selectbox(key="twin_model").set_value("resnet20")
-    tiny_run(at, "compare")
-    at.button(key="start").click().run()
-    wait_for(at, lambda a: texts(a, "success"), timeout=90)
-
-    headings = [m for m in texts(at, "markdown") if m.startswith("####")]
-    assert headings == ["#### plain resnet20: finished", "#### residual resnet20: finished"]
-    notes = " ".join(texts(at, "markdown"))
-    assert "**What the paper found.**" in notes and "6.43%" in notes and "**What you got.**" in notes
-    assert "**plain resnet20**: test" in notes and "**residual resnet20**: test" in notes
-    assert len(at.get("download_button")) == 2
-    assert len(at.session_state["trained_models"]) == 2
-
-
-def test_stop_survives_a_page_switch_and_ends_the_run() -> None:
+def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/2_Train.py").run()
-    at.radio(key="length").set_value("a time budget").run()
-    at.number_input(key="budget_s_one").set_value(300)
-    at.number_input(key="subset_one").set_value(512)
-    at.run()
-    at.button(key="start").click().run()
+    at.button(key="start").click().run()  # the default race: 500 steps, far longer than this test
     assert not at.button(key="stop").disabled
 
     at.switch_page("pages/3_Classify.py").run()  # wander off: the job keeps training
     assert jobs.REGISTRY.running_count() == 1
     at.switch_page("pages/2_Train.py").run()  # and back: the page finds it again
     assert not at.button(key="stop").disabled
-    wait_for(at, lambda a: any(m.label == "Images / s" and m.value != "..." for m in a.metric))
+    wait_for(at, lambda a: any(m.label == "Steps per network" and not m.value.startswith("0 ") for m in a.metric),
+             timeout=120)
 
     at.button(key="stop").click().run()
-    t0 = time.monotonic()
-    wait_for(at, lambda a: texts(a, "info"), timeout=20)
-    assert time.monotonic() - t0 < 10
+    wait_for(at, lambda a: texts(a, "info"), timeout=60)
     assert texts(at, "info")[0].startswith("Stopped.")
-    trained = [m.value for m in at.metric if m.label == "Training time"]
-    assert len(trained) == 1 and int(trained[0].removesuffix(" s")) < 60  # far short of its 300 s budget
+    steps = [m.value for m in at.metric if m.label == "Steps per network"]
+    assert steps and not steps[0].startswith("500")  # stopped well before its 500 steps
     assert jobs.REGISTRY.running_count() == 0
 
 
 def test_a_busy_server_refuses_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "1")
     release = threading.Event()
 
     class Blocking:  # another user's job, holding the only slot until released
@@ -156,8 +146,9 @@ def test_a_busy_server_refuses_with_a_warning(monkeypatch: pytest.MonkeyPatch) -
             release.wait(30)
             return TrainResult("finished", "", self.config, nn.Linear(1, 1), 1, 1.0, 1.0, 0.5, 1.0)
 
-    jobs.REGISTRY.start("someone else", [jobs.RunSpec("x", TrainConfig(data="synthetic"))], trainer_factory=Blocking,
-                        train_data=make_synthetic(8), test_data=make_synthetic(8, split="test"))
+    other = jobs.TrainingJob(TrainConfig(data="synthetic"), trainer_factory=Blocking, train_data=make_synthetic(8),
+                             test_data=make_synthetic(8, split="test"))
+    jobs.REGISTRY.start("someone else", other)
     at = open_app_page(PAGE, timeout=60).run()
     at.button(key="start").click().run()
     assert not at.exception
@@ -173,7 +164,6 @@ def test_page_finds_cifar10_and_validates_the_folder(cifar10_dir: Path, monkeypa
     assert not at.exception
     assert at.radio(key="data_source").value == "CIFAR-10"
     assert at.text_input(key="data_dir").value == str(cifar10_dir)
-    assert any(f"Reading the CIFAR-10 copy at `{cifar10_dir}`" in c for c in texts(at, "caption"))
     assert not at.button(key="start").disabled
     # A folder without CIFAR-10 shows what is wrong, in the loader's words, and blocks Start.
     (tmp_path / "empty").mkdir()
@@ -188,9 +178,9 @@ def test_a_failed_job_is_shown_with_its_message_and_the_page_stays_up() -> None:
 
     at = open_app_page(PAGE, timeout=60)
     at.session_state["session_id"] = "failing session"  # what ui.session_id() reads
-    job = jobs.REGISTRY.start("failing session", [jobs.RunSpec("x", TrainConfig(data="synthetic"))],
-                              trainer_factory=broken, train_data=make_synthetic(8),
-                              test_data=make_synthetic(8, split="test"))
+    job = jobs.TrainingJob(TrainConfig(data="synthetic"), trainer_factory=broken, train_data=make_synthetic(8),
+                           test_data=make_synthetic(8, split="test"))
+    jobs.REGISTRY.start("failing session", job)
     assert job.join(timeout=10)
     at.run()
     assert not at.exception

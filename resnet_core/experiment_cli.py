@@ -1,0 +1,207 @@
+"""``python -m resnet_core experiment degradation``: the degradation race from the command line.
+
+Progress on stderr, one JSON object as the last line of stdout (errors as fractions in [0, 1]).
+``--save-curves`` writes the race's curves (the reference data the Train page draws under a live
+race) and ``--save-models`` the trained networks, each with the command, date and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import platform
+import re
+import shlex
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from resnet_core.experiments import EXPERIMENTS, SCALES, Experiment, Scale, data_words, verdict
+from resnet_core.race import Race, RaceConfig, RaceEval, RaceMetrics, RaceResult, RaceStep
+
+
+def _say(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def add_race_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``experiment degradation``."""
+    data = parser.add_mutually_exclusive_group()
+    data.add_argument("--data-dir", type=Path, metavar="DIR",
+                      help="CIFAR-10 directory (cifar-10-batches-py or its parent); default: $RESNET_DATA_DIR, "
+                      "then the download cache")
+    data.add_argument("--synthetic", action="store_true", help="race on generated shapes instead of CIFAR-10")
+    parser.add_argument("--scale", choices=tuple(SCALES), default="quick",
+                        help="quick: half-width nets on 16x16 images, minutes on a CPU (default); "
+                        "paper: the paper's nets and 64,000 steps, for a GPU")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, metavar="N", help="steps per network (default: the scale's)")
+    parser.add_argument("--save-curves", type=Path, metavar="JSON",
+                        help="write the curves and how they were made (the Train page's reference data)")
+    parser.add_argument("--save-models", type=Path, metavar="DIR",
+                        help="save each trained network as DIR/<label>.pt with a .json beside it")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _progress(quiet: bool, labels: tuple[str, ...], every: int) -> Any:
+    def show(item: RaceMetrics) -> None:
+        if quiet:
+            return
+        if isinstance(item, RaceStep) and (item.step % every == 0 or item.step == 1):
+            losses = "  ".join(f"{lab} {loss:.3f}" for lab, loss in zip(labels, item.loss))
+            _say(f"step {item.step:>6}  lr {item.lr:.3g}  loss: {losses}  {item.elapsed_s:6.1f} s")
+        elif isinstance(item, RaceEval) and item.step > 0:
+            errors = "  ".join(f"{lab} {err:.1%}" for lab, err in zip(labels, item.error))
+            _say(f"  test error after {item.step} steps: {errors}")
+
+    return show
+
+
+def machine_words() -> dict[str, Any]:
+    """The machine a result came from: CPU model, cores and the SIMD flags that decide its speed."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    import os
+
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": model, "cores": cores, "simd": simd, "gpu": gpu, "torch": torch.__version__}
+
+
+def race_summary(experiment: Experiment, scale: Scale, result: RaceResult, seed: int) -> dict[str, Any]:
+    """The JSON object the command prints (and the benchmark records)."""
+    judged = verdict(experiment, result.results, planned_steps=result.config.steps, data=data_words(result.data))
+    return _json_safe({
+        "experiment": experiment.key,
+        "scale": scale.name,
+        "device": result.device,
+        "data": result.data,
+        "seed": seed,
+        "wall_s": round(result.wall_s, 1),
+        "status": result.status,
+        "runs": [
+            {
+                "label": r.contender.label, "model": r.contender.model, "depth": r.contender.depth,
+                "residual": r.contender.residual, "steps": r.steps, "status": r.status,
+                "train_error": None if r.train_error is None else round(r.train_error, 4),
+                "test_error": None if r.test_error is None else round(r.test_error, 4),
+            }
+            for r in result.results
+        ],
+        "verdict": judged.headline,
+    })
+
+
+def curves(history: list[RaceMetrics], labels: tuple[str, ...], every: int = 10) -> dict[str, Any]:
+    """Per-network training error (mean of each block of ``every`` steps) and test error at evaluations."""
+    steps = [r for r in history if isinstance(r, RaceStep)]
+    evals = [r for r in history if isinstance(r, RaceEval)]
+    out: dict[str, Any] = {"train_step": [], "test_step": [e.step for e in evals], "runs": {}}
+    for start in range(0, len(steps), every):
+        out["train_step"].append(steps[min(start + every, len(steps)) - 1].step)
+    for i, label in enumerate(labels):
+        train = []
+        for start in range(0, len(steps), every):
+            block = [s.error[i] for s in steps[start : start + every] if math.isfinite(s.error[i])]
+            train.append(round(sum(block) / len(block), 4) if block else None)
+        test = [round(e.error[i], 4) if math.isfinite(e.error[i]) else None for e in evals]
+        out["runs"][label] = {"train_error": train, "test_error": test}
+    return out
+
+
+def public_source(source: str) -> str:
+    """A dataset's ``source`` without the folder it was read from: files we ship name no machine's paths."""
+    return re.sub(r" at [^),]+", "", source)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def cmd_race(args: argparse.Namespace, name: str) -> int:
+    """Run ``experiment NAME`` for a race experiment; the exit code says how it went."""
+    experiment = EXPERIMENTS[name]
+    scale = SCALES[args.scale]
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {args.steps}")
+    config: RaceConfig = experiment.config(
+        args.scale, seed=args.seed, device=args.device, data="synthetic" if args.synthetic else "cifar10",
+        data_dir=None if args.data_dir is None else str(args.data_dir), steps=args.steps,
+    )  # fmt: skip
+    labels = tuple(c.label for c in config.contenders)
+    if not args.quiet:
+        _say(f"{experiment.title}: {scale.description}; {config.steps} steps each, seed {args.seed}")
+    history: list[RaceMetrics] = []
+    show = _progress(args.quiet, labels, every=max(1, config.eval_every // 5))
+
+    def record(item: RaceMetrics) -> None:
+        history.append(item)
+        show(item)
+
+    stop = threading.Event()
+    race = Race(config, callback=record, stop_event=stop)
+    from resnet_core.cli import _ctrl_c_stops  # the same Ctrl-C handling as `train`
+
+    with _ctrl_c_stops(stop):
+        result = race.run()
+    summary = race_summary(experiment, scale, result, args.seed)
+    provenance = {
+        "command": "python -m resnet_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "date": _dt.date.today().isoformat(),
+        "machine": machine_words(),
+    }
+    if args.save_curves is not None:
+        args.save_curves.parent.mkdir(parents=True, exist_ok=True)
+        data = {**summary, "data": public_source(result.data), **provenance, "description": scale.description,
+                "curves": curves(history, labels)}
+        args.save_curves.write_text(json.dumps(data, indent=1) + "\n")
+        _say(f"saved curves to {args.save_curves}")
+    if args.save_models is not None:
+        save_models(result, summary, provenance, args.save_models)
+    if not args.quiet:
+        _say(summary["verdict"])
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def save_models(result: RaceResult, summary: dict[str, Any], provenance: dict[str, Any], folder: Path) -> None:
+    """Each trained network as ``<folder>/<label>.pt`` (lower case, no dash) plus a ``.json``."""
+    from resnet_core.checkpoint import save_checkpoint
+    from resnet_core.cifar10 import CLASSES, MEAN, STD
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = result.config
+    for r, model, run in zip(result.results, result.models, summary["runs"]):
+        stem = r.contender.label.lower().replace("-", "")
+        kwargs = {} if cfg.widths is None else {"widths": list(cfg.widths)}
+        metrics = {"train_error": run["train_error"], "test_error": run["test_error"], "steps": r.steps,
+                   "test_images": cfg.test_subset or 10_000}
+        save_checkpoint(folder / f"{stem}.pt", model, model_name=r.contender.model, residual=r.contender.residual,
+                        classes=CLASSES, mean=MEAN, std=STD, input_size=cfg.resolution,
+                        config={"race": {k: v for k, v in vars(cfg).items() if k != "contenders"}},
+                        metrics=metrics, model_kwargs=kwargs)
+        meta = {"label": r.contender.label, **metrics, **provenance, "seed": cfg.seed,
+                "data": public_source(result.data)}
+        (folder / f"{stem}.json").write_text(json.dumps(_json_safe(meta), indent=1) + "\n")
+        _say(f"saved {folder / stem}.pt")

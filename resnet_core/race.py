@@ -1,0 +1,429 @@
+"""Several networks trained side by side, step by step, on the same mini-batches: a race.
+
+The paper's Figures 1 and 6 plot plain and residual networks against *iterations*, all trained
+with the same recipe. A race does exactly that: at every step one augmented mini-batch is drawn
+and each network takes one SGD step on it, so at any moment every curve has the same number of
+steps, the same learning rate and has seen the same images. Nobody is compared at equal wall
+time (a deeper net would simply get fewer steps).
+
+The loop follows airbench's shape (data on the device as uint8, batched augmentation, one block
+of hyperparameters) and reads top to bottom: :meth:`Race.setup`, :meth:`Race.step`,
+:meth:`Race.evaluate`, :meth:`Race.finish`. What it measures goes to one place, the callback; a
+network whose loss explodes is retired as "diverged" while the others race on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Literal, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_core.augment import augment, normalize
+from resnet_core.cifar10 import MEAN, STD
+from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic, stratified_subset
+from resnet_core.device import pick_device
+from resnet_core.models import create_model, get_spec
+from resnet_core.train import EXPLODE_FACTOR, EXPLODE_PATIENCE
+
+__all__ = [
+    "Contender",
+    "ContenderResult",
+    "Race",
+    "RaceConfig",
+    "RaceEval",
+    "RaceGrads",
+    "RaceMetrics",
+    "RaceResult",
+    "RaceStep",
+    "load_race_data",
+]
+
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One network in a race: a registered model, with or without its shortcuts."""
+
+    label: str  # e.g. "plain-56"
+    model: str  # a registered name, e.g. "resnet56"
+    residual: bool
+
+    @property
+    def depth(self) -> int:
+        return get_spec(self.model).depth
+
+
+@dataclass(frozen=True)
+class RaceConfig:
+    """Everything that defines a race. Build it with :func:`resnet_core.experiments.race_config`."""
+
+    contenders: tuple[Contender, ...]
+    steps: int  # SGD steps per network: the paper's x-axis is iterations
+    batch_size: int = 128  # images per step, the same batch for every network (paper: 128)
+    lr: float = 0.1  # the paper's CIFAR learning rate
+    momentum: float = 0.9
+    weight_decay: float = 1e-4  # L2 on every weight, as in the paper
+    milestones: tuple[float, ...] = (0.5, 0.75)  # fractions of the schedule where lr /= 10 (paper: 32k, 48k of 64k)
+    #: Length of the learning-rate schedule, in steps; None: ``steps``. A quick race runs the first
+    #: ``steps`` of a longer schedule, so it shows the start of the paper's training exactly as the
+    #: reference run (which runs all of it) does.
+    schedule_steps: int | None = None
+    resolution: int = 32  # pixels; the quick scale trains on 16x16 images
+    widths: tuple[int, ...] | None = None  # filters per stage; None: the registered model's (16, 32, 64)
+    crop_padding: int = 4  # random-crop padding in pixels at `resolution` (paper: 4 at 32x32)
+    seed: int = 0  # weights, data order and augmentation
+    device: str = "auto"
+    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data_dir: str | None = None
+    train_subset: int | None = None  # None: the whole training split
+    test_subset: int | None = 1000  # test images per evaluation (stratified)
+    eval_every: int = 50  # steps between test evaluations; the end is always evaluated
+    grad_norm_every: int = 10  # steps between per-layer gradient norms; 0: never
+    explode_patience: int = EXPLODE_PATIENCE  # steps a loss may stay above EXPLODE_FACTOR x its first value
+
+    def __post_init__(self) -> None:
+        if not self.contenders:
+            raise ValueError("a race needs at least one network")
+        labels = [c.label for c in self.contenders]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"contender labels must differ, got {labels}")
+        for c in self.contenders:
+            get_spec(c.model)  # KeyError listing the names
+        if self.schedule_steps is not None and self.schedule_steps < 1:
+            raise ValueError(f"schedule_steps must be at least 1, got {self.schedule_steps}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be at least 1, got {self.steps} and {self.batch_size}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not all(0 < m < 1 for m in self.milestones):
+            raise ValueError(f"milestones are fractions of the run in (0, 1), got {self.milestones}")
+        if self.resolution not in (8, 16, 32):
+            raise ValueError(f"resolution must be 32, 16 or 8 pixels, got {self.resolution}")
+        if self.eval_every < 1 or self.grad_norm_every < 0:
+            raise ValueError("eval_every must be >= 1 and grad_norm_every >= 0")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step ``step`` (0-based): divided by 10 at each milestone of the schedule."""
+        length = self.schedule_steps or self.steps
+        passed = sum(step >= m * length for m in self.milestones)
+        return self.lr * 0.1**passed
+
+
+# --------------------------------------------------------------------------------------------
+# What a race reports: one stream of records, in order, to the callback.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaceStep:
+    """One step of every network. Values are NaN for a network that has left the race."""
+
+    step: int  # steps done (1-based)
+    loss: tuple[float, ...]  # training loss on this mini-batch, per contender
+    error: tuple[float, ...]  # training error (fraction wrong) on this mini-batch, per contender
+    lr: float
+    elapsed_s: float  # wall seconds since the race started, evaluation included
+    fraction: float  # step / steps: the race's progress, 0..1
+
+
+@dataclass(frozen=True)
+class RaceEval:
+    """Held-out loss and error of every network after ``step`` steps."""
+
+    step: int
+    loss: tuple[float, ...]
+    error: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RaceGrads:
+    """Gradient norm of each weighted layer (input to output), per contender, at one step."""
+
+    step: int
+    names: tuple[tuple[str, ...], ...]
+    norms: tuple[tuple[float, ...], ...]
+
+
+RaceMetrics = Union[RaceStep, RaceEval, RaceGrads]
+
+
+@dataclass(frozen=True)
+class ContenderResult:
+    """How one network finished."""
+
+    contender: Contender
+    status: Literal["finished", "stopped", "diverged"]
+    steps: int  # steps it trained
+    train_error: float | None  # mean mini-batch error over the last 10% of its steps
+    train_loss: float | None  # the same window's mean loss
+    test_error: float | None  # at the last evaluation
+    message: str = ""
+
+
+@dataclass
+class RaceResult:
+    """The outcome of a race: per-network results and the trained networks (eval mode, CPU)."""
+
+    config: RaceConfig
+    status: Literal["finished", "stopped"]
+    results: tuple[ContenderResult, ...]
+    models: tuple[nn.Module, ...]
+    wall_s: float  # loading, training and evaluation
+    data: str  # the training set, for people
+    device: str = "cpu"
+
+
+def train_window(steps: int) -> int:
+    """How many final steps "training error" averages over: the last 10% (at least one)."""
+    return max(1, steps // 10)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+def load_race_data(config: RaceConfig) -> tuple[ImageDataset, ImageDataset]:
+    """``(train, test)`` at the race's resolution, cut to its subsets."""
+    if config.data == "synthetic":
+        train = make_synthetic(config.train_subset or 5_000, split="train", seed=config.seed)
+        test = make_synthetic(config.test_subset or 1_000, split="test", seed=config.seed)
+    else:
+        train = stratified_subset(load_cifar10(config.data_dir, split="train"), config.train_subset)
+        test = stratified_subset(load_cifar10(config.data_dir, split="test"), config.test_subset)
+    return downsample(train, config.resolution), downsample(test, config.resolution)
+
+
+# --------------------------------------------------------------------------------------------
+# The race
+# --------------------------------------------------------------------------------------------
+
+
+def _weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Conv and linear layers of the main path, input to output (the paper counts no projections)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in n]
+
+
+class Race:
+    """Trains ``config.contenders`` in lockstep and reports through ``callback``.
+
+    ``stop_event`` is checked between steps; set it and :meth:`run` returns within one step with
+    status "stopped". ``clock`` is injectable so tests need no sleeps.
+    """
+
+    def __init__(
+        self,
+        config: RaceConfig,
+        *,
+        callback: Callable[[RaceMetrics], None] | None = None,
+        stop_event: threading.Event | None = None,
+        train_data: ImageDataset | None = None,
+        test_data: ImageDataset | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.config = config
+        self.callback = callback
+        self.stop_event = stop_event or threading.Event()
+        self.train_data = train_data
+        self.test_data = test_data
+        self.clock = clock
+
+    def _emit(self, record: RaceMetrics) -> None:
+        """Report a record to the callback: the caller keeps the history (a job, the CLI)."""
+        if self.callback is not None:
+            self.callback(record)
+
+    # -- setup --------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Data on the device, one network and optimiser per contender, all from the same seed."""
+        cfg = self.config
+        self.start = self.clock()
+        self.device = pick_device(cfg.device)
+        if self.device.type == "cpu":
+            # One thread per core this process may use: more only oversubscribes (containers).
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            torch.set_num_threads(max(1, cores or 1))
+        if self.train_data is None or self.test_data is None:
+            self.train_data, self.test_data = load_race_data(cfg)
+        self.images = self.train_data.images.to(self.device)
+        self.labels = self.train_data.labels.to(self.device)
+        self.batch_size = min(cfg.batch_size, len(self.labels))
+        self.nets: list[nn.Module] = []
+        self.optimizers: list[torch.optim.Optimizer] = []
+        kwargs = {} if cfg.widths is None else {"widths": cfg.widths}
+        for c in cfg.contenders:
+            # The same seed for every network: a plain net and its twin start from identical weights.
+            torch.manual_seed(cfg.seed)
+            net = create_model(c.model, num_classes=len(self.train_data.classes), residual=c.residual, **kwargs)
+            net = net.to(self.device, memory_format=torch.channels_last).train()
+            self.nets.append(net)
+            self.optimizers.append(
+                torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+            )
+        self.layers = [_weighted_layers(net) for net in self.nets]
+        n = len(cfg.contenders)
+        self.alive = [True] * n
+        self.status: list[Literal["finished", "stopped", "diverged"]] = ["finished"] * n
+        self.messages = [""] * n
+        self.steps_done = [0] * n
+        self.first_loss: list[float | None] = [None] * n
+        self.high_streak = [0] * n
+        self.window = train_window(cfg.steps)
+        # (loss, error) of each network's latest steps: enough for the final 10% window.
+        self.recent: list[deque[tuple[float, float]]] = [deque(maxlen=self.window) for _ in range(n)]
+        self.last_eval: RaceEval | None = None
+        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.order = torch.empty(0, dtype=torch.long, device=self.device)
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next augmented mini-batch, drawn without replacement epoch by epoch."""
+        if len(self.order) < self.batch_size:
+            self.order = torch.randperm(len(self.labels), device=self.device, generator=self.gen)
+        idx, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
+        x = augment(self.images[idx], padding=self.config.crop_padding, generator=self.aug_gen)
+        return normalize(x, MEAN, STD), self.labels[idx]
+
+    # -- one step -------------------------------------------------------------------------------
+
+    def step(self, step: int) -> None:
+        """Every network still racing takes one SGD step on the same mini-batch."""
+        cfg = self.config
+        x, y = self._batch()
+        lr = cfg.lr_at(step)
+        want_grads = cfg.grad_norm_every and (step + 1) % cfg.grad_norm_every == 0
+        losses, errors, grad_names, grad_norms = [], [], [], []
+        for i, (net, opt) in enumerate(zip(self.nets, self.optimizers)):
+            if not self.alive[i]:
+                losses.append(math.nan)
+                errors.append(math.nan)
+                grad_names.append(())
+                grad_norms.append(())
+                continue
+            for g in opt.param_groups:
+                g["lr"] = lr
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            value = float(loss.detach())
+            error = float((logits.detach().argmax(1) != y).float().mean())
+            if want_grads:
+                grad_names.append(tuple(n for n, _ in self.layers[i]))
+                grad_norms.append(tuple(float(m.weight.grad.norm()) for _, m in self.layers[i]))
+            if self._diverged(i, value, step):
+                losses.append(math.nan)
+                errors.append(math.nan)
+                continue
+            opt.step()
+            self.steps_done[i] = step + 1
+            losses.append(value)
+            errors.append(error)
+            self.recent[i].append((value, error))
+        if want_grads:
+            self._emit(RaceGrads(step + 1, tuple(grad_names), tuple(grad_norms)))
+        elapsed = self.clock() - self.start
+        self._emit(RaceStep(step + 1, tuple(losses), tuple(errors), lr, elapsed, (step + 1) / cfg.steps))
+
+    def _diverged(self, i: int, loss: float, step: int) -> bool:
+        """Retire network ``i`` if its loss is not finite or has stayed blown up; True if retired."""
+        first = self.first_loss[i]
+        if first is None:
+            self.first_loss[i] = first = loss
+        if math.isfinite(loss) and loss <= EXPLODE_FACTOR * max(first, 1e-3):
+            self.high_streak[i] = 0
+            return False
+        self.high_streak[i] += 1
+        if math.isfinite(loss) and self.high_streak[i] < self.config.explode_patience:
+            return False
+        what = f"became {loss}" if not math.isfinite(loss) else (
+            f"stayed above {EXPLODE_FACTOR:g}x its starting value ({first:.2f}) for {self.high_streak[i]} steps"
+        )
+        self.alive[i] = False
+        self.status[i] = "diverged"
+        self.messages[i] = (
+            f"{self.config.contenders[i].label} diverged at step {step + 1}: the loss {what}. "
+            f"Lower the learning rate (now {self.config.lr:g}) and try again."
+        )
+        return True
+
+    # -- evaluation -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, step: int) -> RaceEval:
+        """Test loss and error of every network (eval mode, BN running statistics), one view."""
+        assert self.test_data is not None
+        losses, errors = [], []
+        for i, net in enumerate(self.nets):
+            if not self.alive[i]:
+                losses.append(math.nan)
+                errors.append(math.nan)
+                continue
+            net.eval()
+            loss_sum, wrong = 0.0, 0
+            for j in range(0, len(self.test_data), 500):
+                x = normalize(self.test_data.images[j : j + 500].to(self.device), MEAN, STD)
+                y = self.test_data.labels[j : j + 500].to(self.device)
+                logits = net(x).float()
+                loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+                wrong += int((logits.argmax(1) != y).sum())
+            net.train()
+            losses.append(loss_sum / len(self.test_data))
+            errors.append(wrong / len(self.test_data))
+        record = RaceEval(step, tuple(losses), tuple(errors))
+        self.last_eval = record
+        self._emit(record)
+        return record
+
+    # -- the whole race ---------------------------------------------------------------------------
+
+    def run(self) -> RaceResult:
+        """Set up, race ``config.steps`` steps (evaluating every ``eval_every``), finish."""
+        self.setup()
+        self.evaluate(0)
+        stopped = False
+        for step in range(self.config.steps):
+            if self.stop_event.is_set():
+                stopped = True
+                break
+            if not any(self.alive):
+                break
+            self.step(step)
+            if (step + 1) % self.config.eval_every == 0 and step + 1 < self.config.steps:
+                self.evaluate(step + 1)
+        return self.finish(stopped)
+
+    def finish(self, stopped: bool) -> RaceResult:
+        """Final evaluation and per-network results; networks back on the CPU in eval mode."""
+        done = max(self.steps_done) if self.steps_done else 0
+        final = self.evaluate(done)
+        results = []
+        for i, c in enumerate(self.config.contenders):
+            status = self.status[i]
+            if stopped and status != "diverged":
+                status = "stopped"
+            recent = list(self.recent[i])[-train_window(self.steps_done[i]):] if self.steps_done[i] else []
+            train_loss = sum(r[0] for r in recent) / len(recent) if recent else None
+            train_error = sum(r[1] for r in recent) / len(recent) if recent else None
+            test_error = final.error[i] if math.isfinite(final.error[i]) else None
+            message = self.messages[i] or f"{c.label}: {self.steps_done[i]} steps"
+            results.append(ContenderResult(c, status, self.steps_done[i], train_error, train_loss, test_error, message))
+        models = tuple(net.eval().to("cpu", memory_format=torch.contiguous_format) for net in self.nets)
+        return RaceResult(
+            config=self.config,
+            status="stopped" if stopped else "finished",
+            results=tuple(results),
+            models=models,
+            wall_s=self.clock() - self.start,
+            data=self.train_data.source if self.train_data is not None else "",
+            device=str(self.device),
+        )
