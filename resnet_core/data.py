@@ -53,7 +53,7 @@ class ImageDataset:
     labels: torch.Tensor  # int64 (N,), indices into ``classes``
     classes: tuple[str, ...]
     synthetic: bool
-    source: str  # for people: "CIFAR-10 (offline copy at /path)", "Synthetic shapes (not CIFAR-10)"
+    source: str  # for people: "CIFAR-10 train split (50,000 images at /path)", "Synthetic shapes (not CIFAR-10; ...)"
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:

@@ -74,7 +74,7 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     torch.manual_seed(0)
     path = tmp_path / "cifar10_default.pt"
     save_checkpoint(path, create_model("resnet20").eval(), model_name="resnet20", residual=True,
-                    classes=CLASSES, mean=MEAN, std=STD, metrics={"test_acc": 0.9123})
+                    classes=CLASSES, mean=MEAN, std=STD, metrics={"test_acc": 0.9123, "test_acc_mirror_tta": 0.9234})
     monkeypatch.setattr(checkpoint_module, "SHIPPED_CHECKPOINT", path)
     return path
 

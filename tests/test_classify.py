@@ -193,7 +193,8 @@ def test_shipped_model_is_the_offline_default(shipped, hub_dir) -> None:
     assert [s.kind for s in sources] == ["shipped", "trained"] + ["imagenet"] * 5
     assert not any(s.available for s in sources if s.kind == "imagenet")
     clf = load_classifier("shipped")
-    assert clf.classes == CLASSES and clf.preprocessing.crop == 32 and "91.2 %" in clf.name
+    assert clf.classes == CLASSES and clf.preprocessing.crop == 32
+    assert "91.23% CIFAR-10 test accuracy; 92.34% with mirror TTA" in clf.name  # single view first, as Classify predicts
     assert clf.preprocessing.mean == MEAN
 
 
@@ -257,3 +258,16 @@ def test_real_photos_through_the_pipeline(sample_photos: Path, shipped) -> None:
         probs = [p.probability for p in top]
         assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
         assert all(p.label in CLASSES for p in top)
+
+
+def test_the_real_shipped_model_is_labelled_with_the_accuracy_classify_measures() -> None:
+    """The committed checkpoint's label quotes its single-view accuracy, the figure in its JSON."""
+    import json
+
+    from resnet_core.checkpoint import SHIPPED_CHECKPOINT
+
+    record = json.loads(SHIPPED_CHECKPOINT.with_suffix(".json").read_text())
+    name = load_classifier("shipped").name
+    assert f"{100 * record['test_acc']:.2f}% CIFAR-10 test accuracy" in name
+    assert f"{100 * record['test_acc_mirror_tta']:.2f}% with mirror TTA" in name
+    assert "/work/" not in json.dumps(record) and "/home/" not in json.dumps(record)
