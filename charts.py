@@ -104,7 +104,9 @@ def race_error_figure(snap: RaceSnapshot, reference: dict[str, Any] | None = Non
     x_max = max(snap.config.steps if reference is None else max(reference["curves"]["train_step"] or [0]), 1)
     fig.update_xaxes(range=[0, max(x_max, steps[-1] if steps else 1)])
     fig.update_yaxes(range=[0, 100])
-    fig.update_layout(height=HEIGHT + 80, legend={"font": {"size": 11}})
+    # Eight curves (twelve with the reference): the legend goes under the plot, not over the title.
+    fig.update_layout(height=HEIGHT + 120, legend={"font": {"size": 11}, "orientation": "h", "yanchor": "top",
+                                                   "y": -0.22, "xanchor": "left", "x": 0.0})
     return fig
 
 

@@ -139,36 +139,46 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         page.close()
 
 
-def _loss_points(page: object) -> int:
-    """Points in the first trace of the loss chart (the first Plotly chart on the page)."""
+def _train_points(page: object) -> dict[str, int]:
+    """Points in each "<network> train" curve of the first Plotly chart (the race's error chart)."""
     return page.evaluate(
         """() => {
             const plot = document.querySelector('.js-plotly-plot');
-            return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
+            const out = {};
+            for (const t of (plot && plot.data) || []) {
+                if (t.name && t.name.endsWith(' train')) out[t.name] = t.x.length;
+            }
+            return out;
         }"""
     )
 
 
-def test_train_charts_update_live(app_url: str, browser: object) -> None:
-    """Start a short synthetic run and watch the loss chart grow while it trains."""
+def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
+    """Start the default race (on synthetic shapes) and watch all four training curves grow."""
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
         page.goto(f"{app_url}/{PAGES['Train']}")
         wait_for_script(page)
         page.get_by_text("Synthetic shapes", exact=True).click()
         wait_for_script(page)
-        page.get_by_role("button", name="Start training").click()
-        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-        page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
-                               " return p && p.data && p.data.length && p.data[0].x.length > 0; }",
-                               timeout=60_000)
-        first = _loss_points(page)
-        page.wait_for_timeout(4000)  # the fragment redraws every second while the job runs
-        later = _loss_points(page)
-        page.screenshot(path=str(SHOTS / "Train-running.png"), full_page=True)
-        assert later > first, f"the loss chart did not grow while training ({first} -> {later} points)"
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function(
+            "() => { const p = document.querySelector('.js-plotly-plot');"
+            " return p && p.data && p.data.filter(t => t.name && t.name.endsWith(' train') && t.x.length > 1).length == 4; }",
+            timeout=120_000,
+        )
+        first = _train_points(page)
+        page.wait_for_function(
+            f"() => {{ const p = document.querySelector('.js-plotly-plot'); const first = {first!r};"
+            " return p.data.filter(t => t.name in first && t.x.length > first[t.name]).length == 4; }",
+            timeout=60_000,
+        )
+        later = _train_points(page)
+        page.screenshot(path=str(SHOTS / "Train-race.png"), full_page=True)
+        assert set(later) == {"plain-20 train", "plain-56 train", "ResNet-20 train", "ResNet-56 train"}
+        assert all(later[k] > first[k] for k in later), (first, later)
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
+        page.wait_for_selector('button:has-text("Start"):not([disabled])', timeout=60_000)
     finally:
         page.close()
