@@ -26,7 +26,7 @@ from resnet_core.checkpoint import save_checkpoint
 from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, load_data
 from resnet_core.device import cpu_supports_bf16, pick_device
-from resnet_core.models import get_spec
+from resnet_core.models import create_model, get_spec
 
 __all__ = [
     "EpochMetrics",
@@ -362,6 +362,45 @@ def evaluate(
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _RunState:
+    """Everything one run of :class:`Trainer` changes as it goes; made by ``Trainer._setup``."""
+
+    device: torch.device
+    precision: str
+    rank: int
+    world: int
+    train_data: ImageDataset
+    test_data: ImageDataset
+    net: nn.Module  # the network itself (what is saved and evaluated)
+    model: nn.Module  # what is called in training: ``net``, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    images: torch.Tensor  # the training split, uint8, on the device
+    labels: torch.Tensor
+    n_local: int  # images this process trains on per epoch
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int | None  # None under a time budget
+    gen: torch.Generator  # data order
+    aug_gen: torch.Generator  # augmentation
+    layers: list[tuple[str, nn.Module]]  # for gradient norms
+    window: torch.Tensor  # loss sum, correct, images since the last report
+    first_bad: torch.Tensor  # the first non-finite or blown-up step, -1 while none
+    bad_loss: torch.Tensor  # the loss at that step
+    first_loss: torch.Tensor  # the run's first loss: what "blown up" is relative to
+    streak: torch.Tensor  # steps in a row above EXPLODE_FACTOR x first_loss
+    check_every: int  # steps between divergence checks on the host
+    clock_start: float  # self.clock() when the training clock last (re)started
+    train_s: float = 0.0  # training seconds banked before clock_start
+    window_start: float = 0.0
+    step: int = 0
+    epochs_done: int = 0
+    status: Literal["finished", "stopped", "diverged"] | None = None  # None while running
+    message: str = ""
+    last_eval: tuple[float, float] | None = None
+
+
 class Trainer:
     """Trains ``config.model`` on in-memory data and reports through ``callback``.
 
@@ -432,8 +471,27 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
 
+    # -- the loop: setup, step, epoch end, finish -----------------------------------------------
+
     def run(self) -> TrainResult:
         """Train until the epochs or the time budget are used up, or until stopped or diverged."""
+        st = self._setup()
+        while st.status is None:
+            perm = torch.randperm(len(st.labels), device=st.device, generator=st.gen)
+            perm = perm[st.rank * st.n_local : (st.rank + 1) * st.n_local]
+            for b in range(st.steps_per_epoch):
+                if self._should_end(st):
+                    break
+                self._step(st, perm[b * st.batch_size : (b + 1) * st.batch_size], b)
+                if st.status is not None:
+                    break
+            else:
+                st.epochs_done += 1
+            self._end_epoch(st)
+        return self._finish(st)
+
+    def _setup(self) -> "_RunState":
+        """Device, data on it, network, optimiser and the counters of one run."""
         cfg = self.config
         rank, world = self._dist()
         device = pick_device(cfg.device)
@@ -444,219 +502,211 @@ class Trainer:
             # PyTorch defaults to one thread per *physical* core it detects, which can exceed the
             # cores this process may use (containers, cgroups); oversubscription is much slower.
             torch.set_num_threads(max(1, _cpu_cores() // world))
-
         if self.train_data is None or self.test_data is None:
             loaded_train, loaded_test = load_data(cfg)
-            train_data = self.train_data or loaded_train
-            test_data = self.test_data or loaded_test
+            train_data, test_data = self.train_data or loaded_train, self.test_data or loaded_test
         else:
             train_data, test_data = self.train_data, self.test_data
 
         torch.manual_seed(cfg.seed)
-        from resnet_core.models import create_model
-
         net = create_model(cfg.model, num_classes=len(train_data.classes), residual=cfg.residual)
         net = net.to(device=device, memory_format=torch.channels_last)
         model: nn.Module = net
         if world > 1:
             model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-
         groups = _param_groups(net, cfg.weight_decay)
         if cfg.optimizer == "sgd":
             optimizer: torch.optim.Optimizer = torch.optim.SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=True)
         else:
             optimizer = torch.optim.AdamW(groups, lr=0.0, betas=(cfg.momentum, 0.999))
-        # fp16 needs loss scaling to keep small gradients from flushing to zero; bf16 does not.
-        scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
 
         # The whole split on the device, once. Each process trains on its own slice per epoch.
-        images = train_data.images.to(device)
         labels = train_data.labels.to(device)
         n_local = len(labels) // world
         batch_size = min(cfg.batch_size, n_local)
         steps_per_epoch = max(1, n_local // batch_size)  # drop the ragged last batch: BN likes full ones
-        total_steps = None if cfg.budget_s is not None else max(1, math.ceil(cfg.epochs * steps_per_epoch))
-        # Same seed on every rank, so every rank draws the same permutation and takes its slice.
-        gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + rank + 1)
-        layers = weighted_layers(net)
-
-        step, epochs_done, train_s = 0, 0, 0.0
-        status: Literal["finished", "stopped", "diverged"] = "finished"
-        message = ""
-        window = torch.zeros(3, device=device, dtype=torch.float64)  # loss sum, correct, images
-        first_bad = torch.full((), -1, device=device, dtype=torch.int64)  # first non-finite or blown-up step
-        bad_loss = torch.zeros((), device=device)  # the loss value at that step
-        first_loss = torch.full((), math.inf, device=device)  # the run's first loss: what "blown up" is relative to
-        streak = torch.zeros((), device=device, dtype=torch.int64)  # steps in a row above EXPLODE_FACTOR x first
-        # On a CPU every op is synchronous, so checking the loss each step costs nothing; on a GPU
-        # it would stall the queue, so there we only look at the logging syncs.
-        check_every = 1 if device.type == "cpu" else cfg.log_every
-        window_start = 0.0
-        lr = 0.0
         model.train()
-        last_eval: tuple[float, float] | None = None
-        clock = self.clock()  # running when training, paused around evaluation
+        return _RunState(
+            device=device, precision=precision, rank=rank, world=world, train_data=train_data, test_data=test_data,
+            net=net, model=model, optimizer=optimizer,
+            # fp16 needs loss scaling to keep small gradients from flushing to zero; bf16 does not.
+            scaler=torch.amp.GradScaler("cuda", enabled=precision == "fp16"),
+            images=train_data.images.to(device), labels=labels, n_local=n_local, batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch,
+            total_steps=None if cfg.budget_s is not None else max(1, math.ceil(cfg.epochs * steps_per_epoch)),
+            # Same seed on every rank, so every rank draws the same permutation and takes its slice.
+            gen=torch.Generator(device=device).manual_seed(cfg.seed),
+            aug_gen=torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + rank + 1),
+            layers=weighted_layers(net),
+            window=torch.zeros(3, device=device, dtype=torch.float64),
+            first_bad=torch.full((), -1, device=device, dtype=torch.int64),
+            bad_loss=torch.zeros((), device=device),
+            first_loss=torch.full((), math.inf, device=device),
+            streak=torch.zeros((), device=device, dtype=torch.int64),
+            # On a CPU every op is synchronous, so checking the loss each step costs nothing; on a
+            # GPU it would stall the queue, so there we only look at the logging syncs.
+            check_every=1 if device.type == "cpu" else cfg.log_every,
+            clock_start=self.clock(),
+        )  # fmt: skip
 
-        def elapsed() -> float:
-            return train_s + (self.clock() - clock)
+    def _elapsed(self, st: "_RunState") -> float:
+        """Training seconds so far: the clock runs while training and pauses around evaluation."""
+        return st.train_s + (self.clock() - st.clock_start)
 
-        def progress(seconds: float) -> float:
-            """0..1 of the run after ``seconds`` of training and ``step`` steps."""
-            if cfg.budget_s is not None:
-                return min(1.0, seconds / cfg.budget_s)
-            return step / total_steps  # type: ignore[operator]
+    def _progress(self, st: "_RunState", seconds: float) -> float:
+        """0..1 of the run after ``seconds`` of training and ``st.step`` steps."""
+        if self.config.budget_s is not None:
+            return min(1.0, seconds / self.config.budget_s)
+        return st.step / st.total_steps  # type: ignore[operator]
 
-        done = False
-        while not done:
-            perm = torch.randperm(len(labels), device=device, generator=gen)[rank * n_local : (rank + 1) * n_local]
-            for b in range(steps_per_epoch):
-                # One small all-reduce per step keeps ranks agreeing on when to stop (budget, stop
-                # button on rank 0); a single process skips it.
-                stop_now = self.stop_event.is_set()
-                over = cfg.budget_s is not None and elapsed() >= cfg.budget_s
-                if world > 1:
-                    # Divergence travels in the same all-reduce: a rank that left the loop alone
-                    # would leave the others waiting in their next collective forever.
-                    local = [float(stop_now), float(over), float(first_bad >= 0)]
-                    flags = self._all_max(torch.tensor(local, device=device)).tolist()
-                    stop_now, over = flags[0] > 0, flags[1] > 0
-                    if flags[2] > 0:
-                        status = "diverged"
-                        break
-                if stop_now:
-                    status, message, done = "stopped", f"stopped by request at step {step}", True
-                    break
-                if over or (total_steps is not None and step >= total_steps):
-                    done = True
-                    break
+    def _should_end(self, st: "_RunState") -> bool:
+        """Before a step: has the run been stopped, run out of steps or time, or diverged elsewhere?"""
+        cfg = self.config
+        stop_now = self.stop_event.is_set()
+        over = cfg.budget_s is not None and self._elapsed(st) >= cfg.budget_s
+        if st.world > 1:
+            stop_now, over, diverged = self._agree(st, stop_now, over)
+            if diverged:
+                st.status = "diverged"
+                return True
+        if stop_now:
+            st.status, st.message = "stopped", f"stopped by request at step {st.step}"
+            return True
+        if over or (st.total_steps is not None and st.step >= st.total_steps):
+            st.status = "finished"
+            return True
+        return False
 
-                lr = lr_at(cfg, progress(elapsed()))
-                for g in optimizer.param_groups:
-                    g["lr"] = lr
-                idx = perm[b * batch_size : (b + 1) * batch_size]
-                x = normalize(augment(images[idx], generator=aug_gen), MEAN, STD)
-                y = labels[idx]
-                with _autocast(device, precision):
-                    logits = model(x)
-                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                step += 1
+    def _agree(self, st: "_RunState", stop_now: bool, over: bool) -> tuple[bool, bool, bool]:
+        """Multi-process only: one small all-reduce so every rank stops at the same step.
 
-                value = loss.detach()
-                first_loss = torch.where(torch.isinf(first_loss), value, first_loss)
-                streak = torch.where(value > EXPLODE_FACTOR * first_loss, streak + 1, 0)
-                newly_bad = (first_bad < 0) & (~torch.isfinite(value) | (streak >= EXPLODE_PATIENCE))
-                first_bad = torch.where(newly_bad, step, first_bad)
-                bad_loss = torch.where(newly_bad, loss.detach(), bad_loss)
-                window[0] += loss.detach().double() * len(y)
-                window[1] += (logits.detach().argmax(1) == y).sum()
-                window[2] += len(y)
-                if world == 1 and step % check_every == 0 and int(first_bad) >= 0:
-                    status = "diverged"
-                    break
+        Divergence travels in the same all-reduce: a rank that left the loop alone would leave the
+        others waiting in their next collective forever. The stop button lives on rank 0.
+        """
+        local = [float(stop_now), float(over), float(st.first_bad >= 0)]
+        flags = self._all_max(torch.tensor(local, device=st.device)).tolist()
+        return flags[0] > 0, flags[1] > 0, flags[2] > 0
 
-                if cfg.grad_norm_every and step % cfg.grad_norm_every == 0:
-                    scaler.unscale_(optimizer)
-                    norms = torch.stack([m.weight.grad.detach().float().norm() for _, m in layers])
-                    # After DDP's all-reduce every rank holds the same averaged gradients.
-                    self._emit(GradNorms(step, tuple(n for n, _ in layers), tuple(norms.tolist())))
-                scaler.step(optimizer)
-                scaler.update()
+    def _step(self, st: "_RunState", idx: torch.Tensor, b: int) -> None:
+        """One optimiser step on the mini-batch ``idx``; sets ``st.status`` when the loss diverges."""
+        cfg = self.config
+        lr = lr_at(cfg, self._progress(st, self._elapsed(st)))
+        for g in st.optimizer.param_groups:
+            g["lr"] = lr
+        x = normalize(augment(st.images[idx], generator=st.aug_gen), MEAN, STD)
+        y = st.labels[idx]
+        with _autocast(st.device, st.precision):
+            logits = st.model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        st.optimizer.zero_grad(set_to_none=True)
+        st.scaler.scale(loss).backward()
+        st.step += 1
 
-                if step % cfg.log_every == 0:
-                    stats = self._all_sum(window.clone()).tolist()
-                    if device.type == "cuda":
-                        torch.cuda.synchronize(device)
-                    now = elapsed()
-                    images_seen = stats[2]
-                    self._emit(
-                        StepMetrics(
-                            step=step,
-                            epoch=epochs_done + (b + 1) / steps_per_epoch,
-                            loss=stats[0] / max(images_seen, 1),
-                            acc=stats[1] / max(images_seen, 1),
-                            lr=lr,
-                            images_per_s=images_seen / max(now - window_start, 1e-9),
-                            elapsed_s=now,
-                            progress=progress(now),
-                        )
-                    )
-                    window.zero_()
-                    window_start = now
-            else:
-                epochs_done += 1
-            if status == "diverged" or self._any_rank(first_bad >= 0):
-                status = "diverged"
-                break
-            if not done and cfg.eval_every_epoch:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                train_s = elapsed()  # the training clock stops here and restarts after evaluation
-                last_eval = self.evaluate(net, test_data, device, precision)
-                clock = self.clock()
-                if last_eval is None:
-                    status, message, done = "stopped", f"stopped by request at step {step}", True
-                    break
-                self._emit(EpochMetrics(epochs_done, last_eval[0], last_eval[1], train_s))
+        value = loss.detach()
+        st.first_loss = torch.where(torch.isinf(st.first_loss), value, st.first_loss)
+        st.streak = torch.where(value > EXPLODE_FACTOR * st.first_loss, st.streak + 1, 0)
+        newly_bad = (st.first_bad < 0) & (~torch.isfinite(value) | (st.streak >= EXPLODE_PATIENCE))
+        st.first_bad = torch.where(newly_bad, st.step, st.first_bad)
+        st.bad_loss = torch.where(newly_bad, value, st.bad_loss)
+        st.window[0] += value.double() * len(y)
+        st.window[1] += (logits.detach().argmax(1) == y).sum()
+        st.window[2] += len(y)
+        if st.world == 1 and st.step % st.check_every == 0 and int(st.first_bad) >= 0:
+            st.status = "diverged"
+            return
 
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        train_s = elapsed()
-        images_total = step * batch_size * world
+        if cfg.grad_norm_every and st.step % cfg.grad_norm_every == 0:
+            st.scaler.unscale_(st.optimizer)
+            norms = torch.stack([m.weight.grad.detach().float().norm() for _, m in st.layers])
+            # After DDP's all-reduce every rank holds the same averaged gradients.
+            self._emit(GradNorms(st.step, tuple(n for n, _ in st.layers), tuple(norms.tolist())))
+        st.scaler.step(st.optimizer)
+        st.scaler.update()
 
-        if status == "diverged":
+        if st.step % cfg.log_every == 0:
+            stats = self._all_sum(st.window.clone()).tolist()
+            if st.device.type == "cuda":
+                torch.cuda.synchronize(st.device)
+            now = self._elapsed(st)
+            seen = stats[2]
+            self._emit(StepMetrics(
+                step=st.step, epoch=st.epochs_done + (b + 1) / st.steps_per_epoch, loss=stats[0] / max(seen, 1),
+                acc=stats[1] / max(seen, 1), lr=lr, images_per_s=seen / max(now - st.window_start, 1e-9),
+                elapsed_s=now, progress=self._progress(st, now),
+            ))  # fmt: skip
+            st.window.zero_()
+            st.window_start = now
+
+    def _end_epoch(self, st: "_RunState") -> None:
+        """After an epoch (or a break): agree on divergence, evaluate with the training clock paused."""
+        if st.status == "diverged" or self._any_rank(st.first_bad >= 0):
+            st.status = "diverged"
+            return
+        if st.status is not None or not self.config.eval_every_epoch:
+            return
+        if st.device.type == "cuda":
+            torch.cuda.synchronize(st.device)
+        st.train_s = self._elapsed(st)  # the training clock stops here and restarts after evaluation
+        st.last_eval = self.evaluate(st.net, st.test_data, st.device, st.precision)
+        st.clock_start = self.clock()
+        if st.last_eval is None:
+            st.status, st.message = "stopped", f"stopped by request at step {st.step}"
+            return
+        self._emit(EpochMetrics(st.epochs_done, st.last_eval[0], st.last_eval[1], st.train_s))
+
+    def _finish(self, st: "_RunState") -> TrainResult:
+        """The final evaluation and message for how the run ended; the network back on the CPU."""
+        cfg = self.config
+        if st.device.type == "cuda":
+            torch.cuda.synchronize(st.device)
+        st.train_s = self._elapsed(st)
+        if st.status == "diverged":
             # The earliest bad step over all ranks (ranks that stayed finite hold -1).
             never = torch.iinfo(torch.int64).max
-            bad = -int(self._all_max(torch.where(first_bad < 0, -never, -first_bad).reshape(1))[0])
-            if self._any_rank(~torch.isfinite(bad_loss)):
-                what = "became " + ("nan" if self._any_rank(torch.isnan(bad_loss)) else "inf")
+            bad = -int(self._all_max(torch.where(st.first_bad < 0, -never, -st.first_bad).reshape(1))[0])
+            if self._any_rank(~torch.isfinite(st.bad_loss)):
+                what = "became " + ("nan" if self._any_rank(torch.isnan(st.bad_loss)) else "inf")
             else:
-                what = (f"blew up to {float(bad_loss):.3g} (over {EXPLODE_FACTOR:g}x its first value for "
+                what = (f"blew up to {float(st.bad_loss):.3g} (over {EXPLODE_FACTOR:g}x its first value for "
                         f"{EXPLODE_PATIENCE} steps)")
-            message = (
-                f"loss {what} at step {bad}; "
-                f"lower the learning rate (now {cfg.lr:g})"
-                + (" or use precision 'fp32'" if precision != "fp32" else "")
+            st.message = (
+                f"loss {what} at step {bad}; lower the learning rate (now {cfg.lr:g})"
+                + (" or use precision 'fp32'" if st.precision != "fp32" else "")
             )
-            last_eval = None
-        elif status == "stopped":
+            st.last_eval = None
+        elif st.status == "stopped":
             # A final evaluation is cheap on small test sets and tells the user where the model got;
             # skip it on big ones so "stop" stays prompt.
-            last_eval = None
-            if len(test_data) <= 2_000:
-                last_eval = self._evaluate_ignoring_stop(net, test_data, device, precision)
-            message += f" after {epochs_done} epochs ({train_s:.1f} s of training)"
+            st.last_eval = None
+            if len(st.test_data) <= 2_000:
+                st.last_eval = self._evaluate_ignoring_stop(st.net, st.test_data, st.device, st.precision)
+            st.message += f" after {st.epochs_done} epochs ({st.train_s:.1f} s of training)"
         else:
             # The last epoch was evaluated already unless the run ended mid-epoch or skipped evals.
-            needs_eval = last_eval is None or not cfg.eval_every_epoch or self._ended_mid_epoch(step, steps_per_epoch)
-            if needs_eval:
-                last_eval = self.evaluate(net, test_data, device, precision)
-                if last_eval is not None:
-                    self._emit(EpochMetrics(epochs_done, last_eval[0], last_eval[1], train_s))
-            message = f"finished {step} steps ({epochs_done} full epochs) in {train_s:.1f} s of training"
-            if last_eval is not None:
-                message += f"; test accuracy {last_eval[1]:.2%}"
-
-        net.eval()
-        net_cpu = net.to("cpu", memory_format=torch.contiguous_format).float()
-        result = TrainResult(
-            status=status,
-            message=message,
+            if (st.last_eval is None or not cfg.eval_every_epoch
+                    or self._ended_mid_epoch(st.step, st.steps_per_epoch)):
+                st.last_eval = self.evaluate(st.net, st.test_data, st.device, st.precision)
+                if st.last_eval is not None:
+                    self._emit(EpochMetrics(st.epochs_done, st.last_eval[0], st.last_eval[1], st.train_s))
+            st.message = f"finished {st.step} steps ({st.epochs_done} full epochs) in {st.train_s:.1f} s of training"
+            if st.last_eval is not None:
+                st.message += f"; test accuracy {st.last_eval[1]:.2%}"
+        st.net.eval()
+        return TrainResult(
+            status=st.status or "finished",
+            message=st.message,
             config=cfg,
-            model=net_cpu,
-            epochs_completed=epochs_done,
-            train_seconds=train_s,
-            images_per_second=images_total / max(train_s, 1e-9),
-            test_acc=None if last_eval is None else last_eval[1],
-            test_loss=None if last_eval is None else last_eval[0],
-            device=str(device),
-            precision=precision,
-            data=train_data.source,
-            classes=train_data.classes,
+            model=st.net.to("cpu", memory_format=torch.contiguous_format).float(),
+            epochs_completed=st.epochs_done,
+            train_seconds=st.train_s,
+            images_per_second=st.step * st.batch_size * st.world / max(st.train_s, 1e-9),
+            test_acc=None if st.last_eval is None else st.last_eval[1],
+            test_loss=None if st.last_eval is None else st.last_eval[0],
+            device=str(st.device),
+            precision=st.precision,
+            data=st.train_data.source,
+            classes=st.train_data.classes,
         )
-        return result
 
     @staticmethod
     def _ended_mid_epoch(step: int, steps_per_epoch: int) -> bool:
