@@ -245,11 +245,10 @@ class TrainResult:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """What "auto" means on ``device``: bf16 autocast where the hardware runs bf16 natively.
 
-    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on the 2-core AMD
-    EPYC with avx512_bf16 we develop on, bf16 autocast trained resnet9_w16 (batch 512,
-    channels_last) at 637 images/s against 279 for fp32 (1 thread, loaded machine) and 1514
-    against 185 on 2 threads (bench/RESULTS.md, "Training"), so "auto" picks bf16 there. Without
-    those instructions bf16 is emulated and slower than fp32, so "auto" stays fp32.
+    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on a 2-core AMD EPYC
+    with avx512_bf16, bf16 autocast trained resnet9_w16 at batch 256 at 1997 images/s against 1074
+    for fp32 (bench/RESULTS.md, "training throughput, fp32 vs bf16", load ~1), so "auto" picks
+    bf16 there. Without those instructions bf16 is emulated and slower than fp32: "auto" stays fp32.
     """
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
