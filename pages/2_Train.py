@@ -312,7 +312,10 @@ def checkpoint_bytes(job_id: str, result: TrainResult) -> bytes:
 
 
 def single_results(snap: jobs.TrainingSnapshot) -> None:
-    if snap.state == "finished":
+    note = ex.single_run_note(snap.result) if snap.result is not None else None
+    if snap.state == "finished" and note:
+        st.warning(f"Training finished, but: {note}")
+    elif snap.state == "finished":
         st.success("Training finished.")
     elif snap.state == "stopped":
         st.info("Stopped. The network trained so far is below and can be downloaded.")

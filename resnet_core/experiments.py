@@ -26,7 +26,7 @@ from typing import Any, Literal, Sequence
 
 from resnet_core.models import get_spec
 from resnet_core.race import Contender, ContenderResult, RaceConfig
-from resnet_core.train import TrainConfig
+from resnet_core.train import TrainConfig, TrainResult
 
 __all__ = [
     "Comparison",
@@ -42,6 +42,7 @@ __all__ = [
     "depth_experiment",
     "pace_note",
     "reference_curves",
+    "single_run_note",
     "single_run_recipe",
     "twins_experiment",
     "verdict",
@@ -359,6 +360,25 @@ def pace_note(scale: Scale, seconds_per_step: float | None, steps_left: int) -> 
         f"about {minutes:.0f} more minutes. The comparison stays fair (every network gets the same steps); "
         f"stopping early leaves it undecided."
     )
+
+
+def single_run_note(result: "TrainResult", num_classes: int = 10) -> str | None:
+    """Why a finished single run's numbers mean little, if they do; else None.
+
+    A busy server gives a time-budgeted run too few steps, and a run can end at chance accuracy;
+    either way "Training finished." alone would mislead.
+    """
+    if result.status != "finished":
+        return None
+    chance = 1 / num_classes
+    if result.test_acc is not None and result.test_acc < chance + LEARNED:
+        return (f"The network ended at {result.test_acc:.1%} test accuracy, chance level for {num_classes} classes: it "
+                "has not learned anything measurable yet. Train longer, or lower the learning rate if the loss rose.")
+    if result.config.budget_s is not None and result.epochs_completed < 1:
+        return (f"Only {result.images_per_second:,.0f} training images per second: the run did not finish one pass "
+                "over its training set in its budget (a busy server, or a slow CPU), so its accuracy means little. "
+                "Try again when the server is quieter, or give it more time.")
+    return None
 
 
 # --------------------------------------------------------------------------------------------

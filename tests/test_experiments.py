@@ -116,3 +116,19 @@ def test_shipped_reference_curves_say_how_they_were_made() -> None:
 
 def test_contender_depth_comes_from_the_registry() -> None:
     assert Contender("x", "resnet110", False).depth == 110
+
+
+def test_a_single_run_at_chance_or_starved_says_its_numbers_mean_little() -> None:
+    from torch import nn
+
+    from resnet_core.train import TrainConfig, TrainResult
+
+    def result(acc: float, epochs: int, budget: bool) -> TrainResult:
+        cfg = TrainConfig(epochs=None, budget_s=120) if budget else TrainConfig()
+        return TrainResult("finished", "", cfg, nn.Linear(1, 1), epochs, 120.0, 80.0, acc, 1.0)
+
+    assert ex.single_run_note(result(0.80, 3, budget=True)) is None
+    assert "chance level" in ex.single_run_note(result(0.12, 3, budget=True))
+    starved = ex.single_run_note(result(0.40, 0, budget=True))
+    assert starved is not None and "80 training images per second" in starved and "did not finish one pass" in starved
+    assert ex.single_run_note(result(0.40, 0, budget=False)) is None  # an epochs run is never cut short
