@@ -119,7 +119,8 @@ def race_grad_flow_figure(snap: RaceSnapshot) -> go.Figure:
             fig.add_trace(_grad_trace(names, norms, label, colour))
     fig = _layout(fig, "Gradient flow (mean of the latest records)", "weighted layer (input → output)",
                   "gradient norm", log_y=True)
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", height=HEIGHT + 80,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.25, "xanchor": "left", "x": 0.0})
     return fig
 
 

@@ -221,12 +221,9 @@ def race_view(snap: jobs.RaceSnapshot) -> None:
                      f"{reference['seed']}; it shows where the live curves are heading.")
     if snap.grads:
         right.plotly_chart(charts.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
-        right.caption(
-            "Measured now: with batch norm, a deep plain net's gradients do not vanish towards the input; "
-            "they swing over orders of magnitude from layer to layer (here growing towards the input), while "
-            "the residual nets keep them within a narrow band. The paper (section 4.1) also finds the plain "
-            "nets' gradients healthy and blames a harder optimisation problem instead."
-        )
+        flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
+        right.caption(ex.grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
+                      "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
 
 
 def single_view(snap: jobs.TrainingSnapshot) -> None:

@@ -9,7 +9,7 @@ The degradation race (the paper's Figures 1 and 6): plain-20, plain-56, ResNet-2
 with the paper's recipe (SGD, lr 0.1 divided by 10 at 50% and 75% of the schedule, momentum 0.9,
 weight decay 1e-4, batch 128, crop + flip). At the **quick** scale the networks keep their depth,
 their option-A shortcuts and everything else, but have half the filters (8/16/32 instead of
-16/32/64) and train on CIFAR-10 downsampled to 16x16: about 8x less work per step, and
+16/32/64) and train on CIFAR-10 downsampled to 16x16: about 6x less time per step, and
 degradation is a property of depth, which is untouched. A live quick race runs the first 500
 steps of a 2,000-step schedule (all at lr 0.1, as the paper's first 32,000 are); the shipped
 reference run is the whole schedule, with the same seed. The **paper** scale is the paper's
@@ -40,6 +40,7 @@ __all__ = [
     "Verdict",
     "data_words",
     "depth_experiment",
+    "grad_flow_words",
     "pace_note",
     "reference_curves",
     "single_run_note",
@@ -199,7 +200,7 @@ DEGRADATION = Experiment(
         "mini-batch, with the same learning rate, from the same seed. The curves therefore share one "
         "x-axis, iterations, as in the paper's figure, and nobody wins by getting more steps. The quick "
         "scale keeps what matters for the lesson (the depth, the 6n+2 layout, option-A shortcuts, the "
-        "paper's optimiser) and makes each step about 8x cheaper: half the filters, 16x16 images."
+        "paper's optimiser) and makes each step about 6x cheaper (measured by bench/degradation.py): half the filters, 16x16 images."
     ),
 )
 
@@ -379,6 +380,28 @@ def single_run_note(result: "TrainResult", num_classes: int = 10) -> str | None:
                 "over its training set in its budget (a busy server, or a slow CPU), so its accuracy means little. "
                 "Try again when the server is quieter, or give it more time.")
     return None
+
+
+def grad_flow_words(flows: dict[str, Sequence[float]]) -> str:
+    """What the gradient-flow chart shows right now, in words: measured, never assumed.
+
+    ``flows`` maps a network's label to its gradient norm per weighted layer, input to output.
+    For each network: how many times larger the gradient is at the output layer than at the input
+    layer, and how many orders of magnitude its layers span.
+    """
+    parts = []
+    for label, norms in flows.items():
+        values = [v for v in norms if v > 0 and math.isfinite(v)]
+        if len(values) < 2:
+            continue
+        ratio = values[-1] / values[0]
+        spread = math.log10(max(values) / min(values))
+        direction = (f"{ratio:.3g}x larger at the output than at the input" if ratio >= 1
+                     else f"{1 / ratio:.3g}x larger at the input than at the output")
+        parts.append(f"{label}: {direction}, layers spanning {spread:.1f} orders of magnitude")
+    if not parts:
+        return ""
+    return "Measured now (mean of the latest records): " + "; ".join(parts) + "."
 
 
 # --------------------------------------------------------------------------------------------

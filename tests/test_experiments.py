@@ -132,3 +132,12 @@ def test_a_single_run_at_chance_or_starved_says_its_numbers_mean_little() -> Non
     starved = ex.single_run_note(result(0.40, 0, budget=True))
     assert starved is not None and "80 training images per second" in starved and "did not finish one pass" in starved
     assert ex.single_run_note(result(0.40, 0, budget=False)) is None  # an epochs run is never cut short
+
+
+def test_grad_flow_words_describe_the_measured_profile() -> None:
+    words = ex.grad_flow_words({"plain-56": [0.001, 0.01, 0.1], "ResNet-56": [0.5, 0.4, 1.0], "empty": []})
+    assert "plain-56: 100x larger at the output than at the input, layers spanning 2.0 orders" in words
+    assert "ResNet-56: 2x larger at the output than at the input, layers spanning 0.4 orders" in words
+    assert "empty" not in words
+    assert "1e+03x larger at the input" in ex.grad_flow_words({"x": [1000.0, 1.0]})
+    assert ex.grad_flow_words({}) == ""
