@@ -19,12 +19,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from resnet_core.cli import _ctrl_c_stops, _json_safe, _say
 from resnet_core.experiments import EXPERIMENTS, SCALES, Experiment, Scale, data_words, verdict
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceMetrics, RaceResult, RaceStep
-
-
-def _say(*parts: Any) -> None:
-    print(*parts, file=sys.stderr, flush=True)
 
 
 def add_race_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,16 +126,6 @@ def public_source(source: str) -> str:
     return re.sub(r" at [^),]+", "", source)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def cmd_race(args: argparse.Namespace, name: str) -> int:
     """Run ``experiment NAME`` for a race experiment; the exit code says how it went."""
     experiment = EXPERIMENTS[name]
@@ -161,9 +148,7 @@ def cmd_race(args: argparse.Namespace, name: str) -> int:
 
     stop = threading.Event()
     race = Race(config, callback=record, stop_event=stop)
-    from resnet_core.cli import _ctrl_c_stops  # the same Ctrl-C handling as `train`
-
-    with _ctrl_c_stops(stop):
+    with _ctrl_c_stops(stop):  # the same Ctrl-C handling as `train`
         result = race.run()
     summary = race_summary(experiment, scale, result, args.seed)
     provenance = {
