@@ -27,6 +27,7 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.distributed as dist
 
+from resnet_core.finetune_cli import add_finetune_parser, cmd_finetune
 from resnet_core.models import list_models
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m resnet_core",
         description="Train CIFAR ResNets, fetch data and weights for offline use, show the machine.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,prefetch,info}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,prefetch,info,finetune}")
 
     train = sub.add_parser(
         "train",
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="show the device, CIFAR-10 location and cached weights")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_finetune_parser(sub)
     return parser
 
 
@@ -384,6 +386,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"train": cmd_train, "prefetch": cmd_prefetch, "info": cmd_info}
+_COMMANDS["finetune"] = cmd_finetune  # its parser and handler live in finetune_cli.py (issue #9)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
