@@ -25,7 +25,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import IO, Any, Callable, Literal
 
 import torch
@@ -49,6 +49,7 @@ from resnet_core.userdata import PictureSet, UserPicture, stratified_split
 
 __all__ = [
     "Backbone",
+    "BackboneInfo",
     "EpochRecord",
     "FeatureCache",
     "FinetuneConfig",
@@ -81,12 +82,11 @@ class FinetuneStopped(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Backbone:
-    """A pretrained model to start from. :func:`finetune` never modifies ``model``: it may be shared."""
+class BackboneInfo:
+    """What a fine-tuned model keeps of its backbone: everything but the weights."""
 
     key: str  # identity for the feature cache, e.g. "imagenet:resnet18:IMAGENET1K_V1"
     label: str  # for people, e.g. "ImageNet ResNet-18 (IMAGENET1K_V1)"
-    model: nn.Module  # eval mode, CPU
     model_name: str  # registry name: the fine-tuned model is create_model(model_name, num_classes=...)
     residual: bool
     mean: tuple[float, float, float]  # input normalisation, [0, 1] units
@@ -98,6 +98,22 @@ class Backbone:
     def preprocessing(self) -> Preprocessing:
         """What Classify will do with the fine-tuned model: resize and crop to the input size."""
         return Preprocessing(resize=self.input_size, crop=self.input_size, mean=self.mean, std=self.std)
+
+
+@dataclass(frozen=True)
+class Backbone(BackboneInfo):
+    """A pretrained model to start from. :func:`finetune` never modifies ``model``: it may be shared."""
+
+    model: nn.Module = field(default=None, repr=False)  # type: ignore[assignment]  # eval mode, CPU
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            raise ValueError("a Backbone needs a model")
+
+    @property
+    def info(self) -> BackboneInfo:
+        """The description alone, so a result does not keep the backbone's weights alive."""
+        return BackboneInfo(**{f.name: getattr(self, f.name) for f in fields(BackboneInfo)})
 
 
 def backbone_names() -> list[str]:
@@ -307,7 +323,7 @@ class FinetuneResult:
 
     model: nn.Module  # eval mode, CPU; a registry model with a new fc
     classes: tuple[str, ...]
-    backbone: Backbone
+    backbone: BackboneInfo
     config: FinetuneConfig
     train_images: int
     val_images: int
@@ -415,7 +431,7 @@ class FeatureCache:
             return len(self._data)
 
 
-def _views(pictures: list[UserPicture], backbone: Backbone) -> Tensor:
+def _views(pictures: list[UserPicture], backbone: BackboneInfo) -> Tensor:
     """uint8 (N, 3, S, S): exactly the crops Classify will feed the fine-tuned model."""
     prep = backbone.preprocessing
     return torch.stack([prep.view(p.image) for p in pictures])
@@ -607,7 +623,7 @@ def finetune(
     return FinetuneResult(
         model=model.eval(),
         classes=pictures.classes,
-        backbone=backbone,
+        backbone=backbone.info,
         config=config,
         train_images=len(train_idx),
         val_images=len(val_idx),

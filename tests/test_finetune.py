@@ -84,6 +84,7 @@ def test_linear_probe_on_the_shipped_backbone(shapes: PictureSet, shipped_backbo
     assert all(torch.equal(new[k], before[k]) for k in before if not k.startswith("fc."))
     assert new["fc.weight"].shape == (3, before["fc.weight"].shape[1])
     assert not any(p.requires_grad for p in result.model.parameters())
+    assert not hasattr(result.backbone, "model")  # a kept result does not keep the backbone's weights alive
     # Classify, reading the saved checkpoint, agrees with the confusion matrix: the head is exact.
     truth = [shapes.classes[label] for i, (_, label) in enumerate(shapes.items()) if i in set(stratified_split(shapes, 0.2, 0)[1])]
     assert held_out_predictions(result, shapes) == truth
