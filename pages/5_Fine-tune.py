@@ -197,7 +197,8 @@ def history_figure(history: tuple[EpochRecord, ...]) -> go.Figure:
                       annotation_text="last stage unfrozen", annotation_position="top left")
     fig.update_layout(
         xaxis=dict(title="epoch"), yaxis=dict(title="loss", rangemode="tozero"),
-        yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1.02], tickformat=".0%"),
+        yaxis2=dict(title="held-out accuracy", overlaying="y", side="right", range=[0, 1.05], tickformat=".0%",
+                    tickvals=[0, 0.25, 0.5, 0.75, 1.0], showgrid=False),
         legend=dict(orientation="h", y=1.12), margin=dict(l=10, r=10, t=40, b=10), height=320,
     )
     return fig
@@ -252,11 +253,12 @@ if job is not None and not running:
         st.info("Stopped before the first epoch: there is no model.")
     if result is not None:
         st.subheader("3. Result" + (" (stopped early)" if result.stopped else ""))
-        m1, m2, m3, m4 = st.columns(4)
+        m1, m2, m3, m4, m5 = st.columns(5)
         m1.metric("Held-out accuracy", f"{result.val_acc:.0%}")
-        m2.metric("Pictures", f"{result.train_images} train / {result.val_images} held out")
-        m3.metric("Time", f"{result.seconds:.1f} s")
-        m4.metric("Backbone features", f"{result.feature_seconds:.1f} s",
+        m2.metric("Trained on", f"{result.train_images} pictures")
+        m3.metric("Held out", f"{result.val_images} pictures")
+        m4.metric("Time", f"{result.seconds:.1f} s")
+        m5.metric("Backbone features", f"{result.feature_seconds:.1f} s",
                   help=f"{result.cached_features} of {result.train_images + result.val_images} pictures came "
                   "from the cache of an earlier run")
         st.caption(

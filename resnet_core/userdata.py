@@ -288,9 +288,14 @@ class PictureCollection:
         by_fold = {c.casefold(): c for c in self._classes}
         report = AddReport(skipped=list(skipped))
         for folder, files in grouped.items():
-            name = by_fold.get(folder.casefold()) or self.add_class(folder)
+            name = by_fold.get(folder.casefold())
+            created = name is None
+            name = name or self.add_class(folder)
             by_fold[name.casefold()] = name
             part = self.add_files(name, files)
+            if created and not self._classes[name]:  # a folder with no readable picture is no class
+                self.remove_class(name)
+                del by_fold[name.casefold()]
             report.added += part.added
             report.duplicates += part.duplicates
             report.skipped += part.skipped

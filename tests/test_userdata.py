@@ -221,6 +221,8 @@ def test_collection_dedupes_skips_non_images_and_merges_zips() -> None:
     assert [s.name for s in report.skipped] == ["x.png"]
     report = collection.add_zip(dataset_zip(per_class=4))  # "circle" folder lands in "Circle"
     assert collection.classes == ("Circle", "square")
+    collection.add_zip(zip_bytes({"docs/readme.txt": b"text", "square/notes.txt": b"text"}))
+    assert collection.classes == ("Circle", "square")  # no empty "docs" class
     assert collection.counts() == {"Circle": 4, "square": 4} and report.duplicates == 3
     with pytest.raises(ImageError):
         collection.add_picture("Circle", "y.png", b"\x89PNG broken")
