@@ -20,6 +20,7 @@ BLURBS = {
     "Train": "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns.",
     "Classify": "Upload a photo and see the top classes with their probabilities.",
     "Grad-CAM": "See where the network looks, per class, per layer and per method.",
+    "Fine-tune": "Teach a pretrained ResNet your own classes from a few pictures, in seconds.",
 }
 for col, (path, label, icon) in zip(st.columns(len(BLURBS)), PAGES[1:]):
     with col.container(border=True):

@@ -29,6 +29,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/2_Train.py", "Train", ":material/monitoring:"),
     ("pages/3_Classify.py", "Classify", ":material/image_search:"),
     ("pages/4_Grad-CAM.py", "Grad-CAM", ":material/local_fire_department:"),
+    ("pages/5_Fine-tune.py", "Fine-tune", ":material/model_training:"),
 )
 
 

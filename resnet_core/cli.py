@@ -27,6 +27,7 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.distributed as dist
 
+from resnet_core.finetune_cli import add_finetune_parser, cmd_finetune
 from resnet_core.models import list_models
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m resnet_core",
         description="Train CIFAR ResNets, fetch data and weights for offline use, show the machine.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,experiment,prefetch,info}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,experiment,finetune,prefetch,info}")
 
     train = sub.add_parser(
         "train",
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="show the device, CIFAR-10 location and cached weights")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_finetune_parser(sub)
     return parser
 
 
@@ -405,7 +407,8 @@ def _race(name: str) -> Any:
 #: ``experiment NAME`` -> its handler.
 _EXPERIMENT_NAMES = {"degradation": _race("degradation")}
 
-_COMMANDS = {"train": cmd_train, "experiment": cmd_experiment, "prefetch": cmd_prefetch, "info": cmd_info}
+_COMMANDS = {"train": cmd_train, "experiment": cmd_experiment, "prefetch": cmd_prefetch, "info": cmd_info,
+             "finetune": cmd_finetune}  # finetune's parser and handler live in finetune_cli.py
 
 
 def main(argv: Sequence[str] | None = None) -> int:

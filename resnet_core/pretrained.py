@@ -32,8 +32,10 @@ __all__ = [
     "imagenet_weights",
     "is_cached",
     "load_pretrained",
+    "prefetch_hint",
     "pretrained_names",
     "weights_path",
+    "weights_variants",
 ]
 
 #: torchvision's original recipe for every depth (top-1 69.8 % for ResNet-18 .. 78.3 % for
@@ -57,45 +59,58 @@ def pretrained_names() -> list[str]:
     return [n for n in list_models("imagenet") if get_spec(n).torchvision_name]
 
 
-def imagenet_weights(name: str, version: str = WEIGHTS_VARIANT) -> WeightsEnum:
-    """torchvision's ``WeightsEnum`` member for variant ``name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``).
-
-    ``version`` is one of the variant's ``ModelSpec.weights`` (``IMAGENET1K_V2`` exists for
-    ResNet-50/101/152 only).
-    """
-    spec = get_spec(name)
+def weights_variants(name: str) -> list[str]:
+    """torchvision's ImageNet weight sets for ``name``, e.g. ``["IMAGENET1K_V1", "IMAGENET1K_V2"]``."""
+    spec = get_spec(name)  # the registry lists them (ModelSpec.weights), one place for that fact
     if spec.torchvision_name is None:
         raise ValueError(f"{name} has no ImageNet weights; choose one of {', '.join(pretrained_names())}")
-    if version not in spec.weights:
-        raise ValueError(f"{name} has no {version} weights; choose one of {', '.join(spec.weights)}")
-    return get_model_weights(spec.torchvision_name)[version]
+    return list(spec.weights)
 
 
-def _weights_url(name: str, version: str = WEIGHTS_VARIANT) -> str:
-    return imagenet_weights(name, version).url
+def imagenet_weights(name: str, variant: str = WEIGHTS_VARIANT) -> WeightsEnum:
+    """torchvision's ``WeightsEnum`` member for variant ``name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``).
+
+    ``variant`` picks another weight set where torchvision has one (``IMAGENET1K_V2`` for
+    ResNet-50/101/152, used by fine-tuning, issue #9); a ``ValueError`` lists those that exist.
+    """
+    available = weights_variants(name)
+    if variant not in available:
+        raise ValueError(f"torchvision has no {variant} weights for {name}; it has {', '.join(available)}")
+    return get_model_weights(get_spec(name).torchvision_name)[variant]  # type: ignore[arg-type]
 
 
-def weights_path(name: str, version: str = WEIGHTS_VARIANT) -> Path:
-    """Where torch's hub cache keeps (or will keep) the weights of ``name`` (torchvision's file name)."""
-    filename = os.path.basename(urlparse(_weights_url(name, version)).path)
+def _weights_url(name: str, variant: str = WEIGHTS_VARIANT) -> str:
+    return imagenet_weights(name, variant).url
+
+
+def _url(name: str, variant: str) -> str:
+    # Tests replace _weights_url(name) to serve files locally; keep its one-argument form for V1.
+    return _weights_url(name) if variant == WEIGHTS_VARIANT else _weights_url(name, variant)
+
+
+def weights_path(name: str, variant: str = WEIGHTS_VARIANT) -> Path:
+    """Where torch's hub cache keeps (or will keep) the weights of ``name``."""
+    filename = os.path.basename(urlparse(_url(name, variant)).path)
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def is_cached(name: str, version: str = WEIGHTS_VARIANT) -> bool:
+def is_cached(name: str, variant: str = WEIGHTS_VARIANT) -> bool:
     """True if the weights of ``name`` are in the cache, so loading needs no network."""
-    return weights_path(name, version).is_file()
+    return weights_path(name, variant).is_file()
 
 
-def _prefetch_hint(name: str, version: str = WEIGHTS_VARIANT) -> str:
-    path = weights_path(name, version)
-    return (
-        f"Run `python -m resnet_core prefetch --weights {name}` on a machine with internet, then "
-        f"copy {path.name} into {path.parent} on this one."
-    )
+def prefetch_hint(name: str, variant: str = WEIGHTS_VARIANT) -> str:
+    """The command that puts the weights of ``name`` in the cache, and where the file goes."""
+    path = weights_path(name, variant)
+    if variant == WEIGHTS_VARIANT:
+        command = f"python -m resnet_core prefetch --weights {name}"
+    else:  # the prefetch command fetches the V1 set; torchvision itself fetches any other
+        command = f"python -c \"import torchvision; torchvision.models.get_model('{name}', weights='{variant}')\""
+    return f"Run `{command}` on a machine with internet, then copy {path.name} into {path.parent} on this one."
 
 
 def download_weights(
-    name: str, progress: bool = True, *, on_progress: ProgressCallback | None = None, version: str = WEIGHTS_VARIANT
+    name: str, progress: bool = True, *, on_progress: ProgressCallback | None = None, variant: str = WEIGHTS_VARIANT
 ) -> Path:
     """Put the weights of ``name`` in the cache (downloading only if missing); return the file.
 
@@ -104,18 +119,18 @@ def download_weights(
     to a temporary file and moved into place, so an interrupted download never looks cached.
     Raises :class:`WeightsUnavailableError` if the download fails.
     """
-    dest = weights_path(name, version)
+    dest = weights_path(name, variant)
     if dest.is_file():
         return dest
     try:
-        _download(_weights_url(name, version), dest, progress=progress, on_progress=on_progress)
+        _download(_url(name, variant), dest, progress=progress, on_progress=on_progress)
     except WeightsUnavailableError:
         raise
     except (OSError, urllib.error.URLError) as exc:  # no network, DNS, timeout, disk full
         reason = getattr(exc, "reason", None) or exc
         raise WeightsUnavailableError(
             f"ImageNet weights for {name} are not cached and could not be downloaded ({reason}). "
-            + _prefetch_hint(name, version)
+            + prefetch_hint(name, variant)
         ) from exc
     return dest
 
@@ -155,7 +170,11 @@ def _download(url: str, dest: Path, *, progress: bool, on_progress: ProgressCall
 
 
 def load_pretrained(
-    name: str, *, download: bool = False, on_progress: ProgressCallback | None = None, version: str = WEIGHTS_VARIANT
+    name: str,
+    *,
+    download: bool = False,
+    on_progress: ProgressCallback | None = None,
+    variant: str = WEIGHTS_VARIANT,
 ) -> nn.Module:
     """Our ``create_model(name)`` with torchvision's ImageNet weights, in eval mode on the CPU.
 
@@ -163,13 +182,13 @@ def load_pretrained(
     :class:`WeightsUnavailableError` naming the prefetch command; with ``download=True`` they
     are fetched first, reporting to ``on_progress``.
     """
-    path = weights_path(name, version)
+    path = weights_path(name, variant)
     if not path.is_file():
         if not download:
             raise WeightsUnavailableError(
-                f"ImageNet weights for {name} ({version}) are not downloaded yet. " + _prefetch_hint(name, version)
+                f"ImageNet weights for {name} ({variant}) are not downloaded yet. " + prefetch_hint(name, variant)
             )
-        download_weights(name, progress=False, on_progress=on_progress, version=version)
+        download_weights(name, progress=False, on_progress=on_progress, variant=variant)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a truncated or foreign file

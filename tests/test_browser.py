@@ -32,7 +32,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 # URL path of each page: Streamlit derives it from the file name, minus the number prefix.
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Classify": "Classify", "Grad-CAM": "Grad-CAM"}
+PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Classify": "Classify", "Grad-CAM": "Grad-CAM",
+         "Fine-tune": "Fine-tune"}
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,41 @@
+"""The Fine-tune page in headless Chromium: add two classes, upload pictures, train, see results.
+
+Reuses the live server and browser of ``test_browser.py``; the screenshot of the finished page
+lands in ``test-results/screenshots/Fine-tune-result.png``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pictures import shape_files
+from test_browser import SHOTS, app_url, browser, error_texts, wait_for_script  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: object) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 3000})
+    try:
+        page.goto(f"{app_url}/Fine-tune")
+        wait_for_script(page)
+        for name, files in shape_files(per_class=6).items():
+            page.get_by_label("New class").fill(name)
+            page.get_by_role("button", name="Add class").click()
+            uploader = page.locator('[data-testid="stFileUploader"]', has_text=f"Add pictures of {name}")
+            uploader.locator('input[type="file"]').set_input_files(
+                [{"name": n, "mimeType": "image/png", "buffer": data} for n, data in files]
+            )
+            page.get_by_text(f"{name} · 6 pictures").wait_for(timeout=60_000)
+        wait_for_script(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("Held-out accuracy").wait_for(timeout=90_000)
+        wait_for_script(page)
+        page.wait_for_timeout(1500)  # let the Plotly charts mount before the screenshot
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "Fine-tune-result.png"), full_page=True)
+        assert error_texts(page) == []
+        assert page.locator(".js-plotly-plot").count() >= 2  # training history and confusion matrix
+        assert page.get_by_text("Available on the Classify and Grad-CAM pages").count() == 1
+        assert page.get_by_role("button", name="Download model").count() == 1
+    finally:
+        page.close()
