@@ -40,7 +40,7 @@ def run_seed(seed: int, data_dir: str | None, extra: list[str]) -> tuple[dict, f
 
 
 def seconds_per_step(scale: str, steps: int = 4) -> float:
-    """Mean seconds of one race step (all four networks) at ``scale``, on random images."""
+    """Mean seconds of one race step (all three networks) at ``scale``, on random images."""
     import torch
 
     from resnet_core.data import ImageDataset
@@ -85,16 +85,16 @@ def main() -> None:
     print(f"\nMachine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'}, "
           f"torch {machine['torch']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print(f"Data: {summary['data'].split(' at ')[0] if args.data_dir else 'synthetic shapes (not CIFAR-10)'}\n")
-    print("| seed | plain-20 | plain-56 | ResNet-20 | ResNet-56 | plain-56 − plain-20 | plain-56 − ResNet-56 | "
+    print("| seed | plain-20 | plain-56 | ResNet-56 | plain-56 − plain-20 | plain-56 − ResNet-56 | "
           "steps each | wall (s) | goal met | load (1 min) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for seed, err, steps, degradation, fix, wall, ok, load in rows:
-        print(f"| {seed} | {err['plain-20']:.1%} | {err['plain-56']:.1%} | {err['ResNet-20']:.1%} | "
+        print(f"| {seed} | {err['plain-20']:.1%} | {err['plain-56']:.1%} | "
               f"{err['ResNet-56']:.1%} | {100 * degradation:+.1f} pts | {100 * fix:+.1f} pts | "
               f"{sorted(set(steps.values()))} | {wall:.0f} | {'yes' if ok else 'NO'} | {load:.2f} |")
     print(f"\nTraining error = mean mini-batch error over the last 10% of each network's steps. Wall time is "
           f"the whole command (start-up, data, training, every evaluation); goal {GOAL_S:.0f} s.")
-    print(f"Baseline in the same run: one race step (all four networks) takes {quick:.3f} s at the quick scale "
+    print(f"Baseline in the same run: one race step (all three networks) takes {quick:.3f} s at the quick scale "
           f"and {paper:.3f} s at the paper scale: the quick scale is {paper / quick:.1f}x cheaper per step.")
 
 

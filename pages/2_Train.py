@@ -26,7 +26,7 @@ from resnet_core.train import TrainConfig, TrainResult
 
 POLL_S = 1.0  # seconds between chart refreshes while training
 MODES = {
-    "race": "The degradation race (plain-20, plain-56, ResNet-20, ResNet-56)",
+    "race": "The degradation race (plain-20, plain-56, ResNet-56)",
     "twins": "Plain vs residual, same depth",
     "depth": "Shallow vs deep",
     "one": "One network",

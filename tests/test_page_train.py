@@ -67,10 +67,10 @@ def test_the_default_is_the_degradation_race_at_the_quick_scale() -> None:
     assert at.radio(key="data_source").value == "Synthetic shapes"
     assert any("**Synthetic data:**" in c for c in texts(at, "caption"))
     assert at.radio(key="scale").value == "quick"
-    assert at.number_input(key="race_steps_quick").value == 500
+    assert at.number_input(key="race_steps_quick").value == 400
     explained = " ".join(texts(at, "markdown"))
-    assert "Four networks race in lockstep" in explained and "**What the paper found.**" in explained
-    assert any(c.startswith("4 networks × 500 steps each, in lockstep") for c in texts(at, "caption"))
+    assert "Three networks race in lockstep" in explained and "**What the paper found.**" in explained
+    assert any(c.startswith("3 networks × 400 steps each, in lockstep") for c in texts(at, "caption"))
     assert not at.button(key="start").disabled and at.button(key="stop").disabled
     # Asking for CIFAR-10 where there is none shows the loader's own message and blocks Start.
     at.radio(key="data_source").set_value("CIFAR-10").run()
@@ -89,11 +89,11 @@ def test_the_race_draws_all_curves_and_ends_with_an_honest_verdict() -> None:
     verdict = texts(at, "info") + texts(at, "success")
     assert verdict and "synthetic shapes (not CIFAR-10)" in verdict[0] or verdict[0].startswith("Too early")
     findings = [m for m in texts(at, "markdown") if m.startswith("- ")]
-    assert [f.split(":")[0] for f in findings] == ["- Degradation", "- The fix", "- Depth pays"]
+    assert [f.split(":")[0] for f in findings] == ["- Degradation", "- The fix"]
     table = at.get("dataframe")[0].value
-    assert list(table["network"]) == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
-    assert list(table["steps"]) == [10, 10, 10, 10]  # equal steps: fair by construction
-    assert list(table["paper, Table 6 (full scale)"]) == ["—", "—", "8.75%", "6.97%"]
+    assert list(table["network"]) == ["plain-20", "plain-56", "ResNet-56"]
+    assert list(table["steps"]) == [10, 10, 10]  # equal steps: fair by construction
+    assert list(table["paper, Table 6 (full scale)"]) == ["—", "—", "6.97%"]
     assert len(at.get("plotly_chart")) == 2  # the error curves and the gradient flow
     assert any("Steps per network" == m.label and m.value == "10 / 10" for m in at.metric)
     assert not at.button(key="start").disabled and at.button(key="stop").disabled
@@ -117,7 +117,7 @@ def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download
 def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/2_Train.py").run()
-    at.button(key="start").click().run()  # the default race: 500 steps, far longer than this test
+    at.button(key="start").click().run()  # the default race: 400 steps, far longer than this test
     assert not at.button(key="stop").disabled
 
     at.switch_page("pages/3_Classify.py").run()  # wander off: the job keeps training
@@ -131,7 +131,7 @@ def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     wait_for(at, lambda a: texts(a, "info"), timeout=60)
     assert texts(at, "info")[0].startswith("Stopped.")
     steps = [m.value for m in at.metric if m.label == "Steps per network"]
-    assert steps and not steps[0].startswith("500")  # stopped well before its 500 steps
+    assert steps and not steps[0].startswith("400")  # stopped well before its 400 steps
     assert jobs.REGISTRY.running_count() == 0
 
 
