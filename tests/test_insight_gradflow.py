@@ -63,7 +63,7 @@ def test_every_conv_of_a_paper_net_input_to_output(depth: int) -> None:
 
 def test_with_batch_norm_a_deep_plain_net_blows_up_toward_the_input() -> None:
     """What the page says, measured: plain-56's gradients grow toward the input; ResNet-56's stay in a band."""
-    probe = make_probe(eval_split(synthetic=True, size=256), 64, input_size=QUICK.input_size, seed=0)
+    probe = make_probe(eval_split(synthetic=True, size=256), 64, input_size=QUICK.resolution, seed=0)
     plain = gradient_flow(56, False, probe, scale=QUICK, seed=0).flow
     residual = gradient_flow(56, True, probe, scale=QUICK, seed=0).flow
     assert plain.relative_grad_norms[0] > 100 * plain.relative_grad_norms[-1]

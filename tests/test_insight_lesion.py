@@ -24,7 +24,7 @@ from resnet_core.models import create_model
 
 @pytest.fixture(scope="module")
 def probe():
-    return make_probe(eval_split(synthetic=True, size=400), 200, input_size=QUICK.input_size, seed=0)
+    return make_probe(eval_split(synthetic=True, size=400), 200, input_size=QUICK.resolution, seed=0)
 
 
 def _zero_branch(block: torch.nn.Module) -> None:

@@ -90,7 +90,7 @@ def test_the_points_on_the_line_do_not_influence_each_other() -> None:
 
 
 def test_deep_plain_gradients_shatter_and_residual_ones_do_not() -> None:
-    probe = make_probe(eval_split(synthetic=True, size=256), 64, input_size=QUICK.input_size, seed=0)
+    probe = make_probe(eval_split(synthetic=True, size=256), 64, input_size=QUICK.resolution, seed=0)
     plain = shattered(56, False, probe, scale=QUICK, seed=0).line.autocorrelation
     residual = shattered(56, True, probe, scale=QUICK, seed=0).line.autocorrelation
     assert plain < 0.5 < residual

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from resnet_core.checkpoint import CheckpointError
-from resnet_core.insight.probe import eval_split, make_probe, to_model_input
+from resnet_core.data import DataError, ImageDataset
+from resnet_core.insight.probe import eval_split, make_probe, normalise
 from resnet_core.insight.trained import (
     RACE_NETS,
     TrainedNetMissing,
@@ -17,6 +18,7 @@ from resnet_core.insight.trained import (
     fingerprint,
     load_race_net,
     missing_race_nets,
+    trained_on_synthetic,
 )
 
 
@@ -53,8 +55,26 @@ def test_fingerprint_follows_the_weights(race_nets: Path) -> None:
 
 def test_images_are_averaged_down_then_normalised() -> None:
     images = torch.tensor([[[[0, 255], [255, 255]]] * 3], dtype=torch.uint8)  # 1 image, 2x2, 3 channels
-    x = to_model_input(images, 1, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    assert x.shape == (1, 3, 1, 1) and torch.allclose(x, torch.full((1, 3, 1, 1), 1.0))  # (0.75 - 0.5) / 0.25
+    x = normalise(images, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    assert torch.allclose(x, torch.tensor([[-2.0, 2.0], [2.0, 2.0]]).expand(1, 3, 2, 2))
+    tiny = ImageDataset(images=images, labels=torch.tensor([3]), classes=tuple("abcd"), synthetic=True, source="one")
+    probe = make_probe(tiny, 1, input_size=1, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    # 2x2 average in uint8 like the race's training data: round(191.25) = 191, then normalised
+    assert torch.allclose(probe.images, torch.full((1, 3, 1, 1), (191 / 255 - 0.5) / 0.25))
+    assert probe.labels.tolist() == [3] and probe.source == "1 images of one, downsampled to 1x1"
+    with pytest.raises(DataError):
+        make_probe(tiny, 1, input_size=3)
     probe = make_probe(eval_split(synthetic=True, size=50), 10, input_size=16, seed=2)
     assert probe.images.shape == (10, 3, 16, 16) and probe.synthetic and "16x16" in probe.source
     assert torch.equal(probe.labels, make_probe(eval_split(synthetic=True, size=50), 10, input_size=16, seed=2).labels)
+
+
+def test_synthetic_or_cifar_from_a_train_run_or_a_race(race_nets: Path) -> None:
+    ckpt = load_race_net("plain20", race_nets)
+    assert trained_on_synthetic(ckpt)  # the stand-ins learnt shapes
+    ckpt.config = {"race": {"data": "cifar10", "steps": 2000}}
+    assert not trained_on_synthetic(ckpt)
+    ckpt.config = {"race": {"data": "synthetic"}}
+    assert trained_on_synthetic(ckpt)
+    ckpt.metrics = {"test_error": 0.25}
+    assert "test accuracy 75.0% when saved" in describe(ckpt)

@@ -103,7 +103,7 @@ def cmd_gradient_flow(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     scale = SCALES[args.scale]
     dataset = _data(args)
-    probe = make_probe(dataset, args.batch, input_size=scale.input_size, seed=args.seed)
+    probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
     runs = gradient_flow_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=_say)
     for run in runs:
         _say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
@@ -117,7 +117,7 @@ def cmd_shattered(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     scale = SCALES[args.scale]
     dataset = _data(args)
-    probe = make_probe(dataset, args.batch, input_size=scale.input_size, seed=args.seed)
+    probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
     runs = shattered_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=_say)
     for run in runs:
         _say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "

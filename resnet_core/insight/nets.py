@@ -1,34 +1,30 @@
-"""The networks the experiments compare: the paper's 6n+2 CIFAR nets, plain or residual, at a chosen scale."""
+"""The networks the experiments compare: the paper's 6n+2 CIFAR nets, plain or residual, at a chosen scale.
+
+The scales are the degradation race's (``resnet_core.experiments``): quick (half width, 16x16 inputs:
+the shipped trained nets) and paper; the experiments use their widths and resolution only.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from resnet_core.experiments import PAPER, QUICK, SCALES, Scale
 from resnet_core.models import create_model, get_spec, list_models
+
+__all__ = ["PAPER", "QUICK", "SCALES", "InsightError", "Scale", "build_net", "model_name", "net_label",
+           "paper_depths", "scale_words"]
 
 
 class InsightError(ValueError):
     """An experiment asked for something it cannot do; the message says what is possible."""
 
 
-@dataclass(frozen=True)
-class Scale:
-    """How big the networks and their inputs are; depth and structure are always the paper's."""
-
-    name: str
-    widths: tuple[int, int, int] | None  # filters per stage; None: the paper's 16/32/64
-    input_size: int  # pixels, square
-    description: str
-
-
-#: The degradation race's quick scale: the trained nets shipped for the lesion, response and
-#: landscape experiments are these, so the untrained experiments default to them too.
-QUICK = Scale("quick", (8, 16, 32), 16, "half width (8/16/32 filters) on CIFAR-10 downsampled to 16x16")
-PAPER = Scale("paper", None, 32, "the paper's width (16/32/64 filters) on 32x32 CIFAR-10")
-SCALES: dict[str, Scale] = {s.name: s for s in (QUICK, PAPER)}
+def scale_words(scale: Scale) -> str:
+    """What a scale reduces, in a few words: "8/16/32 filters on 16x16 images"."""
+    widths = "/".join(map(str, scale.widths or (16, 32, 64)))
+    kind = "half width" if scale.widths else "the paper's width"
+    return f"{kind} ({widths} filters) on {scale.resolution}x{scale.resolution} images"
 
 
 def paper_depths() -> tuple[int, ...]:

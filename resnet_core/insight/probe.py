@@ -1,8 +1,8 @@
 """The images every experiment feeds its networks: real CIFAR-10 test images when present, else synthetic.
 
-Images stay uint8 until :func:`to_model_input`, which shrinks them to the network's input size
-(2x2 average pooling for the quick scale's 16x16) and normalises them, the way the trained
-nets saw their data.
+Images stay uint8 until :func:`make_probe` shrinks them to the network's input size (2x2 average
+pooling for the quick scale's 16x16, :func:`resnet_core.data.downsample`) and normalises them,
+the way the trained nets saw their data.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from resnet_core.cifar10 import MEAN, STD
-from resnet_core.data import DataError, ImageDataset, load_cifar10, make_synthetic
+from resnet_core.data import DataError, ImageDataset, downsample, load_cifar10, make_synthetic
 from resnet_core.environment import find_cifar10_dir
 from resnet_core.insight.nets import InsightError
 
@@ -41,14 +40,9 @@ def eval_split(data_dir: str | Path | None = None, *, synthetic: bool = False, s
     return make_synthetic(size, split="test", seed=0)
 
 
-def to_model_input(images: Tensor, size: int, mean: tuple[float, ...] = MEAN, std: tuple[float, ...] = STD) -> Tensor:
-    """uint8 ``(N, 3, H, W)`` -> float, average-pooled to ``size`` pixels, normalised per channel."""
+def normalise(images: Tensor, mean: tuple[float, ...] = MEAN, std: tuple[float, ...] = STD) -> Tensor:
+    """uint8 ``(N, 3, H, W)`` -> float, normalised per channel (``mean``, ``std`` in [0, 1] units)."""
     x = images.float().div_(255)
-    side = x.shape[-1]
-    if size != side:
-        if size > side or side % size:
-            raise InsightError(f"cannot shrink {side}x{side} images to {size}x{size}: the size must divide {side}")
-        x = F.avg_pool2d(x, side // size)
     m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
     return (x - m) / s
@@ -68,13 +62,12 @@ def make_probe(
         raise InsightError(f"asked for {n} images; this dataset has {len(dataset)}")
     g = torch.Generator().manual_seed(seed)
     index = torch.randperm(len(dataset), generator=g)[:n]
-    shrunk = f", averaged down to {input_size}x{input_size}" if input_size != dataset.images.shape[-1] else ""
-    return Probe(
-        images=to_model_input(dataset.images[index], input_size, mean, std),
-        labels=dataset.labels[index].clone(),
-        synthetic=dataset.synthetic,
-        source=f"{n:,} images of {dataset.source}{shrunk}",
-    )
+    drawn = ImageDataset(images=dataset.images[index], labels=dataset.labels[index], classes=dataset.classes,
+                         synthetic=dataset.synthetic, source=f"{n:,} images of {dataset.source}")
+    # The race nets were trained on images shrunk exactly this way (uint8 average pooling).
+    small = downsample(drawn, input_size)
+    return Probe(images=normalise(small.images, mean, std), labels=small.labels, synthetic=small.synthetic,
+                 source=small.source)
 
 
-__all__ = ["DataError", "Probe", "eval_split", "make_probe", "to_model_input"]
+__all__ = ["DataError", "Probe", "eval_split", "make_probe", "normalise"]

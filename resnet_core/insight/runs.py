@@ -12,9 +12,11 @@ from typing import Any
 
 from resnet_core.checkpoint import Checkpoint
 from resnet_core.insight.gradflow import gradient_flow
+from resnet_core.insight.landscape import loss_slice
 from resnet_core.insight.lesion import deletable_blocks, lesion_study, multi_lesion
 from resnet_core.insight.nets import Scale, net_label
 from resnet_core.insight.probe import Probe
+from resnet_core.insight.responses import layer_responses
 from resnet_core.insight.shattered import shattered
 
 Progress = Callable[[str], None]
@@ -58,18 +60,19 @@ def shattered_runs(depths: Sequence[int], probe: Probe, *, scale: Scale, seed: i
     return runs
 
 
-def lesion_counts(deletable: int) -> list[int]:
-    """How many blocks to delete at once: 0, 1, 2, then about every eighth of the way to all."""
-    step = max(1, math.ceil(deletable / 8))
+def lesion_counts(deletable: int, steps: int = 8) -> list[int]:
+    """How many blocks to delete at once: 0, 1, 2, then about every ``steps``-th of the way to all."""
+    step = max(1, math.ceil(deletable / steps))
     return sorted({0, *range(1, min(3, deletable + 1)), *range(step, deletable + 1, step), deletable})
 
 
-def lesion_run(ckpt: Checkpoint, probe: Probe, *, seed: int = 0, trials: int = 3,
+def lesion_run(ckpt: Checkpoint, probe: Probe, *, seed: int = 0, trials: int = 3, steps: int = 8,
                progress: Progress = _quiet) -> dict[str, Any]:
-    """Single-block lesions and multi-block lesions of one trained net."""
+    """Single-block lesions, then ``trials`` random draws of k blocks deleted at once for about
+    ``steps`` values of k (see :func:`lesion_counts`)."""
     study = lesion_study(ckpt.model, probe.images, probe.labels, progress=progress)
     candidates = deletable_blocks(study)
-    multi = multi_lesion(ckpt.model, probe.images, probe.labels, candidates, lesion_counts(len(candidates)),
+    multi = multi_lesion(ckpt.model, probe.images, probe.labels, candidates, lesion_counts(len(candidates), steps),
                          trials=trials, seed=seed)
     return {
         "model": ckpt.model_name,
@@ -79,3 +82,17 @@ def lesion_run(ckpt: Checkpoint, probe: Probe, *, seed: int = 0, trials: int = 3
         "multi": [{"deleted": m.count, "acc": m.mean, "accs": list(m.accs)} for m in multi],
         "images": study.images,
     }
+
+
+def responses_run(ckpt: Checkpoint, probe: Probe) -> dict[str, Any]:
+    """Std of every 3x3 layer's response of a trained net (Figure 7)."""
+    result = layer_responses(ckpt.model, probe.images)
+    return {"model": ckpt.model_name, "residual": ckpt.residual, "layers": list(result.layers),
+            "stds": list(result.stds), "images": result.images}
+
+
+def landscape_run(ckpt: Checkpoint, probe: Probe, *, seed: int = 0, points: int = 21) -> dict[str, Any]:
+    """Loss and accuracy along a filter-normalised direction through a trained net's weights."""
+    result = loss_slice(ckpt.model, probe.images, probe.labels, points=points, seed=seed)
+    return {"model": ckpt.model_name, "residual": ckpt.residual, "alphas": list(result.alphas),
+            "losses": list(result.losses), "accs": list(result.accs), "images": result.images}

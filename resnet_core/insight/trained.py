@@ -98,10 +98,14 @@ def describe(ckpt: Checkpoint) -> str:
     widths = ckpt.model_kwargs.get("widths")
     width = f", widths {'/'.join(map(str, widths))}" if widths else ""
     acc = ckpt.metrics.get("test_acc")
+    error = ckpt.metrics.get("test_error")  # the race's nets record their error
+    if not isinstance(acc, (int, float)) and isinstance(error, (int, float)):
+        acc = 1.0 - error
     score = f", test accuracy {acc:.1%} when saved" if isinstance(acc, (int, float)) else ""
     return f"{kind} {ckpt.model_name}{width}, {ckpt.input_size}x{ckpt.input_size} inputs{score}"
 
 
 def trained_on_synthetic(ckpt: Checkpoint) -> bool:
-    """Whether the net learnt synthetic shapes (a Train-page run on synthetic data), not CIFAR-10."""
-    return ckpt.config.get("data") == "synthetic"
+    """Whether the net learnt synthetic shapes, not CIFAR-10 (a Train-page run's config, or a race's)."""
+    config = ckpt.config.get("race", ckpt.config)  # race checkpoints keep their RaceConfig under "race"
+    return isinstance(config, dict) and config.get("data") == "synthetic"

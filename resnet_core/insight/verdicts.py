@@ -1,0 +1,175 @@
+"""What each experiment showed, in a few plain sentences computed from its numbers.
+
+The page says what was measured, including where it disagrees with the paper it illustrates;
+nothing here is written in advance of the result. Runs are the dicts of :mod:`resnet_core.insight.runs`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from resnet_core.insight.nets import net_label
+
+Run = Mapping[str, Any]
+CHANCE = 0.1  # ten classes
+
+
+def _pairs(runs: Sequence[Run]) -> list[tuple[int, Run | None, Run | None]]:
+    """(depth, plain run, residual run) for every depth, shallowest first."""
+    depths = sorted({int(r["depth"]) for r in runs})
+    pick = {(int(r["depth"]), bool(r["residual"])): r for r in runs}
+    return [(d, pick.get((d, False)), pick.get((d, True))) for d in depths]
+
+
+def _times(x: float) -> str:
+    """A ratio for people: 2.3x, 640x, 12,000x, 8.4 million times."""
+    if not math.isfinite(x):
+        return "infinitely"
+    if x >= 1e6:
+        return f"{x / 1e6:,.1f} million times"
+    if x >= 1e4:
+        return f"{x:,.0f}x"
+    return f"{x:.3g}x"
+
+
+def gradient_flow(runs: Sequence[Run]) -> list[str]:
+    """One sentence per net, then what the plain nets' gradients did toward the input."""
+    lines = []
+    for run in runs:
+        g = run["relative_grad_norms"]
+        lines.append(
+            f"**{net_label(run['depth'], run['residual'])}**: first conv {g[0]:.3g}, last conv {g[-1]:.3g}, "
+            f"{run['log10_spread']:.1f} orders of magnitude between its largest and smallest layer."
+        )
+    deep = [(d, p, r) for d, p, r in _pairs(runs) if p is not None and r is not None]
+    if deep:
+        d, plain, residual = deep[-1]
+        pg = plain["relative_grad_norms"]
+        if pg[0] > pg[-1]:
+            lines.append(
+                f"With batch norm, plain-{d}'s gradients do not vanish toward the input: they **grow**, "
+                f"{_times(pg[0] / pg[-1])} from the last conv to the first. The textbook 'vanishing gradients' "
+                "story is not what happens here; the layers get wildly different step sizes instead, so no "
+                "single learning rate suits them all."
+            )
+            if pg[0] / pg[-1] > 100:
+                lines.append(
+                    f"He et al. (section 4.1) checked that their plain nets with batch norm (34 layers, ImageNet) "
+                    f"had 'healthy' gradient norms; plain-{d}'s, measured here, are not."
+                )
+        else:
+            lines.append(f"Plain-{d}'s gradients shrink {_times(pg[-1] / pg[0])} toward the input: they vanish.")
+        if residual["log10_spread"] < plain["log10_spread"]:
+            lines.append(
+                f"ResNet-{d} keeps its layers within {residual['log10_spread']:.1f} orders of magnitude, against "
+                f"{plain['log10_spread']:.1f} for plain-{d}: every shortcut carries the gradient past its block unchanged."
+            )
+        else:
+            lines.append(f"Here ResNet-{d}'s layers are no closer together than plain-{d}'s: not what the shortcut promises.")
+    return lines
+
+
+def shattered(runs: Sequence[Run]) -> list[str]:
+    """Neighbour correlations per depth, and whether depth shatters plain gradients more than residual ones."""
+    lines = []
+    for d, plain, residual in _pairs(runs):
+        parts = [f"{net_label(d, r['residual'])} **{r['autocorrelation']:.2f}**" for r in (plain, residual) if r]
+        lines.append(f"Neighbour correlation at depth {d}: " + ", ".join(parts) + ".")
+    both = [(d, p, r) for d, p, r in _pairs(runs) if p is not None and r is not None]
+    if both:
+        noise = [f"plain-{d}" for d, p, _ in both if abs(p["autocorrelation"]) < 0.2]
+        if noise:
+            lines.append(f"{', '.join(noise)}: correlation near zero, so the gradient is white noise: what it says "
+                         "at one input tells nothing about the input next to it.")
+        if all(r["autocorrelation"] > p["autocorrelation"] for _, p, r in both):
+            lines.append("At every depth the residual net's gradient is smoother than its plain twin's, as "
+                         "Balduzzi et al. found.")
+        else:
+            worse = [f"depth {d}" for d, p, r in both if r["autocorrelation"] <= p["autocorrelation"]]
+            lines.append(f"Unlike Balduzzi et al., the residual net is not smoother at {', '.join(worse)} in this draw; "
+                         "try another seed: one line of 256 points is a small sample.")
+    return lines
+
+
+def _single_drops(run: Run) -> list[tuple[str, float]]:
+    return [(b["name"], run["baseline_acc"] - b["acc"]) for b in run["blocks"] if b["acc"] is not None]
+
+
+def lesion(plain: Run, residual: Run, plain_label: str, residual_label: str) -> list[str]:
+    """How much one deleted block costs each net, on average and at worst."""
+    lines = []
+    means = {}
+    for run, label in ((plain, plain_label), (residual, residual_label)):
+        drops = _single_drops(run)
+        if not drops:
+            lines.append(f"**{label}** has no block that can be deleted.")
+            continue
+        mean = sum(d for _, d in drops) / len(drops)
+        worst_name, worst = max(drops, key=lambda x: x[1])
+        means[label] = mean
+        skipped = len(run["blocks"]) - len(drops)
+        note = f" ({skipped} blocks that change the shape cannot be deleted)" if skipped else ""
+        lines.append(
+            f"**{label}**: {run['baseline_acc']:.1%} intact; deleting one block costs "
+            f"{100 * mean:.1f} points on average, {100 * worst:.1f} at worst ({worst_name}){note}."
+        )
+    if len(means) == 2:
+        if means[residual_label] < means[plain_label]:
+            lines.append(
+                "As Veit et al. found, the residual net shrugs off a missing block and the plain net does not: "
+                "a residual net is many paths of different lengths, and most survive any one deletion."
+            )
+        else:
+            lines.append("Unlike Veit et al., the residual net suffers as much as the plain one from a missing block here.")
+    return lines
+
+
+def responses(results: Mapping[str, Sequence[float]], residual: Mapping[str, bool]) -> list[str]:
+    """Mean response std per net, and whether the residual nets respond more weakly, as in Figure 7."""
+    means = {label: sum(stds) / len(stds) for label, stds in results.items() if stds}
+    lines = [f"**{label}**: mean response std {m:.2f} over {len(results[label])} layers." for label, m in means.items()]
+    plain = [m for label, m in means.items() if not residual[label]]
+    res = [m for label, m in means.items() if residual[label]]
+    if plain and res:
+        if max(res) < min(plain):
+            lines.append("Every residual net responds more weakly than every plain one, as in the paper's Figure 7: "
+                         "each residual function stays near zero and only nudges the signal.")
+        elif sum(res) / len(res) < sum(plain) / len(plain):
+            lines.append("On average the residual nets respond more weakly than the plain ones, as in Figure 7, "
+                         "though not every pair.")
+        else:
+            lines.append("Here the residual nets do not respond more weakly than the plain ones, unlike the paper's Figure 7.")
+    return lines
+
+
+def _rise(s: Run) -> float:
+    """Mean loss at the two ends of the slice over the loss at the trained weights."""
+    losses = s["losses"]
+    centre = losses[len(losses) // 2]
+    ends = [x for x in (losses[0], losses[-1]) if x is not None and math.isfinite(x)]
+    if not ends or centre is None or centre <= 0:
+        return math.inf
+    return (sum(ends) / len(ends)) / centre
+
+
+def landscape(slices: Mapping[str, Run], residual: Mapping[str, bool]) -> list[str]:
+    """How steeply the loss rises away from each net's trained weights."""
+    rises = {label: _rise(s) for label, s in slices.items()}
+    lines = []
+    for label, s in slices.items():
+        centre = s["losses"][len(s["losses"]) // 2]
+        ends = (f"{_times(rises[label])} that at the ends of the slice" if math.isfinite(rises[label])
+                else "overflowing at the ends of the slice")
+        lines.append(f"**{label}**: loss {centre:.2f} at the trained weights, {ends}.")
+    plain = [r for label, r in rises.items() if not residual[label]]
+    res = [r for label, r in rises.items() if residual[label]]
+    if plain and res:
+        if max(res) < min(plain):
+            lines.append("The residual net sits in a wider, flatter valley, as Li et al. found: the same relative "
+                         "step in weight space costs it less.")
+        else:
+            lines.append("Here the residual net's valley is not the flatter one, unlike Li et al.; a 1-D slice "
+                         "along one random direction is a narrow view, so try another seed.")
+    return lines
