@@ -84,3 +84,10 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture) ->
 def test_lesion_depth_without_trained_nets(capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["experiment", "lesion", "--depths", "110", "--synthetic"]) == 1
     assert "depths 20,56 only" in capsys.readouterr().err
+
+
+def test_quiet_leaves_stdout_one_json_line_and_stderr_empty(capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["experiment", "gradient-flow", "--depths", "20", "--synthetic", "--batch", "4", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and len(out.strip().splitlines()) == 1
+    assert [r["residual"] for r in json.loads(out)["runs"]] == [False, True]

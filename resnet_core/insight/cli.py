@@ -35,6 +35,11 @@ def _say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
+def _progress(args: argparse.Namespace) -> Callable[..., None]:
+    """Progress lines on stderr, or none under --quiet (the experiment parser's shared option)."""
+    return (lambda *parts: None) if getattr(args, "quiet", False) else _say
+
+
 def _depths(text: str) -> tuple[int, ...]:
     try:
         depths = tuple(int(part) for part in text.split(",") if part.strip())
@@ -78,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
 
 def _data(args: argparse.Namespace, *, synthetic: bool = False) -> Any:
     dataset = eval_split(getattr(args, "data_dir", None), synthetic=synthetic or getattr(args, "synthetic", False))
-    _say(f"data: {dataset.source}" + (" (CIFAR-10 not found)" if dataset.synthetic and not synthetic else ""))
+    _progress(args)(f"data: {dataset.source}" + (" (CIFAR-10 not found)" if dataset.synthetic and not synthetic else ""))
     return dataset
 
 
@@ -100,13 +105,14 @@ def _json_safe(value: Any) -> Any:
 
 
 def cmd_gradient_flow(args: argparse.Namespace) -> int:
+    say = _progress(args)
     started = time.perf_counter()
     scale = SCALES[args.scale]
     dataset = _data(args)
     probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
-    runs = gradient_flow_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=_say)
+    runs = gradient_flow_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=say)
     for run in runs:
-        _say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
+        say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
              f"log10(max/min) = {run['log10_spread']:.2f}, first conv {run['relative_grad_norms'][0]:.3g}, "
              f"last conv {run['relative_grad_norms'][-1]:.3g}")
     return _finish("gradient-flow", args, started, scale=scale.name, data=probe.source,
@@ -114,13 +120,14 @@ def cmd_gradient_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_shattered(args: argparse.Namespace) -> int:
+    say = _progress(args)
     started = time.perf_counter()
     scale = SCALES[args.scale]
     dataset = _data(args)
     probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
-    runs = shattered_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=_say)
+    runs = shattered_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=say)
     for run in runs:
-        _say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
+        say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
              f"neighbour correlation {run['autocorrelation']:.2f}")
         del run["t"], run["gradient"]  # 256 numbers each: the page draws them, the JSON line keeps the summary
     return _finish("shattered", args, started, scale=scale.name, data=probe.source,
@@ -128,6 +135,7 @@ def cmd_shattered(args: argparse.Namespace) -> int:
 
 
 def cmd_lesion(args: argparse.Namespace) -> int:
+    say = _progress(args)
     started = time.perf_counter()
     depths = args.depths or DEFAULT_LESION_DEPTHS
     shipped = sorted({n.depth for n in RACE_NETS})
@@ -148,10 +156,10 @@ def cmd_lesion(args: argparse.Namespace) -> int:
             probe = make_probe(dataset, min(args.images, len(dataset)), input_size=ckpt.input_size, seed=args.seed,
                                mean=ckpt.mean, std=ckpt.std)
             sources.add(probe.source)
-            _say(f"lesion: {label}")
-            run = lesion_run(ckpt, probe, seed=args.seed, progress=lambda m: _say(f"  {m}"))
+            say(f"lesion: {label}")
+            run = lesion_run(ckpt, probe, seed=args.seed, progress=lambda m: say(f"  {m}"))
             worst = min((b["acc"] for b in run["blocks"] if b["acc"] is not None), default=float("nan"))
-            _say(f"  baseline {run['baseline_acc']:.1%}, worst single deletion {worst:.1%}")
+            say(f"  baseline {run['baseline_acc']:.1%}, worst single deletion {worst:.1%}")
             runs.append({"depth": depth, **run})
     return _finish("lesion", args, started, data="; ".join(sorted(sources)), runs=runs)
 
