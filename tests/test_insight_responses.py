@@ -51,3 +51,25 @@ def test_model_mode_and_statistics_unchanged() -> None:
     before = {k: v.clone() for k, v in net.state_dict().items()}
     layer_responses(net, torch.randn(8, 3, 16, 16))
     assert net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_a_shared_model_is_never_run_nor_hooked() -> None:
+    """The app shares its trained nets between sessions (threads): the experiment works on a private copy."""
+    net = build_net(20, True, scale=QUICK).eval()
+    calls = []
+    handle = net.register_forward_pre_hook(lambda module, args: calls.append(module is net))
+    hooked = []
+    original = torch.nn.Module.register_forward_hook
+    ids = {id(m) for m in net.modules()}
+
+    def spy(self, *args, **kwargs):
+        hooked.append(id(self) in ids)
+        return original(self, *args, **kwargs)
+
+    torch.nn.Module.register_forward_hook = spy
+    try:
+        layer_responses(net, torch.randn(8, 3, 16, 16))
+    finally:
+        torch.nn.Module.register_forward_hook = original
+        handle.remove()
+    assert not any(calls) and not any(hooked)

@@ -9,15 +9,13 @@ BN parameters and biases are left still, as in the paper.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call
-
 from resnet_core.insight.nets import InsightError
-from resnet_core.insight.state import untouched
 
 CHUNK = 500
 
@@ -62,24 +60,27 @@ def loss_slice(
 ) -> LossSlice:
     """Cross-entropy and accuracy along ``alpha`` in [-span, span] (eval mode, BN running statistics).
 
-    The model is not modified: each point runs it with perturbed copies of its weights.
+    The model is neither modified nor run: a copy of it walks the slice.
     """
     if points < 2 or span <= 0:
         raise InsightError(f"need at least 2 points and a positive span, got {points} points, span {span}")
     if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
         raise InsightError(f"need as many labels as images (and at least one): {images.shape[0]} vs {labels.shape[0]}")
     direction = filter_normalized_direction(model, seed)
+    # Moved weights go into a private copy: the app shares one trained net between sessions
+    # (threads), which must never see it half-moved.
+    moved = copy.deepcopy(model).eval().requires_grad_(False)
+    params = dict(moved.named_parameters())
+    weights = {name: p.detach().clone() for name, p in params.items()}
     alphas = torch.linspace(-span, span, points).tolist()
     losses, accs = [], []
-    with untouched(model), torch.inference_mode():
-        model.eval()
-        weights = {name: p.detach() for name, p in model.named_parameters()}
-        buffers = {name: b for name, b in model.named_buffers()}
+    with torch.inference_mode():
         for alpha in alphas:
-            moved = {name: w + alpha * direction[name] for name, w in weights.items()}
+            for name, p in params.items():
+                p.copy_(weights[name] + alpha * direction[name])
             loss_sum, correct = 0.0, 0
             for x, y in zip(images.split(chunk), labels.split(chunk)):
-                logits = functional_call(model, (moved, buffers), (x,))
+                logits = moved(x)
                 loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
                 correct += int((logits.argmax(1) == y).sum())
             losses.append(loss_sum / len(labels))

@@ -8,6 +8,7 @@ as the residual formulation (section 3.1) hoped.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from resnet_core.insight.state import untouched
 
 CHUNK = 500  # images per forward pass
 
@@ -78,12 +78,16 @@ def recording(layers: list[tuple[str, nn.Module]]) -> Iterator[dict[str, _Moment
 
 
 def layer_responses(model: nn.Module, images: Tensor, *, chunk: int = CHUNK) -> LayerResponses:
-    """Std of every 3x3 layer's response of ``model`` in eval mode over ``images``."""
+    """Std of every 3x3 layer's response of ``model`` in eval mode over ``images``.
+
+    The hooks go on a private copy: the app shares one trained net between sessions (threads),
+    and a hook on it would record every other session's forward passes too.
+    """
+    model = copy.deepcopy(model).eval()
     layers = conv3x3_bns(model)
     if not layers:
         raise ValueError(f"{type(model).__name__} has no 3x3 conv followed by batch norm")
-    with untouched(model), torch.inference_mode(), recording(layers) as moments:
-        model.eval()
+    with torch.inference_mode(), recording(layers) as moments:
         for x in images.split(chunk):
             model(x)
     return LayerResponses(
