@@ -61,12 +61,17 @@ def test_responses_and_landscape_follow_the_numbers() -> None:
     assert "unlike the paper's Figure 7" in " ".join(
         verdicts.responses({"plain-20": [0.5], "ResNet-20": [1.0]}, residual))
 
-    def sl(ends: float) -> dict:
-        return {"losses": [ends, 1.0, ends]}
+    def sl(losses: list[float]) -> dict:
+        n = len(losses)
+        return {"losses": losses, "alphas": [-1 + 2 * i / (n - 1) for i in range(n)], "accs": [0.5] * n}
 
-    flat = " ".join(verdicts.landscape({"plain-20": sl(8.0), "ResNet-20": sl(2.0)}, residual))
-    assert "loss 1.00 at the trained weights, 8x that at the ends" in flat and "as Li et al. found" in flat
-    assert "unlike Li et al." in " ".join(verdicts.landscape({"plain-20": sl(2.0), "ResNet-20": sl(8.0)}, residual))
-    blown = " ".join(verdicts.landscape({"plain-20": {"losses": [math.inf, 1.0, math.nan]},
-                                         "ResNet-20": sl(3.0)}, residual))
-    assert "overflowing at the ends" in blown and "as Li et al. found" in blown
+    valley, bumpy = sl([5, 3, 2, 1, 2, 3, 5]), sl([2, 1.5, 2, 1.9, 2.1, 1.8, 2.5])
+    text = " ".join(verdicts.landscape({"plain-20": bumpy, "ResNet-20": valley}, residual))
+    assert "**ResNet-20**: loss 1.00 at the trained weights (50% accuracy); 1 local minimum along the slice, " \
+           "the trained weights at its lowest point" in text
+    assert "**plain-20**: loss 1.90 at the trained weights (50% accuracy); 3 local minima along the slice, " \
+           "its lowest point at α = -0.67, not at the trained weights" in text
+    assert "as Li et al. found" in text
+    assert "Unlike Li et al." in " ".join(verdicts.landscape({"plain-20": valley, "ResNet-20": bumpy}, residual))
+    assert "equally bumpy" in " ".join(verdicts.landscape({"plain-20": valley, "ResNet-20": valley}, residual))
+    assert verdicts.local_minima([math.inf, 1.0, None, 0.5, 2.0]) == 2

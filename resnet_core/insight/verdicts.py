@@ -144,32 +144,41 @@ def responses(results: Mapping[str, Sequence[float]], residual: Mapping[str, boo
     return lines
 
 
-def _rise(s: Run) -> float:
-    """Mean loss at the two ends of the slice over the loss at the trained weights."""
-    losses = s["losses"]
-    centre = losses[len(losses) // 2]
-    ends = [x for x in (losses[0], losses[-1]) if x is not None and math.isfinite(x)]
-    if not ends or centre is None or centre <= 0:
-        return math.inf
-    return (sum(ends) / len(ends)) / centre
+def local_minima(losses: Sequence[float | None]) -> int:
+    """Interior points lower than both neighbours (a diverged, non-finite loss counts as infinite)."""
+    v = [x if x is not None and math.isfinite(x) else math.inf for x in losses]
+    return sum(1 for i in range(1, len(v) - 1) if v[i] < v[i - 1] and v[i] < v[i + 1])
 
 
 def landscape(slices: Mapping[str, Run], residual: Mapping[str, bool]) -> list[str]:
-    """How steeply the loss rises away from each net's trained weights."""
-    rises = {label: _rise(s) for label, s in slices.items()}
+    """How bumpy each slice is (local minima along it), and where the trained weights sit in it.
+
+    Li et al.'s finding is about shape: skip connections keep the surface smooth and convex-looking,
+    a deep plain net's is chaotic. A net that learnt little sits high on a flat, bumpy plateau, so
+    steepness alone would mislead; the number of local minima does not.
+    """
+    minima = {label: local_minima(s["losses"]) for label, s in slices.items()}
     lines = []
     for label, s in slices.items():
-        centre = s["losses"][len(s["losses"]) // 2]
-        ends = (f"{_times(rises[label])} that at the ends of the slice" if math.isfinite(rises[label])
-                else "overflowing at the ends of the slice")
-        lines.append(f"**{label}**: loss {centre:.2f} at the trained weights, {ends}.")
-    plain = [r for label, r in rises.items() if not residual[label]]
-    res = [r for label, r in rises.items() if residual[label]]
+        losses, centre = s["losses"], len(s["losses"]) // 2
+        finite = [(x, i) for i, x in enumerate(losses) if x is not None and math.isfinite(x)]
+        lowest = min(finite)[1] if finite else centre
+        where = ("the trained weights at its lowest point" if lowest == centre
+                 else f"its lowest point at α = {s['alphas'][lowest]:+.2f}, not at the trained weights")
+        count = minima[label]
+        lines.append(f"**{label}**: loss {losses[centre]:.2f} at the trained weights ({s['accs'][centre]:.0%} "
+                     f"accuracy); {count} local minim{'um' if count == 1 else 'a'} along the slice, {where}.")
+    plain = [m for label, m in minima.items() if not residual[label]]
+    res = [m for label, m in minima.items() if residual[label]]
     if plain and res:
         if max(res) < min(plain):
-            lines.append("The residual net sits in a wider, flatter valley, as Li et al. found: the same relative "
-                         "step in weight space costs it less.")
+            lines.append("The residual net's slice is the smoother one, the plain net's the bumpier: as Li et al. "
+                         "found, skip connections keep the loss surface smooth and convex-looking, and a deep plain "
+                         "net's turns chaotic.")
+        elif max(res) == min(plain) == max(plain) == min(res):
+            lines.append("Both slices are equally bumpy here; Li et al. saw the difference grow with depth. A 1-D "
+                         "slice along one random direction is a narrow view: try another seed.")
         else:
-            lines.append("Here the residual net's valley is not the flatter one, unlike Li et al.; a 1-D slice "
-                         "along one random direction is a narrow view, so try another seed.")
+            lines.append("Unlike Li et al., the residual net's slice is not the smoother one here; a 1-D slice "
+                         "along one random direction is a narrow view: try another seed.")
     return lines
