@@ -43,15 +43,18 @@ def lesioned(residual: bool, baseline: float, accs: list[float | None]) -> dict:
             "blocks": [{"name": f"layer1.{i}", "acc": a} for i, a in enumerate(accs)]}
 
 
-def test_lesion_compares_the_average_cost_of_one_deletion() -> None:
-    plain = lesioned(False, 0.5, [0.1, None, 0.2])
-    residual = lesioned(True, 0.6, [0.58, 0.3, 0.59])
+def test_lesion_compares_what_is_left_above_chance() -> None:
+    plain = lesioned(False, 0.3, [0.1, None, 0.14])  # mean 12%: keeps 10% of its 20 points above chance
+    residual = lesioned(True, 0.6, [0.55, 0.3, 0.55])  # mean 46.7%: keeps 73% of its 50 points
     text = " ".join(verdicts.lesion(plain, residual, "plain-56", "ResNet-56"))
-    assert "**plain-56**: 50.0% intact; deleting one block costs 35.0 points on average, 40.0 at worst (layer1.0)" in text
-    assert "(1 blocks that change the shape cannot be deleted)" in text
+    assert ("**plain-56**: 30.0% intact; 12.0% on average with one block deleted (worst 10.0%, layer1.0), keeping "
+            "10% of what it scores above chance; 1 blocks that change the shape cannot be deleted.") in text
+    assert "worst 30.0%, layer1.1), keeping 73%" in text
     assert "As Veit et al. found" in text
     text = " ".join(verdicts.lesion(lesioned(False, 0.5, [0.5]), lesioned(True, 0.5, [0.2]), "p", "r"))
     assert "Unlike Veit et al." in text
+    text = " ".join(verdicts.lesion(lesioned(False, 0.09, [0.1]), lesioned(True, 0.5, [0.4]), "p", "r"))
+    assert "nothing to lose" in text and "Veit" not in text
 
 
 def test_responses_and_landscape_follow_the_numbers() -> None:

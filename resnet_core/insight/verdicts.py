@@ -93,36 +93,36 @@ def shattered(runs: Sequence[Run]) -> list[str]:
     return lines
 
 
-def _single_drops(run: Run) -> list[tuple[str, float]]:
-    return [(b["name"], run["baseline_acc"] - b["acc"]) for b in run["blocks"] if b["acc"] is not None]
-
-
 def lesion(plain: Run, residual: Run, plain_label: str, residual_label: str) -> list[str]:
-    """How much one deleted block costs each net, on average and at worst."""
+    """What one deleted block leaves of each net, measured above chance so that a net which learnt
+    less (a lower baseline) is not flattered by having less to lose."""
     lines = []
-    means = {}
+    kept: dict[str, float] = {}
     for run, label in ((plain, plain_label), (residual, residual_label)):
-        drops = _single_drops(run)
-        if not drops:
+        accs = [(b["acc"], b["name"]) for b in run["blocks"] if b["acc"] is not None]
+        if not accs:
             lines.append(f"**{label}** has no block that can be deleted.")
             continue
-        mean = sum(d for _, d in drops) / len(drops)
-        worst_name, worst = max(drops, key=lambda x: x[1])
-        means[label] = mean
-        skipped = len(run["blocks"]) - len(drops)
-        note = f" ({skipped} blocks that change the shape cannot be deleted)" if skipped else ""
-        lines.append(
-            f"**{label}**: {run['baseline_acc']:.1%} intact; deleting one block costs "
-            f"{100 * mean:.1f} points on average, {100 * worst:.1f} at worst ({worst_name}){note}."
-        )
-    if len(means) == 2:
-        if means[residual_label] < means[plain_label]:
-            lines.append(
-                "As Veit et al. found, the residual net shrugs off a missing block and the plain net does not: "
-                "a residual net is many paths of different lengths, and most survive any one deletion."
-            )
+        base = run["baseline_acc"]
+        mean = sum(a for a, _ in accs) / len(accs)
+        worst, worst_name = min(accs)
+        skipped = len(run["blocks"]) - len(accs)
+        note = f"; {skipped} blocks that change the shape cannot be deleted" if skipped else ""
+        share = ""
+        if base > CHANCE:
+            kept[label] = (mean - CHANCE) / (base - CHANCE)
+            share = f", keeping {max(kept[label], 0.0):.0%} of what it scores above chance"
+        lines.append(f"**{label}**: {base:.1%} intact; {mean:.1%} on average with one block deleted (worst "
+                     f"{worst:.1%}, {worst_name}){share}{note}.")
+    if len(kept) == 2:
+        if kept[residual_label] > kept[plain_label]:
+            lines.append("As Veit et al. found, the residual net shrugs off a missing block and the plain net does "
+                         "not: a residual net is many paths of different lengths, and most survive any one deletion.")
         else:
-            lines.append("Unlike Veit et al., the residual net suffers as much as the plain one from a missing block here.")
+            lines.append("Unlike Veit et al., the residual net keeps no more of its accuracy than the plain one "
+                         "when a block goes.")
+    elif plain["baseline_acc"] <= CHANCE or residual["baseline_acc"] <= CHANCE:
+        lines.append("A net at chance has nothing to lose: train it longer for this comparison to mean something.")
     return lines
 
 
