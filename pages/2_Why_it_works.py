@@ -81,14 +81,16 @@ def cifar_dir() -> str | None:
 def gradient_flow_result(depths: tuple[int, ...], kinds: tuple[bool, ...], seed: int, scale: str,
                          data: str | None) -> dict[str, Any]:
     probe = make_probe(test_images(data), PROBE_BATCH, input_size=SCALES[scale].resolution, seed=seed)
-    runs = gradient_flow_runs(depths, probe, scale=SCALES[scale], seed=seed)
-    return {"runs": [r for r in runs if r["residual"] in kinds], "source": probe.source}
+    return {"runs": gradient_flow_runs(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds),
+            "source": probe.source}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def shattered_result(depths: tuple[int, ...], seed: int, scale: str, data: str | None) -> dict[str, Any]:
+def shattered_result(depths: tuple[int, ...], kinds: tuple[bool, ...], seed: int, scale: str,
+                     data: str | None) -> dict[str, Any]:
     probe = make_probe(test_images(data), PROBE_BATCH, input_size=SCALES[scale].resolution, seed=seed)
-    return {"runs": shattered_runs(depths, probe, scale=SCALES[scale], seed=seed), "source": probe.source}
+    return {"runs": shattered_runs(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds),
+            "source": probe.source}
 
 
 def probe_for(ckpt: Checkpoint, n: int, seed: int) -> Probe:
@@ -243,8 +245,8 @@ elif experiment == "shattered":
         st.info("Pick at least one depth and one kind of network.")
     else:
         with st.spinner("Walking along the line…"):
-            result = shattered_result(depths, seed, scale, cifar_dir())
-        runs = [r for r in result["runs"] if r["residual"] in kinds]
+            result = shattered_result(depths, kinds, seed, scale, cifar_dir())
+        runs = result["runs"]
         for col, residual in zip(st.columns(len(kinds)), kinds):
             col.plotly_chart(charts.line_gradient_figure(runs, residual), key=f"line_{residual}", width="stretch")
         left, right = st.columns([2, 3])

@@ -28,11 +28,11 @@ def _quiet(_: str) -> None:
 
 
 def gradient_flow_runs(depths: Sequence[int], probe: Probe, *, scale: Scale, seed: int = 0,
-                       progress: Progress = _quiet) -> list[dict[str, Any]]:
-    """Relative gradient norm per conv layer for plain and residual nets of each depth."""
+                       kinds: Sequence[bool] = KINDS, progress: Progress = _quiet) -> list[dict[str, Any]]:
+    """Relative gradient norm per conv layer for plain and/or residual nets (``kinds``) of each depth."""
     runs = []
     for depth in depths:
-        for residual in KINDS:
+        for residual in kinds:
             progress(f"gradient flow: {net_label(depth, residual)}")
             run = gradient_flow(depth, residual, probe, scale=scale, seed=seed)
             runs.append({
@@ -45,11 +45,11 @@ def gradient_flow_runs(depths: Sequence[int], probe: Probe, *, scale: Scale, see
 
 
 def shattered_runs(depths: Sequence[int], probe: Probe, *, scale: Scale, seed: int = 0,
-                   progress: Progress = _quiet) -> list[dict[str, Any]]:
+                   kinds: Sequence[bool] = KINDS, progress: Progress = _quiet) -> list[dict[str, Any]]:
     """The gradient along one line of inputs, and its neighbour correlation, per net."""
     runs = []
     for depth in depths:
-        for residual in KINDS:
+        for residual in kinds:
             progress(f"shattered gradients: {net_label(depth, residual)}")
             run = shattered(depth, residual, probe, scale=scale, seed=seed)
             runs.append({
