@@ -18,6 +18,7 @@ better than a 34-layer one instead of worse. This app lets you see that for your
 BLURBS = {
     "Architecture": "Every ResNet variant, layer by layer: parameters, mult-adds, shapes, and the blocks drawn.",
     "Train": "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns.",
+    "Why it works": "Why the shortcut helps, in seconds: gradient flow, shattered gradients, lesions, the loss landscape.",
     "Classify": "Upload a photo and see the top classes with their probabilities.",
     "Grad-CAM": "See where the network looks, per class, per layer and per method.",
     "Fine-tune": "Teach a pretrained ResNet your own classes from a few pictures, in seconds.",

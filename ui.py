@@ -27,6 +27,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Architecture.py", "Architecture", ":material/account_tree:"),
     ("pages/2_Train.py", "Train", ":material/monitoring:"),
+    ("pages/2_Why_it_works.py", "Why it works", ":material/lightbulb:"),
     ("pages/3_Classify.py", "Classify", ":material/image_search:"),
     ("pages/4_Grad-CAM.py", "Grad-CAM", ":material/local_fire_department:"),
     ("pages/5_Fine-tune.py", "Fine-tune", ":material/model_training:"),

@@ -125,13 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
         "experiment",
         help="run one of the app's experiments and print its results as one JSON line",
         description="Run an experiment: 'degradation' races plain-20, plain-56, ResNet-20 and ResNet-56 in "
-        "lockstep (He et al. 2015, Figures 1 and 6). Progress on stderr, one JSON line on stdout.",
+        "lockstep (He et al. 2015, Figures 1 and 6); 'gradient-flow', 'shattered' and 'lesion' show why the "
+        "shortcut works (relative gradient norm per conv layer at initialisation; the gradient's neighbour "
+        "correlation along a line of inputs, Balduzzi et al. 2017; test accuracy with blocks of the trained "
+        "nets deleted, Veit et al. 2016). Progress on stderr, one JSON line on stdout.",
     )
     experiment.add_argument("name", choices=tuple(_EXPERIMENT_NAMES), metavar="NAME",
                             help=f"one of: {', '.join(_EXPERIMENT_NAMES)}")
     from resnet_core.experiment_cli import add_race_arguments
+    from resnet_core.insight.cli import add_arguments as add_insight_arguments
 
     add_race_arguments(experiment)
+    add_insight_arguments(experiment, common=False)  # gradient-flow, shattered, lesion (issue 8)
 
     prefetch = sub.add_parser(
         "prefetch",
@@ -404,8 +409,15 @@ def _race(name: str) -> Any:
     return run
 
 
-#: ``experiment NAME`` -> its handler.
-_EXPERIMENT_NAMES = {"degradation": _race("degradation")}
+def _insight(args: argparse.Namespace) -> int:
+    from resnet_core.insight.cli import run
+
+    return run(args)
+
+
+#: ``experiment NAME`` -> its handler; gradient-flow, shattered and lesion are resnet_core.insight.cli's (issue 8).
+_EXPERIMENT_NAMES = {"degradation": _race("degradation"),
+                     **dict.fromkeys(("gradient-flow", "shattered", "lesion"), _insight)}
 
 _COMMANDS = {"train": cmd_train, "experiment": cmd_experiment, "prefetch": cmd_prefetch, "info": cmd_info,
              "finetune": cmd_finetune}  # finetune's parser and handler live in finetune_cli.py

@@ -97,3 +97,32 @@ def fresh_caches() -> Iterator[None]:
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+# --- Trained nets for the Why-it-works experiments (issue 8) ---
+
+
+@pytest.fixture(scope="session")
+def race_nets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with stand-ins for the shipped race nets (plain20.pt ... resnet56.pt), trained for seconds."""
+    from racenets import train_race_nets
+
+    return train_race_nets(tmp_path_factory.mktemp("race"))
+
+
+@pytest.fixture
+def shipped_race_nets(race_nets: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The stand-ins where the package looks for its shipped race nets."""
+    import resnet_core.insight.trained as trained
+
+    monkeypatch.setattr(trained, "RACE_DIR", race_nets)
+    return race_nets
+
+
+@pytest.fixture
+def no_race_nets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """As if the shipped race nets had not landed in this install."""
+    import resnet_core.insight.trained as trained
+
+    monkeypatch.setattr(trained, "RACE_DIR", tmp_path / "absent")
+    return tmp_path / "absent"

@@ -32,8 +32,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 # URL path of each page: Streamlit derives it from the file name, minus the number prefix.
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Classify": "Classify", "Grad-CAM": "Grad-CAM",
-         "Fine-tune": "Fine-tune"}
+PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
+         "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
 
 pytestmark = pytest.mark.browser
 
@@ -181,5 +181,35 @@ def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()
         page.wait_for_selector('button:has-text("Start"):not([disabled])', timeout=60_000)
+    finally:
+        page.close()
+
+
+def _chart_count(page: object) -> int:
+    return page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                         ".filter(p => p.data && p.data.length).length")
+
+
+def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> None:
+    """Gradient flow and shattered gradients draw plain and residual side by side; the trained-net
+    experiments draw theirs, or say which shipped files are missing."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    try:
+        page.goto(f"{app_url}/{PAGES['Why it works']}")
+        wait_for_script(page, timeout_s=120)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=120_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SHOTS / "Why-gradient-flow.png"), full_page=True)
+        assert _chart_count(page) == 2 and "they grow" in page.inner_text("body")
+        for label, shot, charts in (("2 · Shattered gradients", "Why-shattered", 3),
+                                    ("3 · Lesion study", "Why-lesion", 3),
+                                    ("5 · Loss landscape", "Why-landscape", 2)):
+            page.get_by_text(label, exact=True).click()
+            wait_for_script(page, timeout_s=120)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+            assert error_texts(page) == []
+            missing = "not all in this install" in page.inner_text("body")
+            assert _chart_count(page) == charts or (missing and not label.startswith("2")), label
     finally:
         page.close()

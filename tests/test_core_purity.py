@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_core_modules_import_without_streamlit_or_plotly() -> None:
-    modules = [f"resnet_core.{m.name}" for m in pkgutil.iter_modules(resnet_core.__path__)]
+    modules = [m.name for m in pkgutil.walk_packages(resnet_core.__path__, "resnet_core.")]
     assert "resnet_core.models" in modules and len(modules) > 10
     code = (
         "import importlib, sys\n"

@@ -24,7 +24,7 @@ def test_home_renders_and_links_every_page() -> None:
     assert "ResNet" in at.title[0].value
     # Streamlit serves pages/N_Name.py at /Name.
     url_names = {re.sub(r"^\d+_", "", p.stem) for p in (ROOT / "pages").glob("*.py")}
-    assert len(url_names) == 5
+    assert len(url_names) == 6  # Architecture, Train, Why it works, Classify, Grad-CAM, Fine-tune
     linked = {link.proto.page for link in at.get("page_link")}
     assert url_names <= linked
 
