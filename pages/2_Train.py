@@ -17,9 +17,10 @@ import charts
 import ui
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
-from resnet_core.data import DataError, download_cifar10, load_cifar10
+from resnet_core.data import DataError, download_cifar10, load_cifar10, visitor_cifar10_dir
 from resnet_core.device import pick_device
 from resnet_core.environment import find_cifar10_dir
+from resnet_core.settings import data_folder_policy
 from resnet_core.models import get_spec, list_models
 from resnet_core.train import TrainConfig, TrainResult
 
@@ -39,7 +40,8 @@ st.caption(
     "residual twin. Training runs in the background: you can switch pages and come back."
 )
 
-sid = ui.session_id()
+sid = ui.run_id()  # in the URL: a reload finds the run again
+ui.watch_run(sid)
 job = jobs.REGISTRY.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
@@ -51,7 +53,10 @@ on_cpu = device.type == "cpu"
 def cifar10_problem(folder: str) -> str | None:
     """None when ``folder`` (or the default location, if empty) has a readable CIFAR-10, else why not."""
     try:
-        load_cifar10(folder or None, split="test")  # the small split: 10,000 images
+        if folder:
+            visitor_cifar10_dir(folder)  # what this server lets visitors read; says nothing about other paths
+        else:
+            load_cifar10(None, split="test")  # the small split: 10,000 images
     except DataError as exc:
         return str(exc)
     return None
@@ -60,7 +65,7 @@ def cifar10_problem(folder: str) -> str | None:
 def start_job(runs: list[jobs.RunSpec]) -> None:
     """Start button callback: runs before the rerun, so the page draws the new state at once."""
     try:
-        jobs.REGISTRY.start(sid, runs)
+        jobs.REGISTRY.start(sid, lambda: jobs.TrainingJob(runs).start())
         st.session_state.pop("train_notice", None)
     except (jobs.JobRefused, ValueError) as exc:
         st.session_state["train_notice"] = str(exc)
@@ -80,23 +85,29 @@ with col_data:
     data_dir: str | None = None
     data_ok = True
     if source == "CIFAR-10":
-        data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found else "", key="data_dir",
-                                 disabled=running, help="The cifar-10-batches-py folder, or its parent.").strip()
+        if data_folder_policy().mode == "off":  # a public server: only the copy it was set up with
+            data_dir = ""
+        else:
+            data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found else "", key="data_dir",
+                                     disabled=running, help="The cifar-10-batches-py folder, or its parent.").strip()
         problem = cifar10_problem(data_dir)
         data_ok = problem is None
-        if problem:
-            st.error(problem)
-            if found is None and st.button("Download CIFAR-10 (170 MB)", disabled=running):
-                with st.spinner("Downloading CIFAR-10 ..."):
-                    try:
-                        download_cifar10(progress=False)
-                    except DataError as exc:
-                        st.error(str(exc))
-                    else:
-                        cifar10_problem.clear()
-                        st.rerun()
-        else:
+        if not problem:
             st.caption(f"Reading the CIFAR-10 copy at `{data_dir or found}`.")
+        elif found is None and not data_dir:
+            st.warning("CIFAR-10 is not on this server yet: download it here (170 MB, needs internet), "
+                       "or train on synthetic shapes.")
+        else:
+            st.error(problem)
+        if problem and found is None and st.button("Download CIFAR-10 (170 MB)", disabled=running):
+            with st.spinner("Downloading CIFAR-10 ..."):
+                try:
+                    download_cifar10(progress=False)
+                except DataError as exc:
+                    st.error(str(exc))
+                else:
+                    cifar10_problem.clear()
+                    st.rerun()
     else:
         st.caption(
             "**Synthetic data:** generated coloured shapes in 10 classes, learnable in seconds. "
@@ -203,7 +214,9 @@ except ValueError as exc:  # TrainConfig validates itself and says what is wrong
     st.error(f"These settings do not make a valid run: {exc}")
 
 b1, b2, b3 = st.columns([1, 1, 5])
-b1.button("Start training", type="primary", key="start", disabled=running or config is None or not data_ok,
+slot = jobs.REGISTRY.availability()
+b1.button("Start training", type="primary", key="start",
+          disabled=running or config is None or not data_ok or not slot.free,
           on_click=start_job, args=(runs_for(config) if config is not None else [],))
 b2.button("Stop", key="stop", disabled=not running, on_click=stop_job)
 if config is not None and not running:
@@ -211,13 +224,26 @@ if config is not None and not running:
     length = f"{budget_s:.0f} s" if budget_s else f"{epochs:g} epochs"
     b3.caption(f"{n} network{'s' if n > 1 else ''} × {length} on {device.type.upper()}"
                + (", one after the other" if n > 1 else ""))
-if notice := st.session_state.get("train_notice"):
+if not running and not slot.free:
+    st.info(slot.busy_message())  # at once, not after a click on Start
+
+    @st.fragment(run_every=5.0)
+    def wait_for_slot() -> None:
+        if jobs.REGISTRY.availability().free:
+            st.rerun()  # the whole page: Start becomes clickable
+
+    wait_for_slot()
+elif notice := st.session_state.get("train_notice"):
     st.warning(notice)
+if not running and jobs.REGISTRY.abandoned(sid):
+    st.info(f"This run was stopped because no browser tab watched it for {jobs.REGISTRY.abandon_s:.0f} s. "
+            "Its results so far are below.")
 
 
 # --- 4. Live view: a fragment polls the job without rerunning the page ------------------------
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
+    ui.watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
     current = jobs.REGISTRY.get(sid)
     if current is None:
         return

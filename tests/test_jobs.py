@@ -1,7 +1,7 @@
-"""Training jobs and the registry: lifecycle, stop, failure, limits, snapshots.
+"""Training jobs: lifecycle, stop, failure, snapshots (the registry: tests/test_registry.py).
 
-Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer; the registry
-tests use a trainer that blocks until stopped, so "two jobs are running" is a fact, not a race.
+Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer; others use a
+trainer that blocks until stopped, so "the job is running" is a fact, not a race.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from torch import nn
 
 from resnet_core import jobs
 from resnet_core.data import DataError, load_data, make_synthetic
-from resnet_core.jobs import JobRefused, JobRegistry, RunSpec, TrainingJob
+from resnet_core.jobs import RunSpec, TrainingJob
 from resnet_core.train import StepMetrics, TrainConfig, Trainer, TrainResult
 
 TINY = dict(
@@ -45,13 +45,6 @@ class BlockingTrainer:
 
 
 SMALL_DATA = dict(train_data=make_synthetic(8, seed=0), test_data=make_synthetic(8, split="test", seed=0))
-
-
-@pytest.fixture
-def registry() -> JobRegistry:
-    reg = JobRegistry(max_running=2)
-    yield reg
-    reg.stop_all(timeout=10)
 
 
 def test_job_runs_plain_then_residual_to_finished_with_history() -> None:
@@ -135,59 +128,6 @@ def test_diverged_run_is_reported_with_what_to_do() -> None:
     assert snap.state == "diverged"
     assert "hot diverged" in snap.message and "lower the learning rate" in snap.message
     assert snap.runs[0].status == "diverged"
-
-
-def test_registry_refuses_beyond_its_limit_with_a_clear_message(registry: JobRegistry) -> None:
-    a = registry.start("a", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    registry.start("b", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.running_count() == 2
-    with pytest.raises(JobRefused, match="the server is busy training 2 models; try again when one finishes"):
-        registry.start("c", [RunSpec("c", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("c") is None
-    assert registry.stop("a")
-    assert a.join(timeout=5) and a.state == "stopped"
-    c = registry.start("c", [RunSpec("c", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert c.is_active
-
-
-def test_registry_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "1")
-    reg = JobRegistry()
-    try:
-        assert reg.max_running == 1
-        reg.start("a", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-        with pytest.raises(JobRefused, match="busy training 1 model;"):
-            reg.start("b", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    finally:
-        reg.stop_all(timeout=5)
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "many")
-    with pytest.raises(ValueError, match="RESNET_MAX_JOBS must be a whole number"):
-        JobRegistry().max_running
-    monkeypatch.delenv(jobs.MAX_JOBS_ENV)
-    assert JobRegistry().max_running == jobs.DEFAULT_MAX_JOBS
-
-
-def test_one_job_per_session(registry: JobRegistry) -> None:
-    first = registry.start("s", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    with pytest.raises(JobRefused, match="already training"):
-        registry.start("s", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("s") is first and first.is_active  # the refused start left it alone
-    first.stop()
-    assert first.join(timeout=5)
-    second = registry.start("s", [RunSpec("b", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    assert registry.get("s") is second is not first
-
-
-def test_finished_jobs_are_forgotten_after_keep_s() -> None:
-    reg = JobRegistry(max_running=2, keep_s=0.2)
-    job = reg.start("s", [RunSpec("a", tiny())], trainer_factory=BlockingTrainer, **SMALL_DATA)
-    time.sleep(0.4)
-    assert reg.get("s") is job  # still running: never forgotten while active
-    job.stop()
-    assert job.join(timeout=5)
-    assert reg.get("s") is job  # just ended: still there for the page to show
-    time.sleep(0.4)
-    assert reg.get("s") is None
 
 
 def test_snapshot_is_a_consistent_copy() -> None:
