@@ -2,23 +2,28 @@
 
 Pages import this module; ``resnet_core`` never does. Keep it small: anything worth testing
 belongs in the core.
+
+Imports of torch, torchvision and the models happen inside the functions that need them: the
+home page and the sidebar use none of them, and a first visit should cost the server ~150 MB
+and a second or two, not the ~700 MB and ~6 s of loading torch and torchvision (issue #10).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
-from PIL import Image
 
-from resnet_core.checkpoint import Checkpoint, CheckpointError
-from resnet_core.classify import Classifier, ModelSource, classifier_from_checkpoint, load_classifier, model_sources
 from resnet_core.environment import machine_status
-from resnet_core.images import ImageError, load_image
-from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
-from resnet_core.samples import Sample, cifar10_test_samples, photo_samples
-from resnet_core.summary import ComparisonRow, ModelSummary, compare_models, summarize
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from resnet_core.checkpoint import Checkpoint
+    from resnet_core.classify import Classifier, ModelSource
+    from resnet_core.samples import Sample
+    from resnet_core.summary import ComparisonRow, ModelSummary
 
 
 # (script, label, icon): the sidebar links. Streamlit's own page list is hidden in
@@ -52,6 +57,7 @@ def setup_page(title: str, icon: str) -> None:
             st.markdown(f"**ImageNet weights:** {', '.join(status.pretrained_cached)}")
         else:
             st.markdown("**ImageNet weights:** none cached (`python -m resnet_core prefetch`)")
+    _run_heartbeat()
 
 
 # --- Models trained in this browser session, offered to the Classify and Grad-CAM pages ---
@@ -73,13 +79,17 @@ def trained_models() -> dict[str, Checkpoint]:
 @st.cache_data(show_spinner="Tracing the model…")
 def cached_summary(name: str, residual: bool) -> ModelSummary:
     """``resnet_core.summary.summarize`` at the variant's native input size, cached."""
+    from resnet_core.summary import summarize
+
     return summarize(name, residual=residual)
 
 
 @st.cache_data(show_spinner="Measuring every variant…")
 def cached_comparison() -> tuple[ComparisonRow, ...]:
-    """``resnet_core.summary.compare_models`` over every registered variant, cached."""
-    return compare_models()
+    """Every registered variant's numbers: shipped with the package, measured only if missing."""
+    from resnet_core.summary import shipped_comparison
+
+    return shipped_comparison()
 
 
 # --- Cached, shared resources for Classify and Grad-CAM ---------------------------------------
@@ -91,13 +101,21 @@ def cached_comparison() -> tuple[ComparisonRow, ...]:
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def cached_classifier(key: str) -> Classifier:
     """The shipped or an already-downloaded ImageNet model (raises WeightsUnavailableError)."""
+    from resnet_core.classify import load_classifier
+
     return load_classifier(key)
 
 
-@st.cache_resource(show_spinner="Reading the CIFAR-10 test images…")
+@st.cache_resource(show_spinner="Reading the sample pictures…")
 def cached_samples() -> list[Sample]:
-    """Sample photos first, then CIFAR-10 test images; empty where neither is configured."""
-    return photo_samples() + cifar10_test_samples()
+    """The built-in gallery (its default first), your sample photos, then CIFAR-10 test images."""
+    from resnet_core.data import DataError
+    from resnet_core.samples import all_samples, gallery_samples, photo_samples
+
+    try:
+        return all_samples()
+    except DataError:  # a damaged CIFAR-10 copy: the Train page says what is wrong with it
+        return gallery_samples() + photo_samples()
 
 
 # --- The model and picture pickers shared by Classify and Grad-CAM ------------------------------
@@ -105,6 +123,9 @@ def cached_samples() -> list[Sample]:
 # or None after telling the user (st.error / st.warning) why there is nothing.
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff", "heic", "heif"]
+#: Longer side an upload is shrunk to: more than any page shows (Streamlit draws at most 1460 px)
+#: or any model reads (224 px crops), and a 50 MP phone photo then costs ~10 MB, not 150 MB.
+PICTURE_MAX_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,10 @@ class Picture:
 
 def choose_model(page: str) -> Classifier | None:
     """Model picker: shipped CIFAR-10 model, models trained this session, ImageNet ResNets."""
+    from resnet_core.checkpoint import CheckpointError
+    from resnet_core.classify import classifier_from_checkpoint, model_sources
+    from resnet_core.pretrained import WeightsUnavailableError
+
     trained = trained_models()
     sources = model_sources(list(trained))
     if not any(s.kind == "shipped" for s in sources):
@@ -148,6 +173,8 @@ def choose_model(page: str) -> Classifier | None:
 
 def _offer_download(name: str, page: str) -> None:
     """Explain how to get missing ImageNet weights, and fetch them here if the user asks."""
+    from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
+
     size_mb = imagenet_weights(name).meta.get("_file_size", 0)
     st.warning(
         f"The ImageNet weights for {name} are not on this machine yet ({size_mb:.0f} MB). "
@@ -171,7 +198,9 @@ def _offer_download(name: str, page: str) -> None:
 
 
 def choose_picture(page: str) -> Picture | None:
-    """Picture picker: a sample (photos and CIFAR-10 test images) or an upload."""
+    """Picture picker: a sample (the gallery's default preselected) or an upload."""
+    from resnet_core.images import ImageError, load_image
+
     samples = cached_samples()
     modes = ["Sample", "Upload"] if samples else ["Upload"]
     mode = st.radio("Picture", modes, horizontal=True, key=f"{page}_picture_mode")
@@ -188,25 +217,72 @@ def choose_picture(page: str) -> Picture | None:
     )
     if uploaded is None:
         if not samples:
-            st.caption("No samples on this machine: set RESNET_SAMPLES_DIR or RESNET_DATA_DIR to offer some.")
+            st.caption("Upload a photo above to see what the model makes of it.")
         return None
     try:
-        return Picture(load_image(uploaded.getvalue()), uploaded.name, None)
+        return Picture(load_image(uploaded.getvalue(), max_side=PICTURE_MAX_SIDE), uploaded.name, None)
     except ImageError as exc:
         st.error(f"{uploaded.name}: {exc}")
         return None
 
 
-# --- Identity of this browser session, for the process-wide training-job registry ---
-_SESSION_ID_KEY = "session_id"
+# --- Which run this browser tab is watching, for the process-wide job registry ----------------
+# The run id lives in the URL (?run=...), so a reload (a new Streamlit session) finds the run
+# again, and in session state, so switching pages (which drops query parameters) keeps it.
+RUN_PARAM = "run"
+_RUN_ID_KEY = "run_id"
+
+
+def run_id() -> str:
+    """This tab's run id: from the URL, else this session's, else a new one; written back to the URL."""
+    from resnet_core.registry import new_run_id, valid_run_id
+
+    from_url = st.query_params.get(RUN_PARAM)
+    value = from_url if valid_run_id(from_url) else st.session_state.get(_RUN_ID_KEY)
+    if not valid_run_id(value):  # anything else in the URL is ignored, never used as a key
+        value = new_run_id()
+    st.session_state[_RUN_ID_KEY] = value
+    if from_url != value:
+        st.query_params[RUN_PARAM] = value
+    return value
+
+
+#: Seconds between the sidebar's heartbeats while this tab's run trains and another page is shown:
+#: well inside RESNET_ABANDON_S (120 s), so only a closed tab lets a run be abandoned.
+HEARTBEAT_S = 20.0
+
+
+def _run_heartbeat() -> None:
+    """On every page: while this tab's run trains, say so in the sidebar and keep it alive."""
+    from resnet_core.registry import REGISTRY, format_duration
+
+    run = st.session_state.get(_RUN_ID_KEY)
+    job = REGISTRY.get(run) if run else None
+    if job is None or not job.is_active:
+        return
+
+    @st.fragment(run_every=HEARTBEAT_S)
+    def beat() -> None:
+        REGISTRY.touch(run)
+        current = REGISTRY.get(run)
+        if current is not None and current.is_active:
+            eta = current.snapshot().eta_s
+            left = "time left not known yet" if eta is None else f"about {format_duration(eta)} left"
+            st.caption(f"Your training run: {left} (Train page).")
+        else:
+            st.caption("Your training run has ended: the results are on the Train page.")
+
+    with st.sidebar:
+        beat()
+
+
+def watch_run(run: str) -> None:
+    """Heartbeat: this tab is still looking at ``run`` (call on every poll and page run)."""
+    from resnet_core.registry import REGISTRY
+
+    REGISTRY.touch(run)
 
 
 def session_id() -> str:
-    """A random id for this browser session, stable across reruns and page switches.
-
-    Kept in plain session state (not widget state, which Streamlit drops when a page stops
-    drawing the widget), so the Train page finds its running job again after any rerun.
-    """
-    if _SESSION_ID_KEY not in st.session_state:
-        st.session_state[_SESSION_ID_KEY] = uuid.uuid4().hex
-    return st.session_state[_SESSION_ID_KEY]
+    """Kept for pages not yet moved to :func:`run_id`: the same id."""
+    return run_id()

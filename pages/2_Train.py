@@ -18,10 +18,11 @@ import ui
 from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
-from resnet_core.data import DataError, download_cifar10, load_cifar10
+from resnet_core.data import DataError, download_cifar10, load_cifar10, visitor_cifar10_dir
 from resnet_core.device import pick_device
 from resnet_core.environment import find_cifar10_dir
 from resnet_core.models import get_spec, list_models
+from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult
 
 POLL_S = 1.0  # seconds between chart refreshes while training
@@ -40,7 +41,8 @@ st.caption(
     "switch pages and come back."
 )
 
-sid = ui.session_id()
+sid = ui.run_id()  # in the URL: a reload finds the run again
+ui.watch_run(sid)
 job = jobs.REGISTRY.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
@@ -50,7 +52,10 @@ device = pick_device("auto")
 def cifar10_problem(folder: str) -> str | None:
     """None when ``folder`` (or the default location, if empty) has a readable CIFAR-10, else why not."""
     try:
-        load_cifar10(folder or None, split="test")  # the small split: 10,000 images
+        if folder:
+            visitor_cifar10_dir(folder)  # what this server lets visitors read; says nothing about other paths
+        else:
+            load_cifar10(None, split="test")  # the small split: 10,000 images
     except DataError as exc:
         return str(exc)
     return None
@@ -59,7 +64,7 @@ def cifar10_problem(folder: str) -> str | None:
 def start(job_to_start: jobs.Job) -> None:
     """Start button callback: runs before the rerun, so the page draws the new state at once."""
     try:
-        jobs.REGISTRY.start(sid, job_to_start)
+        jobs.REGISTRY.start(sid, job_to_start.start)
         st.session_state.pop("train_notice", None)
     except jobs.JobRefused as exc:
         st.session_state["train_notice"] = str(exc)
@@ -80,21 +85,29 @@ with col_data:
     data_dir: str | None = None
     data_ok = True
     if source == "CIFAR-10":
-        data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found else "", key="data_dir",
-                                 disabled=running, help="The cifar-10-batches-py folder, or its parent.").strip()
+        if data_folder_policy().mode == "off":  # a public server: only the copy it was set up with
+            data_dir = ""
+        else:
+            data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found else "", key="data_dir",
+                                     disabled=running, help="The cifar-10-batches-py folder, or its parent.").strip()
         problem = cifar10_problem(data_dir)
         data_ok = problem is None
-        if problem:
+        if not problem:
+            pass
+        elif found is None and not data_dir:
+            st.warning("CIFAR-10 is not on this server yet: download it here (170 MB, needs internet), "
+                       "or train on synthetic shapes.")
+        else:
             st.error(problem)
-            if found is None and st.button("Download CIFAR-10 (170 MB)", disabled=running):
-                with st.spinner("Downloading CIFAR-10 ..."):
-                    try:
-                        download_cifar10(progress=False)
-                    except DataError as exc:
-                        st.error(str(exc))
-                    else:
-                        cifar10_problem.clear()
-                        st.rerun()
+        if problem and found is None and st.button("Download CIFAR-10 (170 MB)", disabled=running):
+            with st.spinner("Downloading CIFAR-10 ..."):
+                try:
+                    download_cifar10(progress=False)
+                except DataError as exc:
+                    st.error(str(exc))
+                else:
+                    cifar10_problem.clear()
+                    st.rerun()
     else:
         st.caption("**Synthetic data:** generated coloured shapes in 10 classes. It is not CIFAR-10: "
                    "whatever a network reaches on it says nothing about real photos.")
@@ -187,14 +200,27 @@ else:
         st.error(f"These settings do not make a valid run: {exc}")
 
 b1, b2, b3 = st.columns([1, 1, 5])
-b1.button("Start", type="primary", key="start", disabled=running or new_job is None or not data_ok,
+slot = jobs.REGISTRY.availability()
+b1.button("Start", type="primary", key="start", disabled=running or new_job is None or not data_ok or not slot.free,
           on_click=start, args=(new_job,))
 b2.button("Stop", key="stop", disabled=not running, on_click=stop_job)
 if isinstance(new_job, jobs.RaceJob) and not running:
     cfg = new_job.config
     b3.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
-if notice := st.session_state.get("train_notice"):
+if not running and not slot.free:
+    st.info(slot.busy_message())  # at once, not after a click on Start
+
+    @st.fragment(run_every=5.0)
+    def wait_for_slot() -> None:
+        if jobs.REGISTRY.availability().free:
+            st.rerun()  # the whole page: Start becomes clickable
+
+    wait_for_slot()
+elif notice := st.session_state.get("train_notice"):
     st.warning(notice)
+if not running and jobs.REGISTRY.abandoned(sid):
+    st.info(f"This run was stopped because no browser tab watched it for {jobs.REGISTRY.abandon_s:.0f} s. "
+            "Its results so far are below.")
 
 
 # --- 3. Live view: a fragment polls the job without rerunning the page ------------------------
@@ -248,6 +274,7 @@ def single_view(snap: jobs.TrainingSnapshot) -> None:
 
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
+    ui.watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
     current = jobs.REGISTRY.get(sid)
     if current is None:
         return

@@ -18,8 +18,13 @@ def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
     return torch.where(index >= size, 2 * (size - 1) - index, index)
 
 
-def random_crop(images: torch.Tensor, padding: int = 4, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Each image shifted by its own random offset in ``[-padding, padding]`` pixels, reflect-padded.
+def random_crop(
+    images: torch.Tensor, padding: int = 4, *, size: int | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A random ``size`` x ``size`` window of each image reflect-padded by ``padding`` pixels.
+
+    With ``size`` None (the image's own size) each image is shifted by its own random offset in
+    ``[-padding, padding]`` pixels.
 
     Equivalent to reflect-padding by ``padding`` and cropping back to the original size at a
     random position, but done as one gather, so it works on uint8 (``F.pad``'s reflect mode does
@@ -27,16 +32,20 @@ def random_crop(images: torch.Tensor, padding: int = 4, *, generator: torch.Gene
     so the network never sees an artificial black border.
     """
     n, _, h, w = images.shape
-    if padding == 0:
+    size = min(h, w) if size is None else size
+    if not 1 <= size <= min(h, w):
+        raise ValueError(f"crop size must be 1..{min(h, w)} pixels, got {size}")
+    if padding == 0 and size == h == w:
         return images
     dev = images.device
-    dy = torch.randint(-padding, padding + 1, (n, 1), device=dev, generator=generator)
-    dx = torch.randint(-padding, padding + 1, (n, 1), device=dev, generator=generator)
-    rows = _reflect(torch.arange(h, device=dev) + dy, h)  # (N, H)
-    cols = _reflect(torch.arange(w, device=dev) + dx, w)  # (N, W)
+    # Window offsets, in padded coordinates shifted so that 0 is the image's top-left corner.
+    dy = torch.randint(-padding, h - size + padding + 1, (n, 1), device=dev, generator=generator)
+    dx = torch.randint(-padding, w - size + padding + 1, (n, 1), device=dev, generator=generator)
+    rows = _reflect(torch.arange(size, device=dev) + dy, h)  # (N, size)
+    cols = _reflect(torch.arange(size, device=dev) + dx, w)  # (N, size)
     batch = torch.arange(n, device=dev).view(n, 1, 1)
-    # Advanced indices on dims 0, 2, 3 around a slice: the result is (N, H, W, C).
-    out = images[batch, :, rows.view(n, h, 1), cols.view(n, 1, w)]
+    # Advanced indices on dims 0, 2, 3 around a slice: the result is (N, size, size, C).
+    out = images[batch, :, rows.view(n, size, 1), cols.view(n, 1, size)]
     return out.permute(0, 3, 1, 2)
 
 
@@ -46,9 +55,11 @@ def random_flip(images: torch.Tensor, p: float = 0.5, *, generator: torch.Genera
     return torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
 
 
-def augment(images: torch.Tensor, *, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random crop (reflect padding) then horizontal flip, for a uint8 batch ``(N, 3, H, W)``."""
-    return random_flip(random_crop(images, padding, generator=generator), generator=generator)
+def augment(
+    images: torch.Tensor, *, padding: int = 4, size: int | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Random crop (reflect padding, ``size`` pixels square) then horizontal flip, for uint8 ``(N, 3, H, W)``."""
+    return random_flip(random_crop(images, padding, size=size, generator=generator), generator=generator)
 
 
 def normalize(

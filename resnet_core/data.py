@@ -3,11 +3,19 @@
 A split is one uint8 tensor ``(N, 3, 32, 32)`` plus int64 labels, so the trainer can move it to
 the device once and augment whole batches there (the airbench approach: no ``DataLoader``, no
 per-image PIL work). 50,000 CIFAR images take 150 MB as uint8.
+
+CIFAR-10 is read once per process and shared: :func:`load_cifar10` keeps what it read in a small
+thread-safe cache (``CACHE_BYTES``), so every run of every visitor uses the same tensors (read-only:
+nothing here or in the trainer writes to them). A subset is read file by file, keeping only its
+images, so a 5,000-image run never holds the whole training split (issue #10).
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,7 +25,7 @@ import torch
 
 from resnet_core.cifar10 import CLASSES, IMAGE_SIZE
 from resnet_core.environment import find_cifar10_dir
-from resnet_core.settings import DATA_DIR_ENV, cache_dir
+from resnet_core.settings import DATA_DIR_ENV, cache_dir, data_folder_policy
 
 if TYPE_CHECKING:  # only for the annotation; train.py imports this module
     from resnet_core.train import TrainConfig
@@ -26,11 +34,13 @@ __all__ = [
     "DataError",
     "ImageDataset",
     "SYNTHETIC_CLASSES",
+    "clear_cache",
     "download_cifar10",
     "load_cifar10",
     "load_data",
     "make_synthetic",
     "stratified_subset",
+    "visitor_cifar10_dir",
 ]
 
 Split = Literal["train", "test"]
@@ -141,8 +151,9 @@ def _resolve_cifar_dir(root: str | Path | None) -> Path:
         found = find_cifar10_dir()
         if found is None:
             raise DataError(
-                f"CIFAR-10 not found: set ${DATA_DIR_ENV} to a cifar-10-batches-py directory (or its parent), "
-                "download it with resnet_core.data.download_cifar10(), or train on synthetic data"
+                f"CIFAR-10 is not on this machine: run `python -m resnet_core prefetch` (downloads 170 MB into "
+                f"{cache_dir() / 'data'}), or set ${DATA_DIR_ENV} to a cifar-10-batches-py folder (or its parent), "
+                "or train on synthetic data"
             )
         return found
     path = Path(root).expanduser()
@@ -165,16 +176,47 @@ def _read_class_names(path: Path) -> tuple[str, ...]:
     return names
 
 
-def load_cifar10(root: str | Path | None = None, *, split: Split = "train") -> ImageDataset:
+#: Most bytes of CIFAR-10 the process keeps for reuse: the whole training split (150 MB) and the
+#: test split (30 MB), or several subsets. Least recently used entries go first.
+CACHE_BYTES = 200 * 2**20
+
+_cache_lock = threading.Lock()  # held while reading, so two runs starting together read once
+_cache: OrderedDict[tuple[object, ...], ImageDataset] = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget every cached CIFAR-10 split (tests; a server that needs the memory back)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _nbytes(ds: ImageDataset) -> int:
+    return ds.images.numel() * ds.images.element_size() + ds.labels.numel() * ds.labels.element_size()
+
+
+def _fingerprint(path: Path, files: tuple[str, ...]) -> tuple[object, ...]:
+    """Identifies the files' current contents cheaply: a rewritten file is read again."""
+    stats = [os.stat(path / name) for name in (*files, "batches.meta") if (path / name).is_file()]
+    return tuple((st.st_size, st.st_mtime_ns, st.st_ino) for st in stats)
+
+
+def load_cifar10(
+    root: str | Path | None = None, *, split: Split = "train", subset: int | None = None
+) -> ImageDataset:
     """Read one CIFAR-10 split from the standard ``cifar-10-batches-py`` layout, validated.
 
     ``root`` is that directory or its parent; ``None`` looks where :func:`find_cifar10_dir`
-    does. We read the pickles ourselves rather than through ``torchvision.datasets.CIFAR10``
-    because torchvision insists on the official files' md5s, which re-encoded copies (like the
-    offline one in ``shared/data``) do not have. Raises :class:`DataError` naming the file.
+    does. ``subset``: only the class-balanced first ``subset`` images (:func:`stratified_subset`),
+    read without holding the rest. Results are cached for the process and shared between callers:
+    treat the tensors as read-only. We read the pickles ourselves rather than through
+    ``torchvision.datasets.CIFAR10`` because torchvision insists on the official files' md5s,
+    which re-encoded copies (like the offline one in ``shared/data``) do not have. Every pickle
+    goes through the restricted unpickler. Raises :class:`DataError` naming the file.
     """
     if split not in ("train", "test"):
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+    if subset is not None and subset < 1:
+        raise DataError(f"subset size must be at least 1, got {subset}")
     path = _resolve_cifar_dir(root)
     files = _TRAIN_FILES if split == "train" else _TEST_FILES
     missing = [name for name in files if not (path / name).is_file()]
@@ -183,18 +225,91 @@ def load_cifar10(root: str | Path | None = None, *, split: Split = "train") -> I
             f"{path}: missing {', '.join(missing)}; a complete cifar-10-batches-py has data_batch_1..5 and "
             "test_batch. Download CIFAR-10 again"
         )
+    if subset is not None and subset >= len(files) * _IMAGES_PER_FILE:
+        subset = None  # all of it: share the whole split's cache entry
+    key = (str(path.resolve()), split, subset, _fingerprint(path, files))
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+        dataset = _read_split(path, split, files, subset)
+        _cache[key] = dataset
+        while sum(_nbytes(d) for d in _cache.values()) > CACHE_BYTES and len(_cache) > 1:
+            _cache.popitem(last=False)
+        return dataset
+
+
+def _read_split(path: Path, split: Split, files: tuple[str, ...], subset: int | None) -> ImageDataset:
+    """Read ``files`` into one uint8 tensor, or only the ``subset`` a stratified subset keeps."""
     classes = _read_class_names(path)
-    parts = [_read_batch(path / name) for name in files]
-    data = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
-    images = torch.from_numpy(data).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
-    return ImageDataset(
-        images=images,
-        labels=torch.from_numpy(labels),
-        classes=classes,
-        synthetic=False,
-        source=f"CIFAR-10 {split} split ({len(labels):,} images at {path})",
+    source = f"CIFAR-10 {split} split ({len(files) * _IMAGES_PER_FILE:,} images at {path})"
+    if subset is None:
+        # Filled file by file: the peak is the split plus one file, not the split twice.
+        images = torch.empty((len(files) * _IMAGES_PER_FILE, _PIXELS), dtype=torch.uint8)
+        labels = torch.empty(len(files) * _IMAGES_PER_FILE, dtype=torch.int64)
+        for i, name in enumerate(files):
+            data, batch_labels = _read_batch(path / name)
+            rows = slice(i * _IMAGES_PER_FILE, (i + 1) * _IMAGES_PER_FILE)
+            images[rows] = torch.from_numpy(data)
+            labels[rows] = torch.from_numpy(batch_labels)
+            del data, batch_labels
+        return ImageDataset(images.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE), labels, classes, False, source)
+
+    # The first images of each class in file order, as stratified_subset picks them from the whole split.
+    k = len(classes)
+    quota = np.array([subset // k + (1 if c < subset % k else 0) for c in range(k)])
+    taken = np.zeros(k, dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for name in files:
+        if (taken >= quota).all():
+            break
+        data, batch_labels = _read_batch(path / name)
+        keep = np.zeros(len(batch_labels), dtype=bool)
+        for c in range(k):
+            idx = np.flatnonzero(batch_labels == c)[: max(0, quota[c] - taken[c])]
+            keep[idx] = True
+            taken[c] += len(idx)
+        parts.append((data[keep].copy(), batch_labels[keep]))
+        del data, batch_labels
+    if (taken < quota).any():  # a class ran short: stratified_subset's fill-up needs the whole split
+        return stratified_subset(_read_split(path, split, files, None), subset)
+    images = torch.from_numpy(np.concatenate([p[0] for p in parts])).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
+    labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    return ImageDataset(images, labels, classes, False, f"{source}, subset of {subset:,}")
+
+
+def visitor_cifar10_dir(text: str) -> Path:
+    """The CIFAR-10 folder a visitor typed, if this server lets visitors read it and it holds a copy.
+
+    ``$RESNET_DATA_FOLDERS`` decides which folders may be read (see resnet_core.settings). The
+    :class:`DataError` raised says the same for a folder that does not exist, one that cannot be
+    read and one without a valid copy, so the box cannot be used to probe the server's files.
+    """
+    policy = data_folder_policy()
+    if policy.mode == "off":
+        raise DataError(
+            "This server does not read folders typed here. It uses the CIFAR-10 copy it was set up "
+            "with; without one, train on synthetic shapes."
+        )
+    try:
+        path = Path(os.path.realpath(Path(text.strip()).expanduser()))  # follows symlinks and ".."
+    except (ValueError, OSError, RuntimeError):  # NUL bytes, symlink loops, ...
+        path = None
+    if path is not None and not policy.allows(path):
+        roots = ", ".join(f"`{r}`" for r in policy.roots)
+        raise DataError(f"This server reads CIFAR-10 only from folders inside {roots}.")
+    generic = DataError(
+        "No readable CIFAR-10 copy there. Give the cifar-10-batches-py folder (or the folder that "
+        "holds it), with data_batch_1 to data_batch_5 and test_batch from the Python version of CIFAR-10."
     )
+    if path is None:
+        raise generic
+    try:
+        load_cifar10(path, split="test")
+    except (DataError, OSError, ValueError):
+        raise generic from None
+    return path
 
 
 def download_cifar10(progress: bool = True) -> Path:
@@ -337,8 +452,8 @@ def load_data(config: "TrainConfig") -> tuple[ImageDataset, ImageDataset]:
         return train, test
     if config.data != "cifar10":
         raise DataError(f"unknown data {config.data!r}; use 'cifar10' or 'synthetic'")
-    train = stratified_subset(load_cifar10(config.data_dir, split="train"), config.subset)
-    test = stratified_subset(load_cifar10(config.data_dir, split="test"), config.test_subset)
+    train = load_cifar10(config.data_dir, split="train", subset=config.subset)
+    test = load_cifar10(config.data_dir, split="test", subset=config.test_subset)
     return train, test
 
 

@@ -1,14 +1,17 @@
-"""What this machine offers the app: device, CIFAR-10, cached pretrained weights."""
+"""What this machine offers the app: device, CIFAR-10, cached pretrained weights.
+
+The sidebar asks on every page, so this is file checks only: no torch import (~500 MB, ~4 s)
+unless torch is loaded already or there are weight files whose names need the model registry.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from resnet_core.device import describe_device
-from resnet_core.models import get_spec, list_models
 from resnet_core.settings import cache_dir, data_dir
 
 @dataclass(frozen=True)
@@ -40,15 +43,31 @@ def cached_pretrained() -> tuple[str, ...]:
     asking torchvision for the exact name, keeps the sidebar from importing torchvision (~165 MB).
     ``resnet_core.pretrained.weights_path`` has the exact name when a page loads the weights.
     """
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    if not checkpoints.is_dir():
+    checkpoints = torch_hub_dir() / "checkpoints"
+    if not checkpoints.is_dir() or not any(checkpoints.glob("*.pth")):
         return ()
+    from resnet_core.models import get_spec, list_models  # imports torch: only once there are files
+
     names = []
     for name in list_models("imagenet"):
         tv_name = get_spec(name).torchvision_name
         if tv_name and any(checkpoints.glob(f"{tv_name}-*.pth")):
             names.append(name)
     return tuple(names)
+
+
+def torch_hub_dir() -> Path:
+    """``torch.hub.get_dir()``, without importing torch when it is not loaded yet.
+
+    Same rule as torch: ``$TORCH_HOME/hub``, else ``$XDG_CACHE_HOME/torch/hub``, else
+    ``~/.cache/torch/hub``; once torch is loaded, torch answers (``torch.hub.set_dir`` counts).
+    """
+    if "torch" in sys.modules:
+        return Path(sys.modules["torch"].hub.get_dir())
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "torch"
+    )
+    return Path(os.path.expanduser(torch_home)) / "hub"
 
 
 def machine_status() -> MachineStatus:

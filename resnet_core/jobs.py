@@ -1,4 +1,4 @@
-"""Long work off the caller's thread: job objects the app polls, and a process-wide registry.
+"""Long work off the caller's thread: job objects the app polls.
 
 A job owns one background thread, a stop event and a lock-protected history. Its worker (a
 :class:`~resnet_core.train.Trainer` or a :class:`~resnet_core.race.Race`) reports through a
@@ -7,16 +7,14 @@ the same lock, so a reader never sees a half-updated run. That history is the on
 workers keep none of their own. Nothing here imports Streamlit: the pages and the tests are two
 clients of the same objects.
 
-:data:`REGISTRY` is the one piece of process-wide state. A Streamlit server runs every browser
-session in the same process, so the registry is what lets a page rerun (or a reload) find the job
-it started, and what keeps a small server from training more models at once than it has cores for.
+The process-wide job registry (run ids, limits, abandonment, expiry) is in
+:mod:`resnet_core.registry`; ``JobRegistry``, ``JobRefused`` and ``REGISTRY`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 import uuid
@@ -26,6 +24,8 @@ from typing import Any, Callable, Generic, Literal, TypeVar
 from resnet_core.data import DataError, ImageDataset
 from resnet_core.experiments import Experiment, Scale, Verdict, data_words, pace_note, verdict
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceGrads, RaceMetrics, RaceResult, RaceStep
+# The registry lives in its own module; these names stay importable from here.
+from resnet_core.registry import REGISTRY, JobRefused, JobRegistry, format_duration  # noqa: F401
 from resnet_core.train import EpochMetrics, GradNorms, Metrics, StepMetrics, TrainConfig, Trainer, TrainResult
 
 __all__ = [
@@ -45,15 +45,6 @@ log = logging.getLogger(__name__)
 JobState = Literal["pending", "running", "finished", "stopped", "diverged", "failed"]
 #: States after which the job's thread has ended (or will end without doing more work).
 TERMINAL_STATES: frozenset[str] = frozenset({"finished", "stopped", "diverged", "failed"})
-
-#: Environment variable capping how many jobs train at once in one process.
-MAX_JOBS_ENV = "RESNET_MAX_JOBS"
-#: Two concurrent runs on 2 cores were measured at ~450 images/s each against ~1950 for one alone
-#: (bench/RESULTS.md): a second run makes both far slower than waiting would. One at a time.
-DEFAULT_MAX_JOBS = 1
-#: How long a finished job stays findable by its session (seconds), so a user who wanders off
-#: to another page for a while still finds the results when they come back.
-DEFAULT_KEEP_S = 3600.0
 
 R = TypeVar("R")  # what a job's worker returns
 M = TypeVar("M")  # the records it reports
@@ -376,121 +367,3 @@ class RaceJob(Job[RaceResult, RaceMetrics]):
             result=result, verdict=final_verdict if done else None, progress=progress, elapsed_s=elapsed,
             eta_s=0.0 if done else _eta(elapsed, progress), pace_note=note,
         )  # fmt: skip
-
-
-class JobRefused(RuntimeError):
-    """The registry will not start a job now; the message says why and what to do."""
-
-
-class JobRegistry:
-    """Jobs by browser session, with a cap on how many train at once in this process.
-
-    Policy: a session has at most one job. Starting a job while that session's job is still
-    running is *refused* (the caller must stop it first) rather than silently stopping it, so a
-    stray click cannot throw away a run someone has been watching for minutes. A session's
-    finished job is replaced by its next one. Finished jobs are forgotten ``keep_s`` seconds
-    after they end (checked whenever the registry is used; no extra thread).
-    """
-
-    def __init__(self, max_running: int | None = None, keep_s: float = DEFAULT_KEEP_S) -> None:
-        self._max_running = max_running
-        self.keep_s = keep_s
-        self._lock = threading.Lock()
-        self._jobs: dict[str, TrainingJob] = {}
-
-    @property
-    def max_running(self) -> int:
-        """The cap: the constructor's value, else ``$RESNET_MAX_JOBS``, else 1."""
-        if self._max_running is not None:
-            return self._max_running
-        raw = os.environ.get(MAX_JOBS_ENV, "").strip()
-        if not raw:
-            return DEFAULT_MAX_JOBS
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"${MAX_JOBS_ENV} must be a whole number of jobs, got {raw!r}") from None
-        if value < 1:
-            raise ValueError(f"${MAX_JOBS_ENV} must be at least 1, got {value}")
-        return value
-
-    def start(self, session_id: str, job: Job) -> Job:
-        """Start ``job`` for ``session_id``; raise :class:`JobRefused` when it cannot run now."""
-        limit = self.max_running
-        with self._lock:
-            self._cleanup_locked()
-            existing = self._jobs.get(session_id)
-            if existing is not None and existing.is_active:
-                raise JobRefused(
-                    "this session is already training a model: stop it (or wait for it to finish) "
-                    "before starting another"
-                )
-            running = sum(job.is_active for job in self._jobs.values())
-            if running >= limit:
-                noun = "model" if limit == 1 else "models"
-                raise JobRefused(
-                    f"the server is busy training {running} {noun}; try again when one finishes"
-                )
-            # Start while holding the lock so a concurrent start() counts this job as running.
-            job.start()
-            self._jobs[session_id] = job
-            return job
-
-    def get(self, session_id: str) -> Job | None:
-        """The session's job (running or recently ended), if any."""
-        with self._lock:
-            self._cleanup_locked()
-            return self._jobs.get(session_id)
-
-    def stop(self, session_id: str) -> bool:
-        """Ask the session's job to stop; True if there was an active one."""
-        job = self.get(session_id)
-        if job is None or not job.is_active:
-            return False
-        job.stop()
-        return True
-
-    def forget(self, session_id: str) -> None:
-        """Drop the session's job (stopping it first if it is still running)."""
-        with self._lock:
-            job = self._jobs.pop(session_id, None)
-        if job is not None:
-            job.stop()
-
-    def running_count(self) -> int:
-        with self._lock:
-            return sum(job.is_active for job in self._jobs.values())
-
-    def stop_all(self, timeout: float | None = None) -> None:
-        """Stop every job and wait for their threads: for tests and server shutdown."""
-        with self._lock:
-            jobs = list(self._jobs.values())
-            self._jobs.clear()
-        for job in jobs:
-            job.stop()
-        for job in jobs:
-            job.join(timeout)
-
-    def _cleanup_locked(self) -> None:
-        now = time.monotonic()
-        expired = [
-            sid for sid, job in self._jobs.items()
-            if (ended := job.ended_at) is not None and now - ended > self.keep_s
-        ]
-        for sid in expired:
-            del self._jobs[sid]
-
-
-#: The process-wide registry the app uses. The only module-level mutable state in this package's
-#: training code: one object, internally locked.
-REGISTRY = JobRegistry()
-
-
-def format_duration(seconds: float | None) -> str:
-    """``"1 min 05 s"``, ``"42 s"`` or ``"estimating..."`` (for None): a duration or ETA as people read it."""
-    if seconds is None or math.isnan(seconds):
-        return "estimating..."
-    seconds = int(round(seconds))
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds} s"

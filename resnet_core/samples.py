@@ -1,8 +1,7 @@
-"""Ready-made pictures to classify: CIFAR-10 test images (with labels) and the sample photos."""
+"""Ready-made pictures to classify: the built-in gallery, your sample photos, CIFAR-10 test images."""
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +11,17 @@ from PIL import Image
 from resnet_core.cifar10 import CLASSES, IMAGE_SIZE
 from resnet_core.environment import find_cifar10_dir
 from resnet_core.images import load_image
-from resnet_core.settings import samples_dir
+from resnet_core.settings import PACKAGE_DIR, samples_dir
 
-__all__ = ["Sample", "cifar10_test_samples", "photo_samples"]
+__all__ = ["DEFAULT_SAMPLE", "GALLERY_DIR", "Sample", "all_samples", "cifar10_test_samples", "gallery_samples",
+           "photo_samples"]
 
 _PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+#: CC0 and public-domain photos shipped inside the package (attribution: GALLERY_DIR / "README.md").
+GALLERY_DIR = PACKAGE_DIR / "gallery"
+#: The gallery photo pickers start on: the shipped CIFAR-10 model gets it right with confidence.
+DEFAULT_SAMPLE = "cat_chelsea.jpg"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,24 @@ class Sample:
         return load_image(self.path)
 
 
+def _photos(directory: Path, prefix: str) -> list[Sample]:
+    samples = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in _PHOTO_SUFFIXES or not path.is_file():
+            continue
+        cls = path.stem.split("_")[0]
+        samples.append(Sample(f"{prefix}{path.name}", cls if cls in CLASSES else None, path=path))
+    return samples
+
+
+def gallery_samples() -> list[Sample]:
+    """The built-in gallery, :data:`DEFAULT_SAMPLE` first: there with no setting and offline."""
+    if not GALLERY_DIR.is_dir():  # a trimmed install; the pickers then offer uploads only
+        return []
+    photos = _photos(GALLERY_DIR, "Gallery: ")
+    return sorted(photos, key=lambda s: s.path is None or s.path.name != DEFAULT_SAMPLE)
+
+
 def photo_samples(directory: Path | None = None) -> list[Sample]:
     """The photos in ``directory`` (default ``$RESNET_SAMPLES_DIR``), by name; [] if unset.
 
@@ -45,32 +68,31 @@ def photo_samples(directory: Path | None = None) -> list[Sample]:
     directory = directory or samples_dir()
     if directory is None or not directory.is_dir():
         return []
-    samples = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix.lower() not in _PHOTO_SUFFIXES:
-            continue
-        prefix = path.stem.split("_")[0]
-        samples.append(Sample(f"Photo: {path.name}", prefix if prefix in CLASSES else None, path=path))
-    return samples
+    return _photos(directory, "Photo: ")
 
 
 def cifar10_test_samples(per_class: int = 3, directory: Path | None = None) -> list[Sample]:
     """The first ``per_class`` test images of every class, class by class; [] without CIFAR-10.
 
-    Reads ``test_batch`` of the standard python layout directly (see ../shared/data/README.md:
-    torchvision's loader refuses the offline copy's checksums).
+    Read through :func:`resnet_core.data.load_cifar10`, the one loader that validates the files
+    and refuses a pickle that would run code; a damaged copy raises its ``DataError``.
     """
+    from resnet_core.data import load_cifar10  # imports torch: only where CIFAR-10 is there
+
     directory = directory or find_cifar10_dir()
     if directory is None:
         return []
-    with open(directory / "test_batch", "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
-    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
-    labels = list(batch[b"labels"])
+    test = load_cifar10(directory, split="test")
+    labels = test.labels.tolist()
     samples: list[Sample] = []
     for cls, name in enumerate(CLASSES):
         indices = [i for i, y in enumerate(labels) if y == cls][:per_class]
         for n, i in enumerate(indices, 1):
-            pixels = data[i].transpose(1, 2, 0).tobytes()  # planes -> HWC
+            pixels = test.images[i].permute(1, 2, 0).contiguous().numpy().tobytes()  # planes -> HWC
             samples.append(Sample(f"CIFAR-10 test #{i}: {name} {n}", name, pixels=pixels))
     return samples
+
+
+def all_samples() -> list[Sample]:
+    """Everything a picker offers: gallery (default first), your photos, then CIFAR-10 test images."""
+    return gallery_samples() + photo_samples() + cifar10_test_samples()

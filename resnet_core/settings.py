@@ -6,7 +6,9 @@ Settings are read when asked for, never cached at import, so tests and the app c
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 #: Directory holding CIFAR-10 (either ``cifar-10-batches-py`` itself or its parent).
 DATA_DIR_ENV = "RESNET_DATA_DIR"
@@ -37,3 +39,93 @@ def samples_dir() -> Path | None:
         return None
     path = Path(env).expanduser()
     return path if path.is_dir() else None
+
+
+# --- Sharing one server between visitors (issue #10) ------------------------------------------
+
+#: How many trainings may run at once in this process.
+MAX_JOBS_ENV = "RESNET_MAX_JOBS"
+#: Seconds a run may go on with no browser tab polling it before it stops on its own.
+ABANDON_S_ENV = "RESNET_ABANDON_S"
+#: Seconds a run's results stay available after it ended (and after a tab last looked at them).
+KEEP_S_ENV = "RESNET_KEEP_S"
+
+#: One training at a time: two on a 2-core Community Cloud box halve each one's speed (OpenMP
+#: threads wait on each other; bench/RESULTS.md measured ~1950 -> ~450 images/s each) and double
+#: the memory. A GPU server can raise it.
+DEFAULT_MAX_JOBS = 1
+#: Two minutes: a reload reconnects in seconds, so a run nobody watched for this long was left behind.
+DEFAULT_ABANDON_S = 120.0
+#: Fifteen minutes of results (a trained model is a few MB) after the run and the last look at it.
+DEFAULT_KEEP_S = 900.0
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value the app cannot use; the message names it."""
+
+
+def _env_number(name: str, default: float, *, minimum: float, integer: bool = False) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "a whole number" if integer else "a number of seconds"
+        raise SettingError(f"${name} must be {kind}, got {raw!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise SettingError(f"${name} must be at least {minimum:g}, got {raw}")
+    return value
+
+
+def max_jobs() -> int:
+    """``$RESNET_MAX_JOBS``: trainings at once in this process (default 1)."""
+    return int(_env_number(MAX_JOBS_ENV, DEFAULT_MAX_JOBS, minimum=1, integer=True))
+
+
+def abandon_s() -> float:
+    """``$RESNET_ABANDON_S``: seconds without a watching tab before a run stops (default 120)."""
+    return _env_number(ABANDON_S_ENV, DEFAULT_ABANDON_S, minimum=1)
+
+
+def keep_s() -> float:
+    """``$RESNET_KEEP_S``: seconds a finished run's results are kept (default 900)."""
+    return _env_number(KEEP_S_ENV, DEFAULT_KEEP_S, minimum=0)
+
+
+# --- What a visitor may type into the Train page's CIFAR-10 folder box (issue #10) ----------
+
+#: "any" (the default, for your own machine): any folder; "off": no box, only the configured
+#: CIFAR-10 ($RESNET_DATA_DIR or the download cache); or folders separated by ``os.pathsep``
+#: (":" on Linux): only folders inside one of them. Use "off" or roots on a public server.
+DATA_FOLDERS_ENV = "RESNET_DATA_FOLDERS"
+
+
+@dataclass(frozen=True)
+class FolderPolicy:
+    """Which folders visitors may point the app at."""
+
+    mode: Literal["any", "off", "roots"]
+    roots: tuple[Path, ...] = ()  # resolved (symlinks and ".." followed), for mode "roots"
+
+    def allows(self, path: Path) -> bool:
+        """True if ``path`` (already resolved) may be read under this policy."""
+        if self.mode == "any":
+            return True
+        if self.mode == "off":
+            return False
+        return any(path == root or root in path.parents for root in self.roots)
+
+
+def data_folder_policy() -> FolderPolicy:
+    """``$RESNET_DATA_FOLDERS`` as a policy (default "any")."""
+    raw = os.environ.get(DATA_FOLDERS_ENV, "").strip()
+    if raw.lower() in ("", "any"):
+        return FolderPolicy("any")
+    if raw.lower() == "off":
+        return FolderPolicy("off")
+    given = [Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip()]
+    if not given or not all(root.is_absolute() for root in given):
+        raise SettingError(f"${DATA_FOLDERS_ENV} must be 'any', 'off' or absolute folders separated by "
+                           f"{os.pathsep!r}, got {raw!r}")
+    return FolderPolicy("roots", tuple(Path(os.path.realpath(root)) for root in given))

@@ -231,6 +231,18 @@ def test_crop_shifts_with_reflection() -> None:
     assert len(set((yv[:, 8] - 8).tolist())) > 3
 
 
+def test_crop_to_a_smaller_size_takes_a_contiguous_window() -> None:
+    x = _ramp()
+    y = random_crop(x, padding=0, size=24, generator=torch.Generator().manual_seed(0))
+    assert y.shape == (x.shape[0], 3, 24, 24)
+    cols = y[:, 0, 5, :].long()  # each image shows 24 consecutive columns of the ramp
+    start = cols[:, 0]
+    assert torch.equal(cols, start.view(-1, 1) + torch.arange(24).view(1, -1))
+    assert int(start.min()) >= 0 and int(start.max()) <= 8 and len(set(start.tolist())) > 3
+    with pytest.raises(ValueError, match="crop size"):
+        random_crop(x, size=33)
+
+
 def test_crop_zero_padding_is_identity() -> None:
     x = _ramp(4)
     assert torch.equal(random_crop(x, padding=0), x)

@@ -63,3 +63,27 @@ def test_pick_device() -> None:
         with pytest.raises(ValueError, match="no CUDA GPU"):
             pick_device("cuda")
         assert describe_device().startswith("CPU (")
+
+
+def test_cpu_recipe_follows_the_instruction_sets() -> None:
+    from resnet_core.device import CpuFeatures, cpu_recipe
+
+    avx512_bf16 = CpuFeatures(avx2=True, avx512=True, bf16=True)
+    avx2 = CpuFeatures(avx2=True, avx512=False, bf16=False)
+    assert cpu_recipe(avx512_bf16) == "bf16" and str(avx512_bf16) == "AVX-512, bf16"
+    assert cpu_recipe(avx2) == "fp32" and str(avx2) == "AVX2, no bf16"
+    assert cpu_recipe(CpuFeatures(avx2=True, avx512=True, bf16=False)) == "fp32"  # AVX-512 without bf16
+
+
+def test_torch_hub_dir_follows_torch_without_importing_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    from resnet_core.environment import torch_hub_dir
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())  # torch is loaded here: torch answers
+    monkeypatch.delitem(sys.modules, "torch")  # as in a server that has not imported torch yet
+    assert torch_hub_dir() == tmp_path / "th" / "hub"
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert torch_hub_dir() == tmp_path / "xdg" / "torch" / "hub"

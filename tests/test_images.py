@@ -222,3 +222,20 @@ def test_real_sample_photos(sample_photos: Path) -> None:
             expected = raw.size  # none of the samples carries a rotating EXIF tag
         assert img.mode == "RGB" and img.size == expected, path.name
         assert 20 < np.asarray(img).mean() < 240, path.name  # a real picture, not a blank
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_max_side_shrinks_big_photos_keeping_shape_colours_and_orientation(fmt: str) -> None:
+    img = quadrants(1600).resize((1600, 1200))  # landscape, 4:3
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": portrait once upright
+    kwargs = {"exif": exif, "quality": 95} if fmt == "JPEG" else {}
+    full = load_image(encode(img, fmt, **kwargs))
+    small = load_image(encode(img, fmt, **kwargs), max_side=400)
+    assert small.mode == "RGB" and max(small.size) == 400
+    expected = (300, 400) if fmt == "JPEG" else (400, 300)  # upright first, then shrunk
+    assert small.size == expected and full.size == (expected[0] * 4, expected[1] * 4)
+    # The same picture, only smaller: corner colours survive.
+    ref = np.asarray(full.resize(small.size, Image.Resampling.BOX)).astype(int)
+    assert np.abs(np.asarray(small).astype(int) - ref).mean() < 6
+    assert load_image(encode(quadrants(64), fmt), max_side=400).size == (64, 64)  # never enlarged

@@ -1,4 +1,4 @@
-"""Jobs and the registry: lifecycle, stop, failure, limits, snapshots, progress.
+"""Jobs: lifecycle, stop, failure, snapshots, progress (the registry: tests/test_registry.py).
 
 Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer and Race; the
 registry tests use a worker that blocks until stopped, so "a job is running" is a fact, not a
@@ -15,9 +15,8 @@ import pytest
 from torch import nn
 
 from resnet_core import experiments as ex
-from resnet_core import jobs
 from resnet_core.data import DataError, load_data, make_synthetic
-from resnet_core.jobs import JobRefused, JobRegistry, RaceJob, TrainingJob
+from resnet_core.jobs import RaceJob, TrainingJob
 from resnet_core.race import RaceStep
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 
@@ -62,10 +61,6 @@ class BlockingTrainer:
 SMALL_DATA = dict(train_data=make_synthetic(8, seed=0), test_data=make_synthetic(8, split="test", seed=0))
 
 
-def blocking_job(session: str = "s", **kwargs: Any) -> TrainingJob:
-    return TrainingJob(tiny(), session_id=session, trainer_factory=BlockingTrainer, **SMALL_DATA, **kwargs)
-
-
 def wait_for_steps(job: TrainingJob, n: int) -> None:
     """Block (on events, with a generous timeout) until the job has reported ``n`` steps."""
     for _ in range(600):
@@ -73,13 +68,6 @@ def wait_for_steps(job: TrainingJob, n: int) -> None:
             return
         threading.Event().wait(0.05)
     raise AssertionError(f"job never reported {n} steps: {job.snapshot().message}")
-
-
-@pytest.fixture
-def registry() -> JobRegistry:
-    reg = JobRegistry(max_running=2)
-    yield reg
-    reg.stop_all(timeout=10)
 
 
 # --- a single network ---------------------------------------------------------------------------
@@ -233,46 +221,3 @@ def test_race_pace_note_appears_when_the_machine_is_slow() -> None:
     finally:
         job.stop()
         job.join(timeout=5)
-
-
-# --- the registry -------------------------------------------------------------------------------
-
-
-def test_registry_refuses_beyond_its_limit_with_a_clear_message(registry: JobRegistry) -> None:
-    a = registry.start("a", blocking_job("a"))
-    registry.start("b", blocking_job("b"))
-    assert registry.running_count() == 2
-    with pytest.raises(JobRefused, match="the server is busy training 2 models; try again when one finishes"):
-        registry.start("c", blocking_job("c"))
-    assert registry.get("c") is None
-    assert registry.stop("a")
-    assert a.join(timeout=5) and a.state == "stopped"
-    c = registry.start("c", blocking_job("c"))
-    assert c.is_active
-
-
-def test_registry_limit_defaults_to_one_and_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(jobs.MAX_JOBS_ENV, raising=False)
-    assert JobRegistry().max_running == 1  # two runs on 2 cores are each ~4x slower than one alone
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "3")
-    assert JobRegistry().max_running == 3
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "many")
-    with pytest.raises(ValueError, match="RESNET_MAX_JOBS must be a whole number"):
-        JobRegistry().max_running
-
-
-def test_one_job_per_session(registry: JobRegistry) -> None:
-    first = registry.start("s", blocking_job())
-    with pytest.raises(JobRefused, match="already training"):
-        registry.start("s", blocking_job())
-    assert registry.get("s") is first and first.is_active  # the refused start left it alone
-    first.stop()
-    assert first.join(timeout=5)
-    second = registry.start("s", blocking_job())
-    assert registry.get("s") is second is not first
-
-
-def test_format_duration() -> None:
-    assert jobs.format_duration(None) == "estimating..."
-    assert jobs.format_duration(42.4) == "42 s"
-    assert jobs.format_duration(65) == "1 min 05 s"

@@ -40,6 +40,7 @@ def test_shipped_model_and_a_sample_give_a_top5_chart(shipped, hub_dir, sample_p
     assert at.selectbox(key="classify_model").value == "shipped"
     assert at.radio(key="classify_picture_mode").value == "Sample"
     samples = at.selectbox(key="classify_sample").options
+    assert samples[0] == "Gallery: cat_chelsea.jpg"  # the gallery first, then your photos, then CIFAR-10
     assert any(o.startswith("Photo: ") for o in samples) and any(o.startswith("CIFAR-10 test") for o in samples)
     (bars,) = charts(at)
     labels = bars["data"][0]["y"]
@@ -105,13 +106,32 @@ def test_a_bad_upload_shows_an_error_and_the_page_stays_usable(shipped, hub_dir,
     assert not at.exception and not at.error and len(charts(at)) == 1
 
 
-def test_without_samples_only_upload_is_offered(shipped, hub_dir, monkeypatch, tmp_path: Path) -> None:
+def test_with_no_setting_the_first_view_classifies_a_gallery_photo(hub_dir, monkeypatch, tmp_path: Path) -> None:
+    """A first visit, offline, nothing configured: the real shipped model on the preselected photo."""
+    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
+    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    at = run_page()
+    assert at.radio(key="classify_picture_mode").value == "Sample"
+    samples = at.selectbox(key="classify_sample").options
+    assert at.selectbox(key="classify_sample").value == samples[0] == "Gallery: cat_chelsea.jpg"
+    assert all(o.startswith("Gallery: ") for o in samples) and len(samples) >= 8
+    (bars,) = charts(at)
+    assert bars["data"][0]["y"][-1] == "cat"  # top guess (best on top = last bar)
+    assert "Top guess: **cat**" in " ".join(m.value for m in at.markdown)
+
+
+def test_without_any_samples_only_upload_is_offered(shipped, hub_dir, monkeypatch, tmp_path: Path) -> None:
+    import resnet_core.samples as samples_module
+
+    monkeypatch.setattr(samples_module, "GALLERY_DIR", tmp_path / "trimmed install")
     monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
     monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
     at = run_page()
     assert at.radio(key="classify_picture_mode").options == ["Upload"]
     assert charts(at) == []
+    assert not any("RESNET_SAMPLES_DIR" in c.value for c in at.caption)
 
 
 def test_a_damaged_shipped_checkpoint_is_reported_not_raised(shipped, hub_dir, sample_photos) -> None:

@@ -141,3 +141,15 @@ def test_a_bad_upload_shows_an_error_and_a_good_one_works(shipped, hub_dir) -> N
     Image.new("RGB", (50, 50), (200, 30, 30)).save(buf, format="PNG")
     at.file_uploader(key="gradcam_upload").set_value(("red.png", buf.getvalue(), "image/png")).run()
     assert not at.exception and not at.error and len(at.get("plotly_chart")) == 1
+
+
+def test_with_no_setting_the_first_view_explains_a_gallery_photo(hub_dir, monkeypatch, tmp_path: Path) -> None:
+    """A first visit, offline, nothing configured: a heatmap for the shipped model's top class."""
+    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
+    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    at = run_page()
+    assert at.selectbox(key="gradcam_sample").value == "Gallery: cat_chelsea.jpg"
+    trace = heatmap(at)
+    assert trace["z"].max() == pytest.approx(1.0, abs=1e-3) and trace["z"].std() > 0.05  # a real map
+    assert any("for “cat”" in s for s in subheaders(at)), subheaders(at)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import pytest
@@ -11,10 +13,12 @@ import torchinfo
 from resnet_core.diagrams import block_dot
 from resnet_core.models import create_model, get_spec, list_models
 from resnet_core.summary import (
+    COMPARISON_FILE,
     ModelSummary,
     compare_models,
     format_count,
     records,
+    shipped_comparison,
     summarize,
 )
 
@@ -173,6 +177,18 @@ def test_comparison_covers_every_variant_with_its_own_numbers() -> None:
     assert rows["resnet50"].plain_mult_adds == summarize("resnet50", residual=False).totals.mult_adds
     assert rows["resnet110"].plain_parameters == rows["resnet110"].parameters == 1_727_962
     assert rows["resnet18"].plain_parameters < rows["resnet18"].parameters
+    # The file the Architecture page reads instead of measuring (regenerate: summary.write_comparison).
+    shipped = json.loads(COMPARISON_FILE.read_text())
+    assert shipped == [dataclasses.asdict(row) for row in rows.values()], "run summary.write_comparison()"
+
+
+def test_shipped_comparison_measures_what_its_file_lacks(tmp_path) -> None:
+    rows = json.loads(COMPARISON_FILE.read_text())
+    partial = tmp_path / "comparison.json"
+    partial.write_text(json.dumps([r for r in rows if r["name"] != "resnet20"]))
+    got = shipped_comparison(partial)
+    assert [r.name for r in got] == list_models()
+    assert next(r for r in got if r.name == "resnet20") == compare_models(["resnet20"])[0]
 
 
 def test_comparison_of_chosen_names_keeps_their_order() -> None:

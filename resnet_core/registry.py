@@ -1,0 +1,394 @@
+"""Background jobs by run id, shared by every visitor of one server process.
+
+A Streamlit server runs every browser tab in one process, so this registry is what lets a tab
+find its run again: the page puts a random *run id* in the URL's query parameters, and a reload
+(F5), which starts a new Streamlit session, reads it back and reconnects (issue #10). The same
+object keeps a small server honest:
+
+- **one training at a time** by default (``$RESNET_MAX_JOBS``); a visitor who asks while the slot
+  is taken is refused at once with the time the running job still needs (:class:`JobRefused`);
+- **abandoned runs stop**: each poll from a page calls :meth:`JobRegistry.touch`; a run no tab has
+  touched for ``abandon_s`` (``$RESNET_ABANDON_S``, 2 minutes) is stopped, so a closed tab does not
+  hold the slot for the rest of its budget;
+- **results expire**: an ended job is dropped ``keep_s`` (``$RESNET_KEEP_S``, 15 minutes) after it
+  ended and after the last look at it, and the memory it held is handed back to the OS.
+
+A daemon thread sweeps every few seconds, so abandonment and expiry happen with nobody watching;
+tests pass ``reap_every=None`` and a fake ``clock`` and call :meth:`JobRegistry.sweep` themselves.
+The registry knows jobs only through the small :class:`Job` protocol, so the Train page's
+:class:`~resnet_core.jobs.TrainingJob` and any other long-running job fit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Protocol, TypeVar, runtime_checkable
+
+from resnet_core import settings
+from resnet_core.memory import release_memory
+
+__all__ = [
+    "REGISTRY",
+    "Availability",
+    "Job",
+    "JobRefused",
+    "JobRegistry",
+    "format_duration",
+    "new_run_id",
+    "valid_run_id",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class Snapshot(Protocol):
+    """What the registry reads from a job's snapshot: the seconds it still needs, if known."""
+
+    @property
+    def eta_s(self) -> float | None: ...
+
+
+@runtime_checkable
+class Job(Protocol):
+    """A started background job, as the registry sees it.
+
+    ``ended_at`` is on the registry's clock (``time.monotonic`` unless a test injects another).
+    ``stop()`` returns at once; the job ends soon after (a trainer within one step).
+    """
+
+    job_id: str
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def ended_at(self) -> float | None: ...
+
+    def stop(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> bool: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+
+J = TypeVar("J", bound=Job)
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_run_id() -> str:
+    """A fresh, unguessable run id (128 random bits as hex): it sits in a URL anyone may share."""
+    return uuid.uuid4().hex
+
+
+def valid_run_id(value: object) -> bool:
+    """True for a string :func:`new_run_id` could have made; anything else from a URL is ignored."""
+    return isinstance(value, str) and bool(_RUN_ID.match(value))
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"1 min 05 s"``, ``"42 s"`` or ``"estimating..."`` (for None): a duration or ETA as people read it."""
+    if seconds is None or math.isnan(seconds):
+        return "estimating..."
+    seconds = int(round(seconds))
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class JobRefused(RuntimeError):
+    """The registry will not start a job now; the message says why and what to do.
+
+    ``eta_s``: seconds until a slot should free up (None when unknown or not a matter of waiting).
+    """
+
+    def __init__(self, message: str, eta_s: float | None = None) -> None:
+        super().__init__(message)
+        self.eta_s = eta_s
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a new job could start now, and if not, roughly when."""
+
+    running: int
+    limit: int
+    eta_s: float | None  # seconds until the first running job should end; None: free now or unknown
+
+    @property
+    def free(self) -> bool:
+        return self.running < self.limit
+
+    def busy_message(self) -> str:
+        """For a visitor who cannot start now: how busy, for how long, what to do."""
+        noun = "a model" if self.running == 1 else f"{self.running} models"
+        wait = (
+            f"about {format_duration(self.eta_s)} left" if self.eta_s is not None and self.eta_s > 0
+            else "time left not known yet"
+        )
+        return (
+            f"The server is busy training {noun} for other visitors ({wait}); it trains "
+            f"{self.limit} at a time so each run stays fast. Keep this page open: Start works again "
+            "as soon as the slot is free."
+        )
+
+
+@dataclass
+class _Entry:
+    job: Job
+    last_seen: float  # registry clock: start, or the last touch() from a page
+    abandoned: bool = False  # stopped by the registry because no tab watched it
+    trimmed: bool = False  # its thread ended and the memory was handed back
+
+
+class JobRegistry:
+    """Jobs by run id, with a cap on how many run at once, abandonment and expiry.
+
+    ``max_running``, ``abandon_s`` and ``keep_s`` default to the settings (read when used, so
+    tests and deployments can change the environment). ``clock`` must be the clock the jobs
+    stamp ``ended_at`` with. ``reap_every``: seconds between background sweeps; None: no thread.
+    """
+
+    def __init__(
+        self,
+        max_running: int | None = None,
+        *,
+        abandon_s: float | None = None,
+        keep_s: float | None = None,
+        clock: Clock = time.monotonic,
+        reap_every: float | None = 5.0,
+    ) -> None:
+        self._max_running = max_running
+        self._abandon_s = abandon_s
+        self._keep_s = keep_s
+        self._clock = clock
+        self._reap_every = reap_every
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        # Every job started and not yet seen to end, even once forgotten: shutdown must wait for them all.
+        self._live: list[Job] = []
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # --- settings ------------------------------------------------------------------------------
+
+    @property
+    def max_running(self) -> int:
+        return self._max_running if self._max_running is not None else settings.max_jobs()
+
+    @property
+    def abandon_s(self) -> float:
+        return self._abandon_s if self._abandon_s is not None else settings.abandon_s()
+
+    @property
+    def keep_s(self) -> float:
+        return self._keep_s if self._keep_s is not None else settings.keep_s()
+
+    # --- starting ------------------------------------------------------------------------------
+
+    def start(self, run_id: str, make_job: Callable[[], J]) -> J:
+        """Start the job ``make_job()`` builds and starts, under ``run_id``; or raise :class:`JobRefused`.
+
+        ``make_job`` is called under the registry's lock, so two visitors clicking Start at once
+        cannot both take the last slot; it should start a thread and return, not do the work.
+        A run id whose job is still running is refused (stop it first): a stray click must not
+        throw away a run someone has watched for minutes. Its ended job is replaced.
+        """
+        if not run_id:
+            raise ValueError("a job needs a run id")
+        limit = self.max_running
+        self._sweep()
+        with self._lock:
+            existing = self._entries.get(run_id)
+            if existing is not None and existing.job.is_active:
+                raise JobRefused("this run is still training: stop it (or wait for it to finish) before starting another")
+            availability = self._availability_locked(limit)
+            if not availability.free:
+                raise JobRefused(availability.busy_message(), availability.eta_s)
+            job = make_job()
+            self._entries[run_id] = _Entry(job, last_seen=self._clock())
+            self._live.append(job)
+        self._ensure_reaper()
+        return job
+
+    # --- reading and heartbeats ----------------------------------------------------------------
+
+    def get(self, run_id: str | None) -> Job | None:
+        """The run's job (running or ended and not yet expired), if any."""
+        if not run_id:
+            return None
+        self._sweep()
+        with self._lock:
+            entry = self._entries.get(run_id)
+            return None if entry is None else entry.job
+
+    def touch(self, run_id: str | None) -> bool:
+        """A tab is watching ``run_id``: postpone its abandonment and expiry. False if unknown."""
+        if not run_id:
+            return False
+        with self._lock:
+            entry = self._entries.get(run_id)
+            if entry is None:
+                return False
+            entry.last_seen = self._clock()
+            return True
+
+    def abandoned(self, run_id: str | None) -> bool:
+        """True if the registry stopped this run because no tab watched it for ``abandon_s``."""
+        with self._lock:
+            entry = self._entries.get(run_id or "")
+            return entry is not None and entry.abandoned
+
+    def availability(self) -> Availability:
+        """Whether a new job could start now, and the running jobs' time left."""
+        limit = self.max_running
+        self._sweep()
+        with self._lock:
+            return self._availability_locked(limit)
+
+    def running_count(self) -> int:
+        with self._lock:
+            return sum(e.job.is_active for e in self._entries.values())
+
+    def _availability_locked(self, limit: int) -> Availability:
+        active = [e.job for e in self._entries.values() if e.job.is_active]
+        etas = [eta for eta in (_eta(job) for job in active) if eta is not None]
+        # The slot that frees first is the one a waiting visitor gets.
+        return Availability(len(active), limit, min(etas) if etas and len(active) >= limit else None)
+
+    # --- stopping ------------------------------------------------------------------------------
+
+    def stop(self, run_id: str | None) -> bool:
+        """Ask the run's job to stop; True if there was an active one."""
+        job = self.get(run_id)
+        if job is None or not job.is_active:
+            return False
+        job.stop()
+        return True
+
+    def forget(self, run_id: str) -> None:
+        """Drop the run's job, stopping it first if it is still running (shutdown still waits for it)."""
+        with self._lock:
+            entry = self._entries.pop(run_id, None)
+        if entry is not None:
+            entry.job.stop()
+
+    def stop_all(self, timeout: float | None = None) -> bool:
+        """Stop every job (forgotten ones too), wait up to ``timeout`` s in all; True if all ended.
+
+        Jobs that have not ended by then stay on the list a later call (the exit hook) waits for.
+        """
+        with self._lock:
+            jobs = list({id(j): j for j in [*self._live, *(e.job for e in self._entries.values())]}.values())
+            self._entries.clear()
+        for job in jobs:
+            job.stop()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ended = True
+        for job in jobs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ended = job.join(left) and ended
+        with self._lock:
+            self._live = [j for j in self._live if not j.join(0)]
+        return ended
+
+    def close(self, timeout: float | None = 10.0) -> bool:
+        """Server shutdown: stop the sweeper and every job; True if all jobs ended in time."""
+        self._closed.set()
+        return self.stop_all(timeout)
+
+    # --- abandonment and expiry ----------------------------------------------------------------
+
+    def sweep(self) -> list[str]:
+        """Stop abandoned runs and drop expired ones now; the run ids dropped. (The thread calls this.)"""
+        return self._sweep()
+
+    def _sweep(self) -> list[str]:
+        now = self._clock()
+        abandon_s, keep_s = self.abandon_s, self.keep_s
+        to_stop: list[Job] = []
+        dropped: list[str] = []
+        trim = False
+        with self._lock:
+            for run_id, entry in list(self._entries.items()):
+                job = entry.job
+                if job.is_active:
+                    if now - entry.last_seen > abandon_s and not entry.abandoned:
+                        entry.abandoned = True
+                        to_stop.append(job)
+                    continue
+                ended = job.ended_at if job.ended_at is not None else entry.last_seen
+                if now - max(ended, entry.last_seen) > keep_s:
+                    del self._entries[run_id]
+                    dropped.append(run_id)
+                    trim = True
+                elif not entry.trimmed and job.join(0):
+                    entry.trimmed = trim = True  # the thread and its data are gone: give the pages back
+            self._live = [j for j in self._live if not j.join(0)]
+        for job in to_stop:
+            log.info("stopping job %s: no tab has polled it for %.0f s", job.job_id, abandon_s)
+            job.stop()
+        if trim:
+            release_memory()
+        return dropped
+
+    def _ensure_reaper(self) -> None:
+        """Start the sweeping thread and the exit hook with the first job (not at import)."""
+        if self._reap_every is None:
+            return
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap, name="job-registry-sweeper", daemon=True)
+            self._reaper.start()
+            # Python exits with our threads still inside torch otherwise, and the C++ runtime aborts
+            # ("terminate called without an active exception", exit 134; issue #10). atexit runs
+            # after Streamlit's SIGTERM/SIGINT handler has stopped the server and its loop returned.
+            atexit.register(_shutdown, self)
+
+    def _reap(self) -> None:
+        assert self._reap_every is not None
+        while not self._closed.wait(self._reap_every):
+            try:
+                self._sweep()
+            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad setting; say so
+                log.exception("job registry sweep failed")
+
+
+def _eta(job: Job) -> float | None:
+    try:
+        eta = job.snapshot().eta_s
+    except Exception:  # noqa: BLE001 - a job that cannot report must not break the registry
+        log.exception("job %s could not report its time left", getattr(job, "job_id", "?"))
+        return None
+    return None if eta is None or math.isnan(eta) else float(eta)
+
+
+#: Seconds the exit hook waits for running jobs: a trainer stops within one step (~0.1-1 s on a
+#: CPU) and then evaluates at most 2,000 test images.
+SHUTDOWN_TIMEOUT_S = 8.0
+
+
+def _shutdown(registry: JobRegistry) -> None:
+    """At interpreter exit: stop every job and wait; exit at once if one will not end in time."""
+    if registry.close(SHUTDOWN_TIMEOUT_S):
+        return
+    # A thread still inside a torch op when the interpreter finalises aborts the process; a job
+    # that ignored its stop for this long is stuck, and the server was asked to exit.
+    log.warning("a job did not stop within %.0f s; exiting without waiting for it", SHUTDOWN_TIMEOUT_S)
+    logging.shutdown()
+    os._exit(0)
+
+
+#: The process-wide registry the app uses: the one piece of mutable module state, internally locked.
+REGISTRY = JobRegistry()
