@@ -87,7 +87,8 @@ def deleted(block: nn.Module, x: Tensor) -> Tensor:
     if not isinstance(block, (BasicBlock, Bottleneck)):
         raise InsightError(f"cannot delete a {type(block).__name__}: only BasicBlock and Bottleneck")
     if block.residual:
-        return block.relu(x if block.downsample is None else block.downsample(x))
+        # torch.relu, not the block's in-place ReLU: ``x`` is still needed by the intact pass.
+        return torch.relu(x if block.downsample is None else block.downsample(x))
     return x
 
 
