@@ -151,11 +151,13 @@ def test_snapshot_is_a_consistent_copy() -> None:
     class Streaming(BlockingTrainer):
         def run(self) -> TrainResult:
             i = 0
-            while not self.stop_event.is_set():
+            # Appends while the test takes snapshots; bounded, so snapshots stay cheap to copy.
+            while not self.stop_event.is_set() and i < 20_000:
                 i += 1
                 self.callback(StepMetrics(i, i / 1000, 1.0, 0.5, 0.1, 100.0, i / 1000))
                 if i == 200:
                     release.set()
+            self.stop_event.wait(30)
             return TrainResult("stopped", "", self.config, nn.Linear(1, 1), 0, 1.0, 1.0, None, None)
 
     job = TrainingJob(tiny(epochs=1000.0), trainer_factory=Streaming, **SMALL_DATA).start()
