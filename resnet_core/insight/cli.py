@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -88,20 +87,11 @@ def _data(args: argparse.Namespace, *, synthetic: bool = False) -> Any:
 
 
 def _finish(experiment: str, args: argparse.Namespace, started: float, **fields: Any) -> int:
+    from resnet_core.cli import _json_safe  # the CLI's own: NaN and infinity become null
+
     result = {"experiment": experiment, "seed": args.seed, **fields, "wall_s": round(time.perf_counter() - started, 2)}
     print(json.dumps(_json_safe(result)), flush=True)
     return EXIT_OK
-
-
-def _json_safe(value: Any) -> Any:
-    """A diverged loss or accuracy is not JSON: NaN and infinity become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def cmd_gradient_flow(args: argparse.Namespace) -> int:
