@@ -35,7 +35,7 @@ LAUNCH_ARGS = [
 PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
          "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _require_or_skip(reason: str) -> None:

@@ -47,6 +47,7 @@ def check_summary(stdout: str, *, model: str, residual: bool, world_size: int) -
     return summary
 
 
+@pytest.mark.slow
 def test_train_prints_progress_and_one_json_line_and_saves_a_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "plain.pt"
     proc = run_cli("-m", "resnet_core", "train", "--model", "resnet9_w16", "--no-residual", *TINY,
@@ -148,6 +149,7 @@ def test_prefetch_downloads_each_named_weight(monkeypatch: pytest.MonkeyPatch, c
     assert "resnet50: download failed: connection refused" in err
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes_print_one_json_line(tmp_path: Path) -> None:
     out = tmp_path / "ddp.pt"
     proc = run_cli("-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -170,6 +172,7 @@ def test_train_defaults_to_the_devices_recipe(monkeypatch: pytest.MonkeyPatch) -
     assert config.data == "synthetic" and config.residual is True
 
 
+@pytest.mark.slow
 def test_experiment_degradation_prints_one_json_object(tmp_path: Path) -> None:
     """The race from the command line: progress on stderr, one JSON object on stdout, files on request."""
     curves, models = tmp_path / "curves.json", tmp_path / "nets"

@@ -83,6 +83,7 @@ def test_the_default_is_the_degradation_race_at_the_quick_scale() -> None:
     assert at.button(key="start").disabled
 
 
+@pytest.mark.slow
 def test_the_race_draws_all_curves_and_ends_with_an_honest_verdict() -> None:
     at = open_app_page(PAGE, timeout=60).run()
     at.number_input(key="race_steps_quick").set_value(10).run()

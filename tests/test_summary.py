@@ -165,6 +165,7 @@ def test_unknown_model_raises_with_the_names() -> None:
         summarize("resnet1000")
 
 
+@pytest.mark.slow
 def test_comparison_covers_every_variant_with_its_own_numbers() -> None:
     rows = {row.name: row for row in compare_models()}
     assert list(rows) == list_models()

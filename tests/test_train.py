@@ -129,6 +129,7 @@ def test_weighted_layers_are_in_data_flow_order() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_learns_synthetic_and_reports_metrics() -> None:
     result, seen = run(SMALL)
     steps = [m for m in seen if isinstance(m, StepMetrics)]
@@ -240,6 +241,7 @@ def test_stop_event_ends_the_run_within_one_step() -> None:
     assert result.test_acc is not None  # the test set is small, so a final evaluation was made
 
 
+@pytest.mark.slow
 def test_a_finite_blow_up_is_divergence() -> None:
     """A loss that stays far above its start ends the run as "diverged", NaN or not."""
     calls = {"n": 0}
@@ -281,6 +283,7 @@ def test_budget_schedule_follows_the_clock() -> None:
     assert lrs[-1] < 0.25 * cfg.lr  # ... to near zero as the time ran out
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_matches_its_record(cifar10_dir: object) -> None:
     """The committed model loads and scores on a 2,000-image stratified test sample about what its JSON says."""
     import json
