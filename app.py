@@ -23,10 +23,13 @@ BLURBS = {
     "Grad-CAM": "See where the network looks, per class, per layer and per method.",
     "Fine-tune": "Teach a pretrained ResNet your own classes from a few pictures, in seconds.",
 }
-for col, (path, label, icon) in zip(st.columns(len(BLURBS)), PAGES[1:]):
-    with col.container(border=True):
-        st.page_link(path, label=f"**{label}**", icon=icon)
-        st.caption(BLURBS[label])
+PER_ROW = 3  # six cards in one row cut their titles short
+cards = PAGES[1:]
+for start in range(0, len(cards), PER_ROW):
+    for col, (path, label, icon) in zip(st.columns(PER_ROW), cards[start : start + PER_ROW]):
+        with col.container(border=True):
+            st.page_link(path, label=f"**{label}**", icon=icon)
+            st.caption(BLURBS[label])
 
 st.divider()
 st.markdown(
