@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 import streamlit as st
 from PIL import Image
@@ -112,8 +113,11 @@ class Picture:
     true_label: str | None  # known for CIFAR-10 test images and labelled sample photos
 
 
-def choose_model(page: str) -> Classifier | None:
-    """Model picker: shipped CIFAR-10 model, models trained this session, ImageNet ResNets."""
+def choose_model(page: str, prefer: Callable[[ModelSource], bool] | None = None) -> Classifier | None:
+    """Model picker: shipped CIFAR-10 model, models trained this session, ImageNet ResNets.
+
+    The default is the first available source, or the first available one ``prefer`` accepts.
+    """
     trained = trained_models()
     sources = model_sources(list(trained))
     if not any(s.kind == "shipped" for s in sources):
@@ -122,6 +126,8 @@ def choose_model(page: str) -> Classifier | None:
             "Train page, or use an ImageNet model below."
         )
     default = next((i for i, s in enumerate(sources) if s.available), 0)
+    if prefer is not None:
+        default = next((i for i, s in enumerate(sources) if s.available and prefer(s)), default)
     # Options are the stable keys: a label changes when weights arrive, the selection must not.
     by_key = {s.key: s for s in sources}
     key = st.selectbox(
@@ -169,10 +175,13 @@ def _offer_download(name: str, page: str) -> None:
 
 
 def choose_picture(page: str) -> Picture | None:
-    """Picture picker: a sample (photos and CIFAR-10 test images) or an upload."""
+    """Picture picker: a sample (photos and CIFAR-10 test images), an upload or the camera."""
     samples = cached_samples()
     modes = ["Sample", "Upload"] if samples else ["Upload"]
+    modes.append("Camera")
     mode = st.radio("Picture", modes, horizontal=True, key=f"{page}_picture_mode")
+    if mode == "Camera":
+        return _camera_picture(page)
     if mode == "Sample":
         by_label = {s.label: s for s in samples}
         sample = by_label[st.selectbox("Sample", list(by_label), key=f"{page}_sample")]
@@ -192,6 +201,18 @@ def choose_picture(page: str) -> Picture | None:
         return Picture(load_image(uploaded.getvalue()), uploaded.name, None)
     except ImageError as exc:
         st.error(f"{uploaded.name}: {exc}")
+        return None
+
+
+def _camera_picture(page: str) -> Picture | None:
+    """A photo from the device's camera (for talks: hold an object up to the laptop)."""
+    shot = st.camera_input("Take a picture", key=f"{page}_camera")
+    if shot is None:
+        return None
+    try:
+        return Picture(load_image(shot.getvalue()), "camera picture", None)
+    except ImageError as exc:
+        st.error(f"camera picture: {exc}")
         return None
 
 
