@@ -16,6 +16,7 @@ def photo(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
 
 
+@pytest.mark.slow
 def test_per_map_and_shared_scales(shipped) -> None:
     clf = load_classifier("shipped")
     image = photo(64, 64, seed=3)
