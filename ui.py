@@ -11,7 +11,7 @@ and a second or two, not the ~700 MB and ~6 s of loading torch and torchvision (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
 
@@ -135,8 +135,11 @@ class Picture:
     true_label: str | None  # known for CIFAR-10 test images and labelled sample photos
 
 
-def choose_model(page: str) -> Classifier | None:
-    """Model picker: shipped CIFAR-10 model, models trained this session, ImageNet ResNets."""
+def choose_model(page: str, prefer: Callable[[ModelSource], bool] | None = None) -> Classifier | None:
+    """Model picker: shipped CIFAR-10 model, models trained this session, ImageNet ResNets.
+
+    The default is the first available source, or the first available one ``prefer`` accepts.
+    """
     from resnet_core.checkpoint import CheckpointError
     from resnet_core.classify import classifier_from_checkpoint, model_sources
     from resnet_core.pretrained import WeightsUnavailableError
@@ -149,6 +152,8 @@ def choose_model(page: str) -> Classifier | None:
             "Train page, or use an ImageNet model below."
         )
     default = next((i for i, s in enumerate(sources) if s.available), 0)
+    if prefer is not None:
+        default = next((i for i, s in enumerate(sources) if s.available and prefer(s)), default)
     # Options are the stable keys: a label changes when weights arrive, the selection must not.
     by_key = {s.key: s for s in sources}
     key = st.selectbox(
@@ -198,12 +203,15 @@ def _offer_download(name: str, page: str) -> None:
 
 
 def choose_picture(page: str) -> Picture | None:
-    """Picture picker: a sample (the gallery's default preselected) or an upload."""
+    """Picture picker: a sample (the gallery's default preselected), an upload or the camera."""
     from resnet_core.images import ImageError, load_image
 
     samples = cached_samples()
     modes = ["Sample", "Upload"] if samples else ["Upload"]
+    modes.append("Camera")
     mode = st.radio("Picture", modes, horizontal=True, key=f"{page}_picture_mode")
+    if mode == "Camera":
+        return _camera_picture(page)
     if mode == "Sample":
         by_label = {s.label: s for s in samples}
         sample = by_label[st.selectbox("Sample", list(by_label), key=f"{page}_sample")]
@@ -223,6 +231,20 @@ def choose_picture(page: str) -> Picture | None:
         return Picture(load_image(uploaded.getvalue(), max_side=PICTURE_MAX_SIDE), uploaded.name, None)
     except ImageError as exc:
         st.error(f"{uploaded.name}: {exc}")
+        return None
+
+
+def _camera_picture(page: str) -> Picture | None:
+    """A photo from the device's camera (for talks: hold an object up to the laptop)."""
+    from resnet_core.images import ImageError, load_image
+
+    shot = st.camera_input("Take a picture", key=f"{page}_camera")
+    if shot is None:
+        return None
+    try:
+        return Picture(load_image(shot.getvalue()), "camera picture", None)
+    except ImageError as exc:
+        st.error(f"camera picture: {exc}")
         return None
 
 

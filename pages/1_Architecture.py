@@ -1,11 +1,13 @@
-"""Architecture page: every registered ResNet, layer by layer, compared, and its blocks drawn."""
+"""Architecture page: every registered ResNet, the whole network drawn from its modules, compared."""
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from log_axes import log_axis
 from resnet_core import get_spec, list_models
-from resnet_core.diagrams import block_dot
-from resnet_core.summary import format_count, records
+from resnet_core.anatomy import NetworkAnatomy, format_shape, network_anatomy, representative_blocks
+from resnet_core.diagrams import block_dot, network_dot, stage_dot
+from resnet_core.summary import format_count, layout_source, records
 from ui import cached_comparison, cached_summary, setup_page
 
 setup_page("Architecture", "🧱")
@@ -13,11 +15,18 @@ setup_page("Architecture", "🧱")
 FAMILY_LABELS = {"imagenet": "ImageNet, 224 px", "cifar": "CIFAR-10, 32 px"}
 FAMILY_COLORS = {"imagenet": "#4c78a8", "cifar": "#f58518"}
 
+
+@st.cache_data(show_spinner="Walking the model…")
+def cached_anatomy(name: str, residual: bool) -> NetworkAnatomy:
+    """``resnet_core.anatomy.network_anatomy``, cached for the server's life (it depends only on the code)."""
+    return network_anatomy(name, residual=residual)
+
+
 st.title("Architecture")
 st.markdown(
     "Every ResNet in this app, built from the same registry the trainer and classifier use. "
-    "Pick a variant to see the paper's Table 1 for it and every layer torchinfo traces; switch the "
-    "shortcuts off to get its **plain twin**, the same layers without the additions."
+    "Pick a variant to see the whole network, its stages and every layer; switch the shortcuts "
+    "off to get its **plain twin**, the same layers without the additions."
 )
 
 # ---- One variant ----------------------------------------------------------------------------
@@ -30,6 +39,7 @@ name = left.selectbox(
 )
 residual = right.toggle("Shortcut connections", value=True, key="residual", help="Off: the plain twin")
 summary = cached_summary(name, residual)
+anatomy = cached_anatomy(name, residual)
 spec = get_spec(name)
 st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
 
@@ -54,8 +64,50 @@ bottom[1].metric(
 )
 bottom[2].metric("Parameter memory", f"{format_count(totals.params_bytes)}B", help="float32", border=True)
 
+# ---- The whole network ------------------------------------------------------------------------
+st.header("The whole network")
+st.markdown(
+    "The image enters at the top; from stage to stage the resolution falls and the channels grow, "
+    "and the head turns the last feature map into class scores. Shapes are channels x height "
+    "x width, read off one forward pass of the model itself. Open a stage to see its blocks and their "
+    "shortcuts, as the paper's Figure 3 draws them."
+)
+overview, stages_col = st.columns([1, 2], gap="large")
+overview.graphviz_chart(network_dot(anatomy))
+with stages_col:
+    for stage in anatomy.stages:
+        title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
+        label = (
+            f"{title} · {len(stage.blocks)} block{'s' if len(stage.blocks) > 1 else ''} · "
+            f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
+        )
+        with st.expander(label):
+            st.graphviz_chart(stage_dot(stage))
+            st.dataframe(
+                [
+                    {
+                        "block": b.name,
+                        # BN and ReLU are in the diagram above; the table keeps to what changes shapes.
+                        "layers": " → ".join(s.text for s in b.steps if "BN" not in s.text),
+                        "shortcut": b.shortcut.replace("_", "-"),
+                        "output": format_shape(b.out_shape),
+                        "parameters": b.parameters,
+                    }
+                    for b in stage.blocks
+                ],
+                hide_index=True,
+                key=f"stage_blocks_{stage.name}",
+                column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+            )
+    st.caption(
+        "Shortcut kinds: **identity** adds the input back unchanged; where a block changes the shape, "
+        "**projection** (1x1 convolution and BN, the paper's option B) or **zero-padding** (subsample and "
+        "pad the new channels with zeros, option A, no parameters) makes it fit; **none** in a plain twin, "
+        "or in a ResNet-9 convolution unit, which never had one."
+    )
+
 NUMBER = st.column_config.NumberColumn(format="localized")
-st.subheader("Stages, as in Table 1 of the paper")
+st.subheader(f"Stages, {layout_source(name)}")
 st.dataframe(
     records(summary.stages),
     hide_index=True,
@@ -80,6 +132,39 @@ with st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} mo
         },
     )
 
+# ---- The blocks -------------------------------------------------------------------------------
+st.header("The building blocks")
+st.markdown(
+    f"The blocks of **{name}** {'with' if residual else 'without'} their shortcuts, one of each sort it "
+    "has, at its own widths; the toggle at the top switches the shortcuts. A **basic block** "
+    "(ResNet-18/34 and the CIFAR nets) stacks two 3x3 convolutions; a **bottleneck** "
+    "(ResNet-50/101/152) squeezes to a quarter of the width with a 1x1, convolves 3x3 there and "
+    "expands back, which makes deep networks affordable."
+)
+blocks = representative_blocks(anatomy)
+for col, block in zip(st.columns(len(blocks)), blocks):
+    col.graphviz_chart(block_dot(block))
+
+st.subheader("Why the shortcut helps")
+st.markdown(
+    "A plain stack of layers has to learn the whole mapping H(x). A residual block learns only the "
+    "change F(x) = H(x) − x and adds its input back. If a layer has nothing useful to add, F can "
+    "stay near zero and the block passes x through nearly untouched, so adding layers cannot easily "
+    "make the network worse (He et al., *Deep Residual Learning for Image Recognition*, CVPR 2016, "
+    "sections 3.1 and 3.2). The shortcut also shortens the way back for gradients. In the blocks "
+    "drawn above the ReLU comes *after* the addition, so the derivative of a block's output is"
+)
+st.latex(r"\frac{\partial}{\partial x}\,\mathrm{ReLU}\bigl(x + F(x)\bigr) = \mathbb{1}[x + F(x) > 0]\,\Bigl(1 + \frac{\partial F}{\partial x}\Bigr)")
+st.markdown(
+    "The **1** is the shortcut's path: wherever the sum is positive, the gradient reaches the block's "
+    "input even when ∂F/∂x is small. A plain network has only the ∂F/∂x factors, multiplied layer after "
+    "layer, and in the paper's experiments its training error got *worse* with depth (Figure 1 and "
+    "Figure 6); the Train page repeats that experiment. The ReLU after each addition means the path "
+    "through many blocks is not a pure identity. He et al.'s follow-up, *Identity Mappings in Deep "
+    "Residual Networks* (ECCV 2016), moves BN and ReLU inside F (\"pre-activation\") to make it one; "
+    "every network in this app uses the original, post-activation blocks."
+)
+
 # ---- Compare variants -------------------------------------------------------------------------
 st.header("Compare variants")
 comparison = {row.name: row for row in cached_comparison()}
@@ -97,21 +182,33 @@ else:
     colors = [FAMILY_COLORS[r.family] for r in rows]
     st.caption(
         "Mult-adds are for one image at each variant's native size: 224x224 for ImageNet, 32x32 for "
-        "CIFAR-10. Log scales: ResNet-152 has over 200 times the parameters of ResNet-20."
+        "CIFAR-10. Log scales, one label per power of ten: ResNet-152 has over 200 times the parameters "
+        "of ResNet-20."
     )
     params_fig = go.Figure(
         [
             go.Bar(name="residual", x=names, y=[r.parameters for r in rows], marker_color=colors),
-            go.Bar(name="plain twin", x=names, y=[r.plain_parameters for r in rows], marker_color=colors, opacity=0.45),
+            # Hatched and outlined, not just paler: the twins must differ in more than colour.
+            go.Bar(
+                name="plain twin",
+                x=names,
+                y=[r.plain_parameters for r in rows],
+                marker=dict(
+                    color="white",
+                    line=dict(color=colors, width=1.5),
+                    pattern=dict(shape="/", fgcolor=colors, size=6, solidity=0.4),
+                ),
+            ),
         ]
     )
-    # SI prefixes ("10G", not plotly's default "10B") match the metrics above.
     params_fig.update_layout(
-        title="Parameters", yaxis_type="log", yaxis_exponentformat="SI", barmode="group", height=380,
+        title="Parameters", barmode="group", height=380,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
+    params_fig.update_yaxes(**log_axis([v for r in rows for v in (r.parameters, r.plain_parameters)]))
     macs_fig = go.Figure(go.Bar(x=names, y=[r.mult_adds for r in rows], marker_color=colors))
-    macs_fig.update_layout(title="Mult-adds (MACs) per image", yaxis_type="log", yaxis_exponentformat="SI", height=380)
+    macs_fig.update_layout(title="Mult-adds (MACs) per image", height=380)
+    macs_fig.update_yaxes(**log_axis([r.mult_adds for r in rows]))
     depth_fig = go.Figure(go.Bar(x=names, y=[r.depth for r in rows], marker_color=colors))
     depth_fig.update_layout(title="Depth (weighted layers)", height=380)
     chart_cols = st.columns(3)
@@ -119,36 +216,38 @@ else:
     chart_cols[1].plotly_chart(macs_fig, key="chart_macs")
     chart_cols[2].plotly_chart(depth_fig, key="chart_depth")
     st.caption(
-        "Blue: ImageNet variants; orange: CIFAR-10 variants. Pale bars are the plain twins: identity "
+        "Blue: ImageNet variants; orange: CIFAR-10 variants. Hatched bars are the plain twins: identity "
         "and zero-padding shortcuts cost no parameters, only the 1x1 projections where the shape "
         "changes do."
     )
 
-# ---- The blocks -------------------------------------------------------------------------------
-st.header("The building blocks")
-st.markdown(
-    f"Drawn {'with' if residual else 'without'} the shortcut; the toggle at the top switches both. "
-    "A **basic block** (ResNet-18/34 and the CIFAR nets) stacks two 3x3 convolutions; a "
-    "**bottleneck** (ResNet-50/101/152) squeezes to a quarter of the width with a 1x1, convolves "
-    "3x3 there and expands back, which makes deep networks affordable."
+# ---- Cost against error -------------------------------------------------------------------------
+st.subheader("What the extra layers bought: cost against error on CIFAR-10")
+paper = [comparison[n] for n in list_models("cifar") if get_spec(n).paper_family]
+errors = [get_spec(r.name).paper_error for r in paper]
+cost_fig = go.Figure(
+    go.Scatter(
+        x=[r.mult_adds for r in paper],
+        y=errors,
+        mode="lines+markers+text",
+        text=[f"ResNet-{r.depth}" for r in paper],
+        textposition="top right",
+        marker=dict(size=[8 + r.parameters / 150_000 for r in paper], color=FAMILY_COLORS["cifar"], line=dict(color="#1d2330", width=1)),
+        line=dict(color=FAMILY_COLORS["cifar"], dash="dot"),
+        customdata=[[r.parameters] for r in paper],
+        hovertemplate="%{text}<br>%{x:.3s} MACs, %{customdata[0]:,} parameters<br>test error %{y:.2f} %<extra></extra>",
+    )
 )
-block_cols = st.columns(2)
-block_cols[0].graphviz_chart(block_dot("basic", residual=residual))
-block_cols[1].graphviz_chart(block_dot("bottleneck", residual=residual))
-
-st.subheader("Why the shortcut helps")
-st.markdown(
-    "A plain stack of layers has to learn the whole mapping H(x). A residual block learns only the "
-    "change F(x) = H(x) − x and adds its input back. If a layer has nothing useful to add, F can "
-    "stay near zero and the block passes x through untouched, so adding layers cannot easily make "
-    "the network worse (He et al., *Deep Residual Learning for Image Recognition*, CVPR 2016, "
-    "section 3.1). The same shortcut is a highway for gradients. Differentiating a block's output:"
+cost_fig.update_layout(height=380, margin=dict(t=20))
+cost_fig.update_xaxes(
+    title="mult-adds (MACs) per 32x32 image", exponentformat="SI", range=[0, 1.2 * max(r.mult_adds for r in paper)]
 )
-st.latex(r"\frac{\partial}{\partial x}\bigl(x + F(x)\bigr) = 1 + \frac{\partial F}{\partial x}")
-st.markdown(
-    "The **1** is the identity path: however small the gradients through the convolutions get, the "
-    "gradient from the loss reaches early layers undiminished through the chain of shortcuts "
-    "(He et al., *Identity Mappings in Deep Residual Networks*, ECCV 2016, section 2, equation 5). A plain "
-    "network multiplies only the ∂F/∂x terms, layer after layer, and in the paper's experiments its "
-    "training error got *worse* with depth (Figure 1). The Train page repeats that experiment."
+cost_fig.update_yaxes(title="CIFAR-10 test error (%)", ticksuffix=" %")
+st.plotly_chart(cost_fig, key="chart_cost_error")
+st.caption(
+    "He et al. (2015), Table 6: CIFAR-10 test error of the 6n+2 networks of section 4.2, as the paper "
+    "reports it (ResNet-110: best of 5 runs; their mean was 6.61 %); mult-adds measured here. Marker "
+    "size grows with the parameter count. Each doubling of depth costs about twice the compute and "
+    "buys less: 8.75 % to 6.43 % from 6 times the work. The paper's ResNet-1202 (19.4 M parameters, not "
+    "registered here) did worse, 7.93 %, which the authors put down to overfitting."
 )

@@ -1,37 +1,41 @@
-"""Grad-CAM page: where the network looks, for the class you choose, per layer and per method."""
+"""Grad-CAM page: where the network looks, for the class you choose, per layer, per method and per class."""
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from resnet_core.cam import METHOD_LABELS, METHODS, CamMap, stage_layers
-from resnet_core.overlay import overlay, png_bytes
-from ui import choose_model, choose_picture, setup_page
+from resnet_core.cam import METHOD_LABELS, METHODS, stage_layers
+from resnet_core.cam_compare import SCALINGS, explain_classes, grid_note, last_stage_grid
+from resnet_core.classify import ModelSource
+from resnet_core.colormaps import COLORMAPS, plotly_colorscale
+from resnet_core.overlay import annotated_overlay, colorbar_legend, overlay, png_bytes
+from ui import choose_model, choose_picture, setup_page, trained_models
 
 setup_page("Grad-CAM", "🔥")
 st.title("Grad-CAM")
 st.caption(
     "Grad-CAM (Selvaraju et al., 2017) weights a layer's feature maps by how much each one raises "
-    "the chosen class's score, and shows where the weighted maps are strong: red is evidence for "
-    "the class, blue is none."
+    "the chosen class's score, and shows where the weighted maps are strong: bright is evidence for "
+    "the class, dark is none."
 )
 
-TILE = 224  # pixels, side of each small overlay in the rows below
+TILE = 320  # pixels, side of each small overlay in the rows below (shown at column width)
+COLORMAP_LABELS = {"viridis": "viridis", "inferno": "inferno", "jet": "jet (as in the papers)"}
 
 
-def overlay_figure(view: Image.Image, cam: CamMap, alpha: float) -> go.Figure:
-    """The picture with the map as a heatmap on top; hovering shows the map's value per pixel."""
-    values = np.round(cam.map[0].numpy(), 3)
+def overlay_figure(view: Image.Image, values: np.ndarray, alpha: float, colormap: str, scale_title: str) -> go.Figure:
+    """The picture with the map on top, one cell per input pixel; hovering shows the map's value."""
     fig = go.Figure(go.Image(z=np.asarray(view), hoverinfo="skip"))
     fig.add_trace(
         go.Heatmap(
-            z=values,
-            colorscale="Jet",
+            z=np.round(values, 3),
+            colorscale=plotly_colorscale(colormap),
             zmin=0,
             zmax=1,
+            zsmooth=False,  # cells, as the PNG download draws them
             opacity=alpha,
-            colorbar=dict(title="map", thickness=12),
+            colorbar=dict(title=dict(text=scale_title, side="right"), thickness=14, tickvals=[0, 0.5, 1]),
             hovertemplate="x %{x}, y %{y}<br>map %{z:.2f}<extra></extra>",
         )
     )
@@ -41,14 +45,19 @@ def overlay_figure(view: Image.Image, cam: CamMap, alpha: float) -> go.Figure:
     return fig
 
 
-def caption_for(cam: CamMap) -> str:
-    h, w = cam.feature_size
-    return f"{cam.layer} · {cam.label} · {h}x{w} positions"
+def finer_than_4x4(source: ModelSource) -> bool:
+    """Prefer, for teaching CAMs, a model whose last stage is finer than a 4x4 grid."""
+    if source.kind == "imagenet":
+        return True  # 7x7 at 224 px
+    if source.kind == "trained":
+        ckpt = trained_models()[source.key.split(":", 1)[1]]
+        return min(last_stage_grid(ckpt.model_name, ckpt.input_size)) > 4
+    return False  # the shipped ResNet-9's last stage is 4x4
 
 
 left, right = st.columns([1, 2], gap="large")
 with left:
-    classifier = choose_model("gradcam")
+    classifier = choose_model("gradcam", prefer=finer_than_4x4)
     picture = choose_picture("gradcam")
 
 if classifier is not None and picture is not None:
@@ -68,45 +77,99 @@ if classifier is not None and picture is not None:
         method = st.radio("Method", METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="gradcam_method")
         layer = st.selectbox("Layer", layers, index=len(layers) - 1, key="gradcam_layer")
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="gradcam_alpha")
+        colormap = st.radio(
+            "Colour map", COLORMAPS, format_func=COLORMAP_LABELS.get, horizontal=True, key="gradcam_colormap",
+            help="Viridis and inferno get steadily lighter from 0 to 1 and read for colour-blind viewers; "
+            "jet's brightness rises and falls, which invents edges.",
+        )
+        scaling = st.radio(
+            "Scale", list(SCALINGS), format_func=SCALINGS.get, horizontal=True, key="gradcam_scaling",
+            help="Each map to its own maximum shows where each class's evidence lies; one scale for all "
+            "classes also shows how much there is: a 5 % class's map stays dim.",
+        )
 
-    # One forward pass and one autograd call give every stage and every method.
+    # One forward pass and one autograd call give every stage and every method for the target;
+    # one batched pass gives the chosen layer and method for each of the top classes.
     explanation = classifier.explain(picture.image, target=target)
     cam = explanation.cams[(layer, method)]
-    name = explanation.target.label
+    targets = [p.index for p in top] + ([target] if target not in [p.index for p in top] else [])
+    by_class = explain_classes(classifier, picture.image, targets, layer, method)
+    class_maps = by_class.maps(scaling)
+    main = class_maps[targets.index(target)].numpy()
+    name, probability = explanation.target.label, explanation.target.probability
+    scale_words = "per-map scale" if scaling == "per_map" else "shared scale"
     with right:
-        st.subheader(f"{cam.label} for “{name}” at {layer}")
+        st.subheader(f"{cam.label} for “{name}” ({probability:.1%}) at {layer}")
         if cam.warning:
             st.warning(cam.warning)
+        note = grid_note(layer, cam.feature_size, (explanation.view.height, explanation.view.width))
+        if note:
+            st.info(note)
         if cam.blank[0]:
             st.info(
                 f"Nothing at {layer} raises the score of “{name}” for this picture, so the map is empty. "
                 "Try the top class or another layer."
             )
-        st.plotly_chart(overlay_figure(explanation.view, cam, alpha), key="gradcam_overlay")
+        st.plotly_chart(overlay_figure(explanation.view, main, alpha, colormap, scale_words), key="gradcam_overlay")
         st.caption(
             f"{classifier.name}. The model saw the {explanation.view.width}x{explanation.view.height} crop "
-            f"shown; “{name}” has probability {explanation.target.probability:.1%}. "
-            f"Forward and gradients for all maps on this page: {explanation.model_ms:.0f} ms."
+            f"shown; “{name}” has probability {probability:.1%}. Scale: "
+            f"{SCALINGS[scaling]}. Forward and gradients for all maps on this page: "
+            f"{explanation.model_ms + by_class.model_ms:.0f} ms."
         )
-        big = overlay(explanation.view, cam.map[0], alpha, size=2 * TILE)
+        figure = annotated_overlay(
+            explanation.view, main, alpha, colormap=colormap,
+            title=f"{cam.label} for {name} ({probability:.1%}) at {layer}",
+            notes=[classifier.name[:70], f"Scale: {SCALINGS[scaling]}; opacity {alpha:.2f}; {colormap}"],
+            bar_label=scale_words,
+        )
         st.download_button(
             "Download overlay (PNG)",
-            png_bytes(big),
+            png_bytes(figure),
             file_name=f"{method}_{name}_{layer}.png".replace(" ", "_"),
             mime="image/png",
             key="gradcam_download",
         )
 
+    st.subheader(f"The top classes side by side ({cam.label} at {layer})")
+    st.image(colorbar_legend(colormap, low="0: no evidence", high=f"1: strongest ({scale_words})"))
+    st.caption(
+        "Each map is labelled with its class's probability. "
+        + (
+            "One scale for all: a map's brightness shows how much evidence there is, so weak classes stay dim."
+            if scaling == "shared"
+            else "Each map is scaled to its own maximum, so even a class at a few percent looks bright: "
+            "switch Scale to “one scale for all classes” to compare amounts."
+        )
+    )
+    for col, prediction, values in zip(st.columns(len(targets)), by_class.predictions, class_maps):
+        col.image(
+            overlay(by_class.view, values, alpha, size=TILE, colormap=colormap),
+            caption=f"{prediction.label} · {prediction.probability:.1%}",
+            width="stretch",
+        )
+
     st.subheader("Every stage, shallow to deep")
     st.caption(
-        "Early stages respond to edges and textures all over the picture; the last stage, with the "
-        "coarsest grid, points at the object. Each map is scaled to its own maximum."
+        f"For “{name}” ({probability:.1%}). Early stages respond to edges and textures all over the "
+        "picture; the last stage, with the coarsest grid, points at the object. Each map is scaled to its "
+        "own maximum."
     )
     for col, stage in zip(st.columns(len(layers)), layers):
         stage_cam = explanation.cams[(stage, method)]
-        col.image(overlay(explanation.view, stage_cam.map[0], alpha, size=TILE), caption=caption_for(stage_cam))
+        h, w = stage_cam.feature_size
+        col.image(
+            overlay(explanation.view, stage_cam.map[0], alpha, size=TILE, colormap=colormap),
+            caption=f"{stage} · {stage_cam.label} · {h}x{w} positions · {name} {probability:.1%}",
+            width="stretch",
+        )
 
     st.subheader(f"The four methods at {layer}")
     for col, m in zip(st.columns(len(METHODS)), METHODS):
         method_cam = explanation.cams[(layer, m)]
-        col.image(overlay(explanation.view, method_cam.map[0], alpha, size=TILE), caption=caption_for(method_cam))
+        h, w = method_cam.feature_size
+        col.image(
+            overlay(explanation.view, method_cam.map[0], alpha, size=TILE, colormap=colormap),
+            caption=f"{layer} · {method_cam.label} · {h}x{w} positions · {name} {probability:.1%}",
+            width="stretch",
+        )

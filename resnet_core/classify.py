@@ -38,6 +38,7 @@ __all__ = [
     "Classification",
     "Classifier",
     "Explanation",
+    "ModelInput",
     "ModelSource",
     "Prediction",
     "Preprocessing",
@@ -92,6 +93,29 @@ class Preprocessing:
     def __call__(self, image: Image.Image) -> Tensor:
         return self.normalize(self.view(image))
 
+    def denormalize(self, x: Tensor) -> Tensor:
+        """The inverse of :meth:`normalize`: (…, 3, H, W) model input back to uint8 pixels, for display."""
+        mean = torch.tensor(self.mean, dtype=x.dtype)[:, None, None]
+        std = torch.tensor(self.std, dtype=x.dtype)[:, None, None]
+        return ((x * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
+
+    def resized_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) after resizing the shorter side, as torchvision computes it."""
+        if width <= height:
+            return self.resize, int(self.resize * height / width)
+        return int(self.resize * width / height), self.resize
+
+    def crop_box(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of the part of a ``width`` x ``height`` picture the model sees.
+
+        In the original picture's pixels: everything outside this box is cropped away.
+        """
+        rw, rh = self.resized_size(width, height)
+        # torchvision's center_crop: offsets rounded half to even, as int(round(...)) does.
+        left, top = int(round((rw - self.crop) / 2.0)), int(round((rh - self.crop) / 2.0))
+        sx, sy = width / rw, height / rh
+        return left * sx, top * sy, (left + self.crop) * sx, (top + self.crop) * sy
+
     def describe(self) -> str:
         mean = ", ".join(f"{m:.3f}" for m in self.mean)
         std = ", ".join(f"{s:.3f}" for s in self.std)
@@ -107,6 +131,19 @@ class Prediction:
     label: str
     probability: float
 
+    def __str__(self) -> str:
+        return f"{self.label} ({self.probability:.1%})"
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Exactly what the model receives for one picture, and how to show it."""
+
+    tensor: Tensor  # (1, 3, crop, crop), normalised: the model's input
+    shown: Image.Image  # that tensor de-normalised to pixels, crop x crop
+    crop_box: tuple[float, float, float, float]  # (left, top, right, bottom) in the original picture
+    resized: tuple[int, int]  # (width, height) of the picture after resizing, before cropping
+
 
 @dataclass(frozen=True)
 class Classification:
@@ -116,6 +153,11 @@ class Classification:
     probabilities: Tensor  # (B, num_classes), softmax
     preprocess_ms: float
     model_ms: float  # the forward pass alone
+
+    @property
+    def best(self) -> Prediction:
+        """The most probable class of the first image: ``print(result.best)`` gives "cat (73.2%)"."""
+        return self.top[0][0]
 
 
 @dataclass(frozen=True)
@@ -147,6 +189,24 @@ class Classifier:
         if not batch:
             raise ValueError("no images to preprocess")
         return torch.stack([self.preprocessing(img) for img in batch])
+
+    @property
+    def label_smoothing(self) -> float | None:
+        """The label smoothing the model was trained with, None where that is not recorded."""
+        value = self.details.get("label_smoothing")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def model_input(self, image: Image.Image) -> ModelInput:
+        """The normalised tensor the model receives for ``image``, de-normalised again for display."""
+        x = self.preprocessing(image)[None]
+        shown = self.preprocessing.denormalize(x[0]).permute(1, 2, 0).contiguous().numpy()
+        rgb = image.convert("RGB")
+        return ModelInput(
+            tensor=x,
+            shown=Image.fromarray(shown),
+            crop_box=self.preprocessing.crop_box(rgb.width, rgb.height),
+            resized=self.preprocessing.resized_size(rgb.width, rgb.height),
+        )
 
     def classify(self, images: Image.Image | Sequence[Image.Image], k: int = 5) -> Classification:
         """Top-``k`` classes with probabilities for one image or a batch."""
@@ -188,7 +248,12 @@ class Classifier:
 def classifier_from_checkpoint(checkpoint: Checkpoint, *, name: str, source: str = "trained") -> Classifier:
     """A classifier for a CIFAR-style checkpoint: resize and crop to its input size, its mean/std."""
     size = checkpoint.input_size
-    details = {"metrics": dict(checkpoint.metrics), "residual": checkpoint.residual}
+    details = {
+        "metrics": dict(checkpoint.metrics),
+        "residual": checkpoint.residual,
+        # How confident the model can be depends on it (resnet_core.confidence).
+        "label_smoothing": checkpoint.config.get("label_smoothing"),
+    }
     return Classifier(
         model=checkpoint.model,
         classes=tuple(checkpoint.classes),
@@ -198,6 +263,11 @@ def classifier_from_checkpoint(checkpoint: Checkpoint, *, name: str, source: str
         source=source,
         details=details,
     )
+
+
+# torchvision's recipes: V1 weights were trained with plain cross-entropy, V2 with label smoothing
+# 0.1 ("How to train state-of-the-art models using TorchVision's latest primitives", 2021).
+_TORCHVISION_LABEL_SMOOTHING = {"IMAGENET1K_V1": 0.0, "IMAGENET1K_V2": 0.1}
 
 
 def imagenet_classifier(
@@ -214,7 +284,12 @@ def imagenet_classifier(
         name=f"ImageNet ResNet-{get_spec(name).depth} (torchvision {weights.name}, top-1 {top1:.1f} %)",
         model_name=name,
         source="imagenet",
-        details={"weights": f"{type(weights).__name__}.{weights.name}", "imagenet_top1": top1},
+        details={
+            "weights": f"{type(weights).__name__}.{weights.name}",
+            "imagenet_top1": top1,
+            "residual": True,
+            "label_smoothing": _TORCHVISION_LABEL_SMOOTHING.get(weights.name),
+        },
     )
 
 

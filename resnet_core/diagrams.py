@@ -1,76 +1,153 @@
-"""Graphviz DOT source for the two ResNet building blocks, with or without the shortcut.
+"""Graphviz DOT source for a network's blocks, stages and overview, drawn from its anatomy.
 
 The strings render with ``st.graphviz_chart`` (or the ``dot`` program); building them here keeps
-them testable and the page free of layout code. Node ids are stable so tests can look for edges:
-the input is ``x``, the addition ``add``, the block's output ``out``.
+them testable and the page free of layout code. Everything is drawn from a
+:class:`~resnet_core.anatomy.NetworkAnatomy`, so widths, shapes and shortcuts are the chosen
+variant's own. In a block diagram the input node is ``x``, the addition ``add`` and the output
+``out``; the shortcut is the edge ``x -> add``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from resnet_core.anatomy import BlockAnatomy, NetworkAnatomy, StageAnatomy, format_shape
 
-__all__ = ["block_dot"]
+__all__ = ["SHORTCUT_STYLES", "block_dot", "network_dot", "stage_dot"]
 
-BlockKind = Literal["basic", "bottleneck"]
-
-# (node id, label) of the residual function F(x), top to bottom; the paper's Figure 5.
-_LAYERS: dict[str, list[tuple[str, str]]] = {
-    "basic": [
-        ("conv1", "3x3 conv, 64"),
-        ("bn1", "BN, ReLU"),
-        ("conv2", "3x3 conv, 64"),
-        ("bn2", "BN"),
-    ],
-    "bottleneck": [
-        ("conv1", "1x1 conv, 64"),
-        ("bn1", "BN, ReLU"),
-        ("conv2", "3x3 conv, 64"),
-        ("bn2", "BN, ReLU"),
-        ("conv3", "1x1 conv, 256"),
-        ("bn3", "BN"),
-    ],
+#: Edge attributes per shortcut kind: colour-blind-safe hues (Okabe-Ito) and a line style, so
+#: the kinds differ in more than colour.
+SHORTCUT_STYLES: dict[str, str] = {
+    "identity": 'color="#D55E00", fontcolor="#D55E00", penwidth=2',
+    "projection": 'color="#0072B2", fontcolor="#0072B2", penwidth=2.5',
+    "zero_pad": 'color="#D55E00", fontcolor="#D55E00", penwidth=2, style=dashed',
 }
-_INPUT = {"basic": "x (64 channels)", "bottleneck": "x (256 channels)"}
+_KIND_TITLES = {
+    "basic": "basic block",
+    "bottleneck": "bottleneck block",
+    "residual": "block of two convolutions",
+    "conv_bn": "convolution unit",
+}
+_HEADER = [
+    '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=10];',
+]
 
 
-def block_dot(kind: BlockKind, *, residual: bool = True) -> str:
-    """DOT source of a basic or bottleneck block; ``residual=False`` draws its plain twin.
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
-    The residual block ends in ``F(x) + x`` followed by ReLU, with the identity shortcut drawn
-    from the input to the addition; the plain block has neither the addition nor the shortcut.
+
+def block_dot(block: BlockAnatomy) -> str:
+    """DOT source of one block as the variant builds it: F's layers, the addition, the shortcut.
+
+    A block without a shortcut (a plain twin's, or a ResNet-9 convolution unit) has no addition.
     """
-    if kind not in _LAYERS:
-        raise ValueError(f"unknown block {kind!r}; use 'basic' or 'bottleneck'")
-    layers = _LAYERS[kind]
-    title = f"{'Residual' if residual else 'Plain'} {kind} block"
+    residual = block.has_shortcut
+    if block.kind == "conv_bn":
+        title = f"Convolution unit, no shortcut · {block.name}"
+    else:
+        title = f"{'Residual' if residual else 'Plain'} {_KIND_TITLES[block.kind]} · {block.name}"
     lines = [
         "digraph block {",
-        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", nodesep=0.6, ranksep=0.3];',
-        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=10];',
-        f'  x [label="{_INPUT[kind]}", shape=plaintext, style=""];',
+        f'  graph [rankdir=TB, label="{_quote(title)}", labelloc=t, fontname="Helvetica", nodesep=0.6, ranksep=0.3];',
+        *_HEADER,
+        f'  x [label="x: {format_shape(block.in_shape)}", shape=plaintext, style=""];',
         "  subgraph cluster_f {",
         f'    label="{"F(x)" if residual else "H(x)"}"; labeljust=l; style=dashed; color="#7a8699"; fontname="Helvetica";',
     ]
-    lines += [f'    {node} [label="{label}"];' for node, label in layers]
+    ids = [f"s{i}" for i in range(len(block.steps))]
+    lines += [f'    {i} [label="{_quote(s.text)}"];' for i, s in zip(ids, block.steps)]
     lines.append("  }")
-    chain = ["x"] + [node for node, _ in layers]
+    chain = ["x", *ids]
+    out_text = format_shape(block.out_shape)
     if residual:
-        lines += [
-            '  add [label="+", shape=circle, fillcolor="#fde9c9", fontsize=16];',
-            '  relu [label="ReLU"];',
-            '  out [label="F(x) + x, after ReLU", shape=plaintext, style=""];',
-        ]
-        chain += ["add", "relu", "out"]
-    else:
-        lines += [
-            '  relu [label="ReLU"];',
-            '  out [label="H(x), after ReLU", shape=plaintext, style=""];',
-        ]
-        chain += ["relu", "out"]
+        lines.append('  add [label="+", shape=circle, fillcolor="#fde9c9", fontsize=16];')
+        chain.append("add")
+    for j, text in enumerate(block.after_add):
+        lines.append(f'  a{j} [label="{_quote(text)}"];')
+        chain.append(f"a{j}")
+    what = "F(x) + shortcut" if residual else "output"
+    lines.append(f'  out [label="{what}: {out_text}", shape=plaintext, style=""];')
+    chain.append("out")
     lines += [f"  {a} -> {b};" for a, b in zip(chain, chain[1:])]
     if residual:
-        # The shortcut: the input skips F and is added back unchanged (identity mapping, section 3.2).
-        lines.append('  x -> add [label="identity x", color="#d9822b", penwidth=2, fontcolor="#d9822b"];')
+        # Section 3.2: the input skips F and is added back, unchanged or matched to F's new shape.
+        label = block.shortcut_text if block.shortcut == "identity" else f"{block.shortcut.replace('_', '-')}: {block.shortcut_text}"
+        lines.append(f'  x -> add [label="{_quote(label)}", {SHORTCUT_STYLES[block.shortcut]}];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5) -> str:
+    """One stage as a column of blocks with their shortcut arcs (the paper's Figure 3, one stage).
+
+    A stage with more than ``max_blocks`` blocks keeps its first ones and its last and folds the
+    identical ones between into a single "... N more" node, as Table 1's "x N" does.
+    """
+    blocks = list(stage.blocks)
+    folded: tuple[int, BlockAnatomy, BlockAnatomy] | None = None
+    if len(blocks) > max_blocks:
+        keep = max_blocks - 1
+        folded = (len(blocks) - keep, blocks[keep - 1], blocks[-2])
+        blocks = blocks[: keep - 1] + [blocks[-1]]
+    title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
+    lines = [
+        "digraph stage {",
+        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", ranksep=0.25];',
+        *_HEADER,
+        f'  in [label="{format_shape(stage.in_shape)}", shape=plaintext, style=""];',
+    ]
+    prev = "in"
+    for i, block in enumerate(blocks):
+        if folded is not None and i == len(blocks) - 1:
+            count, a, b = folded
+            lines.append(
+                f'  more [label="... {count} more blocks like the one above\\n({a.name} to {b.name}, '
+                f'{_quote(b.shortcut.replace("_", "-"))} shortcuts)", shape=plaintext, style="", fontcolor="#5a6478"];'
+            )
+            lines.append(f"  {prev} -> more;")
+            prev = "more"
+        steps = " → ".join(s.text for s in block.steps)
+        label = f"{block.name}\\n{_quote(steps)}\\n→ {format_shape(block.out_shape)}"
+        lines.append(f'  b{i} [label="{label}"];')
+        lines.append(f"  {prev} -> b{i};")
+        if block.has_shortcut:
+            lines.append(f'  p{i} [label="+", shape=circle, fillcolor="#fde9c9", fontsize=14, width=0.3];')
+            lines.append(f"  b{i} -> p{i};")
+            text = "" if block.shortcut == "identity" else block.shortcut_text
+            lines.append(f'  {prev} -> p{i} [label="{_quote(text)}", {SHORTCUT_STYLES[block.shortcut]}];')
+            prev = f"p{i}"
+        else:
+            prev = f"b{i}"
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def network_dot(anatomy: NetworkAnatomy) -> str:
+    """The whole network top to bottom: input, stem, one node per stage, head, each with its output shape."""
+    stem = "\\n".join(_quote(s.text) for s in anatomy.stem)
+    lines = [
+        "digraph network {",
+        '  graph [rankdir=TB, fontname="Helvetica", ranksep=0.25];',
+        *_HEADER,
+        f'  input [label="image: {format_shape(anatomy.input_shape)}", shape=plaintext, style=""];',
+        f'  stem [label="stem\\n{stem}\\n→ {format_shape(anatomy.stem[-1].shape)}"];',
+        "  input -> stem;",
+    ]
+    prev = "stem"
+    for stage in anatomy.stages:
+        kinds = {b.kind for b in stage.blocks}
+        n = len(stage.blocks)
+        what = f"{n} {_KIND_TITLES[next(iter(kinds))]}{'s' if n > 1 else ''}" if len(kinds) == 1 else " + ".join(_KIND_TITLES[b.kind] for b in stage.blocks)
+        shortcuts = _quote(stage.shortcut_summary())
+        label = f"{stage.paper_name}: {what}\\nshortcuts: {shortcuts}\\n→ {format_shape(stage.out_shape)}"
+        fill = "#fde9c9" if any(b.has_shortcut for b in stage.blocks) else "#eef3fb"
+        lines.append(f'  {stage.name} [label="{label}", fillcolor="{fill}"];')
+        lines.append(f"  {prev} -> {stage.name};")
+        prev = stage.name
+    head = "\\n".join(_quote(s.text) for s in anatomy.head)
+    lines.append(f'  head [label="head\\n{head}"];')
+    lines.append(f"  {prev} -> head;")
+    lines.append(f'  scores [label="{anatomy.head[-1].shape[0]} class scores", shape=plaintext, style=""];')
+    lines.append("  head -> scores;")
     lines.append("}")
     return "\n".join(lines)

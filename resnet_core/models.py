@@ -330,7 +330,7 @@ class ModelSpec:
     #: torchvision ImageNet weight versions this variant loads (file names come from torchvision's
     #: own ``WeightsEnum``, see resnet_core.pretrained), first = the default.
     weights: tuple[str, ...] = ()
-    #: CIFAR-10 test error (%) He et al. report for this network (Table 6; ResNet-110: mean of 5 runs).
+    #: CIFAR-10 test error (%) He et al. report for this network (Table 6; ResNet-110: best of 5 runs, mean 6.61).
     paper_error: float | None = None
     #: One of the paper's 6n+2 CIFAR networks (section 4.2): the family of Figures 1 and 6.
     paper_family: bool = False

@@ -40,6 +40,7 @@ __all__ = [
     "Totals",
     "compare_models",
     "format_count",
+    "layout_source",
     "records",
     "shipped_comparison",
     "summarize",
@@ -138,7 +139,8 @@ def _trace(model: nn.Module, input_size: int) -> torchinfo.ModelStatistics:
 
 def _layer_rows(model: nn.Module, stats: torchinfo.ModelStatistics) -> tuple[LayerRow, ...]:
     qualified = {id(m): n for n, m in model.named_modules()}
-    infos = [info for info in stats.summary_list if info.depth > 0]
+    # nn.Identity (the CIFAR stems' stand-in for the max pool) does nothing: no row for it (issue 12).
+    infos = [info for info in stats.summary_list if info.depth > 0 and not isinstance(info.module, nn.Identity)]
     rows = []
     for i, info in enumerate(infos):
         if info.is_leaf_layer:
@@ -383,6 +385,17 @@ def shipped_comparison(path: str | Path = COMPARISON_FILE) -> tuple[ComparisonRo
     missing = [n for n in list_models() if n not in known]
     measured = {row.name: row for row in compare_models(missing)} if missing else {}
     return tuple(known.get(n) or measured[n] for n in list_models())
+
+def layout_source(name: str) -> str:
+    """Where the stage layout of a variant is described: the paper's Table 1 only covers ImageNet nets."""
+    spec = get_spec(name)
+    if spec.family == "imagenet":
+        return "as in Table 1 of the paper"
+    if spec.paper_family:
+        return "as in section 4.2 of the paper (the 6n+2 CIFAR-10 networks)"
+    if spec.block == "conv_bn":
+        return "as in Page, \"How to train your ResNet\" (2018)"
+    return "the ImageNet layout of Table 1 with a 3x3 stride-1 stem and no max pool, for 32 px inputs"
 
 
 def records(rows: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -271,3 +271,49 @@ def test_the_real_shipped_model_is_labelled_with_the_accuracy_classify_measures(
     assert f"{100 * record['test_acc']:.2f}% CIFAR-10 test accuracy" in name
     assert f"{100 * record['test_acc_mirror_tta']:.2f}% with mirror TTA" in name
     assert "/work/" not in json.dumps(record) and "/home/" not in json.dumps(record)
+
+# --- What the model receives, and the answer in one line (issue 12) ----------------------------
+
+
+def test_model_input_is_the_tensor_the_model_gets_and_shows_as_the_crop(shipped) -> None:
+    clf = load_classifier("shipped")
+    image = photo(400, 300)
+    seen = clf.model_input(image)
+    assert torch.equal(seen.tensor, clf.preprocess(image))
+    view = clf.preprocessing.view(image).permute(1, 2, 0).numpy().astype(int)
+    assert seen.shown.size == (32, 32)
+    assert np.abs(np.asarray(seen.shown).astype(int) - view).max() <= 1  # de-normalising undoes normalising
+    assert seen.resized == (42, 32)  # torchvision: int(32 * 400 / 300)
+    left, top, right, bottom = seen.crop_box
+    assert (top, bottom) == (0, 300) and left == pytest.approx(5 * 400 / 42) and right - left == pytest.approx(32 * 400 / 42)
+
+
+def test_crop_box_is_where_the_view_comes_from() -> None:
+    # A smooth picture, so that cropping the box and resizing matches the view closely.
+    y, x = np.mgrid[0:300, 0:640]
+    image = Image.fromarray(np.stack([x * 255 // 639, y * 255 // 299, (x + y) * 255 // 938], -1).astype(np.uint8))
+    prep = Preprocessing(resize=32, crop=32, mean=MEAN, std=STD)
+    box = prep.crop_box(*image.size)
+    again = image.crop(tuple(round(v) for v in box)).resize((32, 32), Image.Resampling.BILINEAR)
+    view = prep.view(image).permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(np.asarray(again).astype(int) - view).mean() < 3
+    tall = prep.crop_box(300, 640)  # portrait: the crop cuts top and bottom instead
+    assert tall[0] == 0 and tall[2] == 300 and tall[1] > 0
+
+
+def test_best_prints_the_top_class_and_its_probability(shipped) -> None:
+    result = load_classifier("shipped").classify(photo())
+    best = result.best
+    assert best == result.top[0][0]
+    assert str(best) == f"{best.label} ({best.probability:.1%})"
+
+
+def test_classifiers_know_the_label_smoothing_they_were_trained_with(tmp_path: Path, cached_resnet18) -> None:
+    save_checkpoint(tmp_path / "t.pt", create_model("resnet20").eval(), model_name="resnet20", residual=False,
+                    classes=CLASSES, mean=MEAN, std=STD, config={"label_smoothing": 0.2})
+    clf = classifier_from_checkpoint(load_checkpoint(tmp_path / "t.pt"), name="t")
+    assert clf.label_smoothing == 0.2 and clf.details["residual"] is False
+    save_checkpoint(tmp_path / "u.pt", create_model("resnet20").eval(), model_name="resnet20", residual=True,
+                    classes=CLASSES, mean=MEAN, std=STD)
+    assert classifier_from_checkpoint(load_checkpoint(tmp_path / "u.pt"), name="u").label_smoothing is None
+    assert load_classifier("imagenet:resnet18").label_smoothing == 0.0  # torchvision's V1 recipe

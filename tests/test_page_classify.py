@@ -129,7 +129,7 @@ def test_without_any_samples_only_upload_is_offered(shipped, hub_dir, monkeypatc
     monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
     at = run_page()
-    assert at.radio(key="classify_picture_mode").options == ["Upload"]
+    assert at.radio(key="classify_picture_mode").options == ["Upload", "Camera"]
     assert charts(at) == []
     assert not any("RESNET_SAMPLES_DIR" in c.value for c in at.caption)
 
@@ -173,3 +173,86 @@ def test_a_failed_download_on_the_page_shows_the_prefetch_command(no_shipped, hu
     at.button(key="classify_download").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "prefetch --weights resnet18" in at.error[0].value
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [c for img in at.get("image") for c in img.captions]
+
+
+def test_the_page_shows_the_tensor_the_model_receives_and_what_it_means(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    at.selectbox(key="classify_sample").set_value("Photo: automobile_taxis.jpg").run()
+    shown = image_captions(at)
+    assert shown[0].startswith("Photo: automobile_taxis.jpg (1280x853). Inside the box")
+    assert shown[1].startswith("What the model receives: a 32x32 tensor, shape (1, 3, 32, 32)")
+    text = " ".join(m.value for m in at.markdown)
+    assert "The photo became 48x32 before the crop" in text  # a third of the taxi photo is cut away
+    assert "**It must choose.** This model knows 10 classes (airplane, automobile," in text
+    # The stand-in shipped model records no label smoothing: the page says so instead of guessing.
+    assert "not recorded" in text
+    boxes = [*at.success, *at.info, *at.warning]
+    assert any(b.value.startswith(("Confident:", "Unsure:", "Low confidence:")) for b in boxes)
+
+
+def test_a_picture_of_none_of_the_classes_is_answered_with_one_of_them_and_flagged(shipped, cached_resnet18, sample_photos) -> None:
+    at = run_page()
+    at.selectbox(key="classify_sample").set_value("Photo: rocket_not_cifar.jpg").run()
+    assert not at.exception
+    # A rocket still gets a CIFAR-10 label; the page says the model had to pick one.
+    assert 'it has no "none of these"' in " ".join(m.value for m in at.markdown)
+    # A known label that is not among the model's classes is flagged in words.
+    at.selectbox(key="classify_model").set_value("imagenet:resnet18").run()
+    at.selectbox(key="classify_sample").set_value("Photo: automobile_taxis.jpg").run()
+    assert any("“automobile” is not one of this model's classes" in w.value and "out of its distribution" in w.value
+               for w in at.warning)
+    assert "1,000 classes" in " ".join(m.value for m in at.markdown)
+
+
+def test_label_smoothing_explains_the_confidence_ceiling(no_shipped, hub_dir, tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "s.pt", create_model("resnet20").eval(), model_name="resnet20", residual=True,
+                    classes=CLASSES, mean=MEAN, std=STD, config={"label_smoothing": 0.2})
+    at = run_page(trained_models={"smoothed": load_checkpoint(tmp_path / "s.pt")})
+    at.radio(key="classify_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value(("blue.png", png(), "image/png")).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "label smoothing 0.2: its target for the right class was 82%" in text
+    (bars,) = charts(at)
+    assert any(shape.get("x0") == pytest.approx(0.82) for shape in bars["layout"]["shapes"])  # the ceiling, drawn
+
+
+def test_every_stage_is_shown_with_its_shape(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    stages = [c for c in image_captions(at) if "strongest channels" in c]
+    # The stand-in resnet20: the stem and three stages, resolution falling, channels growing.
+    assert [c.split(";")[0] for c in stages] == [
+        "stem: output 16 x 32 x 32",
+        "layer1: output 16 x 32 x 32",
+        "layer2: output 32 x 16 x 16",
+        "layer3: output 64 x 8 x 8",
+    ]
+    assert "train both on the Train page" in " ".join(c.value for c in at.caption)
+
+
+def test_plain_and_residual_twins_side_by_side(no_shipped, hub_dir, tmp_path: Path) -> None:
+    trained = {}
+    for residual in (True, False):
+        path = tmp_path / f"{residual}.pt"
+        save_checkpoint(path, create_model("resnet20", residual=residual).eval(), model_name="resnet20",
+                        residual=residual, classes=CLASSES, mean=MEAN, std=STD)
+        trained[f"{'residual' if residual else 'plain'} resnet20"] = load_checkpoint(path)
+    at = run_page(trained_models=trained)
+    at.selectbox(key="classify_model").set_value("trained:plain resnet20").run()
+    at.radio(key="classify_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value(("blue.png", png(), "image/png")).run()
+    text = " ".join(m.value for m in at.markdown)
+    # The residual network on the left, its plain twin on the right, whichever was picked.
+    assert text.index("**Residual:** residual resnet20") < text.index("**Plain twin:** plain resnet20")
+    assert len([c for c in image_captions(at) if "strongest channels" in c]) == 8
+
+
+def test_the_camera_is_offered(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    assert at.radio(key="classify_picture_mode").options == ["Sample", "Upload", "Camera"]
+    at.radio(key="classify_picture_mode").set_value("Camera").run()
+    assert not at.exception and charts(at) == []  # nothing to classify until a picture is taken
+    assert at.get("camera_input")[0].label == "Take a picture"

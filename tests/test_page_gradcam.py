@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,13 @@ def heatmap(at: AppTest) -> dict:
 
 
 def captions(at: AppTest) -> list[str]:
-    return [c for img in at.get("image") for c in img.captions]
+    """Captions of the per-stage and per-method tiles."""
+    return [" · ".join(c.split(" · ")[:3]) for img in at.get("image") for c in img.captions if "positions" in c]
+
+
+def class_captions(at: AppTest) -> list[str]:
+    """Captions of the top-classes row: "label · probability"."""
+    return [c for img in at.get("image") for c in img.captions if c and "positions" not in c]
 
 
 def subheaders(at: AppTest) -> list[str]:
@@ -55,10 +62,18 @@ def test_widgets_overlay_and_rows_for_the_shipped_model(shipped, hub_dir, sample
     assert at.selectbox(key="gradcam_layer").value == "layer3"
     assert at.slider(key="gradcam_alpha").value == 0.5
     assert at.download_button(key="gradcam_download").label == "Download overlay (PNG)"
+    assert at.radio(key="gradcam_colormap").value == "viridis"
+    assert at.radio(key="gradcam_scaling").value == "per_map"
     trace = heatmap(at)
     assert trace["opacity"] == 0.5 and trace["z"].shape == (32, 32)
     assert trace["z"].min() >= 0 and trace["z"].max() == pytest.approx(1.0, abs=1e-3)
     assert "map %{z" in trace["hovertemplate"]
+    # Viridis by default, drawn as cells like the PNG download, with a colour bar.
+    assert trace["colorscale"][0][1] == "rgb(68,1,84)" and trace["colorscale"][-1][1] == "rgb(253,231,37)"
+    assert trace["zsmooth"] is False and trace["colorbar"]["title"]["text"] == "per-map scale"
+    # The class's probability is in the heading and beside every map.
+    assert re.search(r"“\w+” \(\d+\.\d%\) at layer3", subheaders(at)[0])
+    assert all(re.search(r"\d+\.\d%$", c) for img in at.get("image") for c in img.captions if c)
     # A row per stage (3 for resnet20) and a row of the four methods.
     assert captions(at) == [
         "layer1 · Grad-CAM · 32x32 positions",
@@ -153,3 +168,41 @@ def test_with_no_setting_the_first_view_explains_a_gallery_photo(hub_dir, monkey
     trace = heatmap(at)
     assert trace["z"].max() == pytest.approx(1.0, abs=1e-3) and trace["z"].std() > 0.05  # a real map
     assert any("for “cat”" in s for s in subheaders(at)), subheaders(at)
+
+def test_top_classes_row_and_shared_scale(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    top = at.selectbox(key="gradcam_top_class").options
+    assert [c.split(" · ")[0] for c in class_captions(at)] == [o.split(" (")[0] for o in top]
+    assert [c.split(" · ")[1] for c in class_captions(at)] == [o.split(" (")[1].rstrip(")") for o in top]
+    # Per map, every class's map reaches 1; on one shared scale only the class with the most
+    # evidence does, and the others are dimmer.
+    at.radio(key="gradcam_scaling").set_value("shared").run()
+    assert heatmap(at)["colorbar"]["title"]["text"] == "shared scale"
+    assert "one scale for all" in " ".join(c.value for c in at.caption)
+    peaks = {}
+    for i in range(len(top)):
+        at.selectbox(key="gradcam_top_class").select_index(i).run()
+        peaks[i] = float(heatmap(at)["z"].max())
+    assert max(peaks.values()) == pytest.approx(1.0, abs=2e-3) and min(peaks.values()) < 0.95
+    at.radio(key="gradcam_scaling").set_value("per_map").run()
+    assert float(heatmap(at)["z"].max()) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_colour_maps_can_be_switched(shipped, hub_dir, sample_photos) -> None:
+    at = run_page()
+    at.radio(key="gradcam_colormap").set_value("jet").run()
+    assert heatmap(at)["colorscale"][0][1] == "rgb(0,0,128)"  # jet's dark blue, as in the papers
+    at.radio(key="gradcam_colormap").set_value("inferno").run()
+    assert heatmap(at)["colorscale"][0][1] == "rgb(0,0,4)"
+
+
+def test_a_4x4_last_stage_is_explained_and_a_finer_model_preferred(no_shipped, cached_resnet18, sample_photos, tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "r9.pt", create_model("resnet9_w16").eval(), model_name="resnet9_w16",
+                    residual=True, classes=CLASSES, mean=MEAN, std=STD)
+    at = run_page(trained_models={"r9": load_checkpoint(tmp_path / "r9.pt")})
+    # The ImageNet ResNet's 7x7 last stage is preferred for teaching CAMs over ResNet-9's 4x4.
+    assert at.selectbox(key="gradcam_model").value == "imagenet:resnet18"
+    assert not any("4x4 grid" in i.value for i in at.info)
+    at.selectbox(key="gradcam_model").set_value("trained:r9").run()
+    (note,) = [i.value for i in at.info if "4x4 grid" in i.value]
+    assert "8x8 pixels" in note and "ImageNet ResNet" in note

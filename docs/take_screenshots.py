@@ -1,0 +1,103 @@
+"""Screenshots of every page for the README: docs/home.png, architecture.png, train.png, classify.png, gradcam.png.
+
+    RESNET_DATA_DIR=../shared/data RESNET_SAMPLES_DIR=../shared/samples \\
+        flock /tmp/cpu.lock .venv/bin/python docs/take_screenshots.py
+
+Starts ``streamlit run app.py`` on a free port, drives Debian's Chromium with Playwright, and
+saves each page as a palette PNG under 300 KB (the README is read on GitHub, often on phones).
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+LIMIT = 300_000  # bytes per screenshot
+WIDTH = 1400  # browser viewport, CSS pixels
+
+# (file, URL path, viewport height, texts to click in order, text to scroll to before the shot)
+SHOTS: list[tuple[str, str, int, list[str], str | None]] = [
+    ("home.png", "", 900, [], None),
+    ("architecture.png", "Architecture", 2300, ["conv3_x (layer2)"], None),
+    ("train.png", "Train", 1500, [], None),
+    ("classify.png", "Classify", 2500, [], None),
+    ("gradcam.png", "Grad-CAM", 2300, [], None),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settle(page: object) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    page.wait_for_timeout(2500)  # charts and graphviz mount after the script finishes
+
+
+def small_png(png: bytes, limit: int = LIMIT) -> bytes:
+    """The screenshot as it is if it fits ``limit`` bytes, else as a 256-colour PNG, scaled down if need be.
+
+    Octree quantisation keeps the colour bars' gradients smooth, where median cut bands them.
+    """
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    scale = 1.0
+    while buf.tell() > limit and scale > 0.3:
+        sized = image if scale == 1.0 else image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        sized.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(buf, format="PNG", optimize=True)
+        scale *= 0.85
+    return buf.getvalue()
+
+
+def main() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"])
+            for name, path, height, clicks, _ in SHOTS:
+                page = browser.new_page(viewport={"width": WIDTH, "height": height})
+                page.goto(f"{url}/{path}")
+                page.wait_for_selector("h1", timeout=120_000)
+                settle(page)
+                for text in clicks:
+                    page.get_by_text(text).first.click()
+                    settle(page)
+                data = small_png(page.screenshot())
+                (DOCS / name).write_bytes(data)
+                print(f"docs/{name}: {len(data) / 1000:.0f} KB")
+                page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Issue 12's pictures in a real browser: the whole-network view, the model's input, feature maps, heatmaps.
+
+Uses the running-app and Chromium fixtures of ``test_browser.py`` (skips where those skip) and
+saves a screenshot of each view in ``test-results/screenshots/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_browser import PAGES, SHOTS, app_url, browser, error_texts, wait_for_script  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(browser: object, url: str, height: int = 2600) -> object:
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.goto(url)
+    wait_for_script(page)
+    return page
+
+
+def rendered_svgs(page: object) -> int:
+    """Graphviz charts drawn as SVG (Streamlit renders DOT in the browser)."""
+    return page.evaluate("() => document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg').length")
+
+
+def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> None:
+    page = open_page(browser, f"{app_url}/{PAGES['Architecture']}")
+    try:
+        page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=60_000)
+        page.get_by_text("conv3_x (layer2)").first.click()
+        page.wait_for_timeout(1500)
+        svg_text = page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')).map(s => s.textContent).join(' ')"
+        )
+        # The overview, the opened stage and the variant's blocks are drawn, with the shapes and shortcuts.
+        assert "conv5_x: 2 basic blocks" in svg_text and "512 x 7 x 7" in svg_text
+        assert "layer2.0" in svg_text and "1x1 conv, 128, stride 2, BN" in svg_text
+        assert rendered_svgs(page) >= 4
+        # The cost-against-error chart and hatched plain-twin bars are on the page.
+        page.get_by_text("What the extra layers bought").scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") == 4
+        page.screenshot(path=str(SHOTS / "Architecture-network.png"))
+        assert error_texts(page) == []
+    finally:
+        page.close()
+
+
+def test_classify_shows_the_input_tensor_and_every_stage(app_url: str, browser: object) -> None:
+    page = open_page(browser, f"{app_url}/{PAGES['Classify']}", height=3000)
+    try:
+        page.wait_for_selector("text=What the model receives", timeout=60_000)
+        page.wait_for_selector("text=What each stage sees", timeout=60_000)
+        captions = page.inner_text('[data-testid="stMain"]')
+        assert "It must choose." in captions and "Why this confidence." in captions
+        assert "layer3: output" in captions  # the last stage's feature maps
+        assert page.get_by_text("Camera", exact=True).count() == 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "Classify-stages.png"))
+        assert error_texts(page) == []
+    finally:
+        page.close()
+
+
+def test_gradcam_colour_bar_colour_maps_and_shared_scale(app_url: str, browser: object) -> None:
+    page = open_page(browser, f"{app_url}/{PAGES['Grad-CAM']}", height=2800)
+    try:
+        page.wait_for_selector(".js-plotly-plot .colorbar", timeout=60_000)
+
+        def first_colour() -> str:
+            return page.evaluate(
+                "() => { const p = document.querySelector('.js-plotly-plot');"
+                " return p.data.find(t => t.type === 'heatmap').colorscale[0][1]; }"
+            )
+
+        assert first_colour() == "rgb(68,1,84)"  # viridis by default
+        page.get_by_text("jet (as in the papers)").click()
+        wait_for_script(page)
+        page.wait_for_function(
+            "() => { const p = document.querySelector('.js-plotly-plot');"
+            " return p && p.data && p.data.find(t => t.type === 'heatmap').colorscale[0][1] === 'rgb(0,0,128)'; }",
+            timeout=60_000,
+        )
+        page.get_by_text("viridis", exact=True).click()
+        wait_for_script(page)
+        page.get_by_text("one scale for all classes", exact=True).click()
+        wait_for_script(page)
+        page.wait_for_selector("text=shared scale", timeout=60_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "Grad-CAM-shared.png"))
+        assert error_texts(page) == []
+    finally:
+        page.close()

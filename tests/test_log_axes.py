@@ -1,0 +1,31 @@
+"""Log axes labelled once per decade."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from log_axes import decade_label, decade_ticks, log_axis
+
+
+def test_decade_labels_use_si_prefixes() -> None:
+    assert [decade_label(e) for e in range(0, 11)] == ["1", "10", "100", "1k", "10k", "100k", "1M", "10M", "100M", "1G", "10G"]
+    assert decade_label(-1) == "100m" and decade_label(-7) == "1e-7"  # milli, then plain exponents
+
+
+def test_ticks_cover_the_values_with_whole_decades_only() -> None:
+    values, labels = decade_ticks([269_722, 60_192_808])
+    assert values == [1e5, 1e6, 1e7, 1e8] and labels == ["100k", "1M", "10M", "100M"]
+    assert all(math.log10(v).is_integer() for v in values)
+    assert decade_ticks([1000])[0] == [1e3, 1e4]  # never a single tick
+    with pytest.raises(ValueError):
+        decade_ticks([0, -5])
+
+
+def test_log_axis_layout() -> None:
+    axis = log_axis([40e6, 11.5e9], title="MACs")
+    assert axis["type"] == "log" and axis["tickmode"] == "array"
+    assert axis["ticktext"] == ["10M", "100M", "1G", "10G", "100G"]
+    assert axis["range"] == [7.0, 11.0] and axis["title"] == "MACs"
+    assert "showticklabels" not in axis["minor"]  # minor ticks carry no labels
