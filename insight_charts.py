@@ -117,12 +117,14 @@ def autocorrelation_figure(runs: Sequence[Run]) -> go.Figure:
 def lesion_blocks_figure(run: Run, label: str) -> go.Figure:
     """Test accuracy with each block deleted, baseline dashed; blocks that cannot be deleted marked."""
     residual = bool(run["residual"])
-    names = [b["name"] for b in run["blocks"]]
+    blocks = run["blocks"]
+    # A block that cannot be deleted is drawn as a pale bar at the intact accuracy: nothing changes.
     fig = go.Figure(go.Bar(
-        x=names, y=[b["acc"] if b["acc"] is not None else 0 for b in run["blocks"]],
-        marker_color=[colour(residual) if b["acc"] is not None else "#d0d4da" for b in run["blocks"]],
-        text=["" if b["acc"] is not None else "kept" for b in run["blocks"]], textposition="outside",
-        hovertemplate="%{x}: %{y:.1%}<extra></extra>", name=label,
+        x=[b["name"] for b in blocks], y=[b["acc"] if b["acc"] is not None else run["baseline_acc"] for b in blocks],
+        marker_color=[colour(residual) if b["acc"] is not None else "#e3e6ea" for b in blocks],
+        text=["" if b["acc"] is not None else "kept" for b in blocks], textposition="inside",
+        customdata=["deleted" if b["acc"] is not None else "not deletable (it changes the shape)" for b in blocks],
+        hovertemplate="%{x}: %{y:.1%}, %{customdata}<extra></extra>", name=label,
     ))
     fig.add_hline(y=run["baseline_acc"], line={"color": "#1d2330", "width": 1.5, "dash": "dash"},
                   annotation_text=f"intact {run['baseline_acc']:.1%}", annotation_position="top left")
@@ -182,6 +184,7 @@ def landscape_figure(slices: Sequence[tuple[str, Run]], metric: str) -> go.Figur
     if metric == "loss":
         _layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss",
                 log_y=True)
+        fig.update_yaxes(dtick="D2")  # 1, 2, 5, 10, 20, ...: readable over one or many decades
     else:
         _layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy")
         fig.update_yaxes(range=[0, 1], tickformat=".0%")

@@ -8,6 +8,7 @@ probe batch) and shattered (its 256 points), one eval pass of the pair for lesio
 how many such passes the experiment costs. Prints a Markdown block for bench/RESULTS.md::
 
     OMP_WAIT_POLICY=PASSIVE flock /tmp/cpu.lock python bench/insight_bench.py --data-dir ../shared/data
+    OMP_WAIT_POLICY=PASSIVE flock /tmp/cpu.lock python bench/insight_bench.py --data-dir ../shared/data --page
 
 Goals (issue 8), 2 CPU cores: gradient-flow and shattered each under 10 s wall for three depths,
 lesion under 60 s on 1,000+ test images.
@@ -86,12 +87,61 @@ def bare_passes(data_dir: str | None, scale_name: str) -> dict[str, float]:
     return timings
 
 
+def page_costs(data_dir: str | None) -> None:
+    """What each page action computes before it is cached, with the page's settings (median of 3)."""
+    from resnet_core.insight.runs import gradient_flow_runs, landscape_run, lesion_run, responses_run, shattered_runs
+
+    dataset = eval_split(data_dir, synthetic=data_dir is None)
+    quick = SCALES["quick"]
+    p128, p250, p256, p500, p1000 = (make_probe(dataset, n, input_size=16) for n in (128, 250, 256, 500, 1000))
+    shipped = {label: load_race_net(label) for label in ("plain20", "plain56", "resnet20", "resnet56")}
+    pair = [shipped["plain56"], shipped["resnet56"]]
+
+    def median_s(fn) -> float:
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - t0)
+        return statistics.median(runs)
+
+    def bare() -> None:
+        with torch.inference_mode():
+            for ckpt in pair:
+                ckpt.model(p1000.images)
+
+    base = median_s(bare)
+    actions = {
+        "gradient flow, depths 20/56/110, plain + residual (128 images)":
+            lambda: gradient_flow_runs(DEPTHS, p128, scale=quick),
+        "shattered gradients, depths 20/56/110, plain + residual (256 points)":
+            lambda: shattered_runs(DEPTHS, p128, scale=quick),
+        "lesion study, plain-56 + ResNet-56, 250 images, one draw per deletion count":
+            lambda: [lesion_run(c, p250, trials=1, steps=5) for c in pair],
+        "layer responses, the four shipped nets, 500 images":
+            lambda: [responses_run(c, p500) for c in shipped.values()],
+        "loss slice, plain-56 + ResNet-56, 17 points, 256 images":
+            lambda: [landscape_run(c, p256, points=17) for c in pair],
+    }
+    print(f"Baseline: one eval pass of plain-56 + ResNet-56 over 1,000 images, {base:.2f} s. Load average "
+          f"{os.getloadavg()[0]:.1f}; torch {torch.get_num_threads()} threads.\n")
+    print("| page action (first call, before the cache) | seconds, median of 3 | x baseline |")
+    print("|---|---:|---:|")
+    for name, fn in actions.items():
+        seconds = median_s(fn)
+        print(f"| {name} | {seconds:.2f} | {seconds / base:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help="CIFAR-10; default: synthetic shapes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", choices=list(SCALES), default="quick", help="for gradient-flow and shattered")
+    parser.add_argument("--page", action="store_true", help="time the page's actions instead of the CLI")
     args = parser.parse_args()
+    if args.page:
+        page_costs(args.data_dir)
+        return
 
     load = os.getloadavg()
     walls: dict[str, list[float]] = {name: [] for name in GOALS}

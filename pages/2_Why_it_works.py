@@ -268,7 +268,7 @@ else:
         st.markdown(
             "Delete one block of a trained network at test time and score it again. In a residual net the "
             "block's branch goes and its shortcut stays; a plain block is replaced by the identity (where a "
-            "stage halves the resolution and widens, a plain block cannot be removed: grey bars). If the net "
+            "stage halves the resolution and widens, a plain block cannot be removed: pale bars marked 'kept'). If the net "
             "were one long chain, every deletion would be fatal."
         )
         explain_missing(nets)
@@ -331,7 +331,8 @@ else:
             "Step away from a trained network's weights along one random direction and watch the test loss. "
             "Batch norm makes a net blind to each filter's scale, so the direction is *filter-normalised*: "
             "every filter of it is as large as the same filter of the trained weights, and α = 1 moves each "
-            "filter by its own size. A flat, wide valley means small errors in the weights cost little."
+            "filter by its own size. A smooth valley with the trained weights at its floor is easy for SGD to "
+            "descend; a bumpy, chaotic surface is not."
         )
         explain_missing(nets)
         pair = pick_pair("landscape", nets)

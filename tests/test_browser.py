@@ -203,6 +203,7 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
         assert _chart_count(page) == 2 and "they grow" in page.inner_text("body")
         for label, shot, charts in (("2 · Shattered gradients", "Why-shattered", 3),
                                     ("3 · Lesion study", "Why-lesion", 3),
+                                    ("4 · Layer responses", "Why-responses", 2),
                                     ("5 · Loss landscape", "Why-landscape", 2)):
             page.get_by_text(label, exact=True).click()
             wait_for_script(page, timeout_s=120)

@@ -82,7 +82,7 @@ def test_trained_experiments_on_the_shipped_pair() -> None:
     choose(at, "responses")
     figs = charts(at)
     assert [t["name"] for t in figs[0]["data"]] == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
-    assert "mean response std" in text(at)
+    assert "for the median layer" in text(at)
 
     choose(at, "landscape")
     figs = charts(at)
