@@ -213,6 +213,7 @@ def test_page_finds_cifar10_and_validates_the_folder(cifar10_dir: Path, monkeypa
     assert texts(at, "error") == empty
 
 
+@pytest.mark.usefixtures("fresh_caches")  # the page caches its CIFAR-10 check by folder text for 60 s
 def test_the_folder_box_can_be_turned_off(cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(cifar10_dir))
     monkeypatch.setenv(DATA_FOLDERS_ENV, "off")
