@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 import streamlit as st
 
 from resnet_core.environment import machine_status
+from resnet_core.memory import release_memory_now_and_then
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,6 +43,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 def setup_page(title: str, icon: str) -> None:
     """Set the page's config and draw the sidebar: the pages and what this machine has."""
     st.set_page_config(page_title=f"{title} · ResNet explorer", page_icon=icon, layout="wide")
+    release_memory_now_and_then()  # what earlier reruns dropped (a big photo) goes back to the OS
     status = machine_status()  # a few file checks: cheap, and always current
     with st.sidebar:
         for path, label, nav_icon in PAGES:

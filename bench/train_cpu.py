@@ -12,6 +12,8 @@ counted. Usage::
 
     python bench/train_cpu.py                 # 120 s each, appends to bench/RESULTS.md
     python bench/train_cpu.py --quick         # smoke run: 10 s each, 1,000 test images, no append
+    python bench/train_cpu.py --variant '{"batch_size": 128}' --variant '{"train_size": 24}'
+                                              # the default recipe, then each variant of it, 120 s each
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import os
 import platform
 import shlex
@@ -154,6 +157,13 @@ def machine() -> str:
     return f"{model}, {cores} cores"
 
 
+def cpu_words() -> str:
+    """The instruction-set facts the CPU recipe is chosen by."""
+    from resnet_core.device import cpu_features
+
+    return str(cpu_features())
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -172,6 +182,39 @@ def append_to_section(text: str, heading: str, entry: str) -> str:
     return text[:nxt].rstrip("\n") + "\n" + entry + text[nxt:]
 
 
+def run_variants(
+    variants: list[dict[str, object]], train: ImageDataset, test: ImageDataset, budget: float, args: argparse.Namespace
+) -> list[str]:
+    """The default recipe, then each variant of it (TrainConfig overrides), one budget each; table rows."""
+    base = dataclasses.replace(TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir, seed=args.seed)
+    if args.epochs:  # a fixed amount of training instead of a fixed time: load on the machine cannot change it
+        base = dataclasses.replace(base, budget_s=None, epochs=args.epochs, eval_every_epoch=False)
+    rows = [
+        "| recipe | test acc | images/s | full epochs | load before |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for changes in [{}, *variants]:
+        config = dataclasses.replace(base, **changes)
+        if "epochs" in changes:
+            config = dataclasses.replace(config, budget_s=None, eval_every_epoch=False)
+        before = load()
+        out = Trainer(config, train_data=train, test_data=test).run().summary()
+        label = "default: " + recipe_words(config) if not changes else json.dumps(changes)
+        rows.append(f"| {label} | {out['test_acc']:.2%} | {out['images_per_second']:.0f} | "
+                    f"{out['epochs_completed']} | {before} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def recipe_words(config: TrainConfig) -> str:
+    """E.g. "resnet9_w16, batch 256, lr 0.3, fp32" for the results table."""
+    from resnet_core.train import resolve_precision
+
+    size = f", {config.train_size} px crops" if config.train_size else ""
+    precision = resolve_precision(config.precision, torch.device("cpu"))
+    return f"{config.model}, batch {config.batch_size}, lr {config.lr}{size}, {precision}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=120.0, help="training seconds per recipe")
@@ -182,6 +225,12 @@ def main() -> None:
     parser.add_argument("--baseline-workers", type=int, default=BASELINE_WORKERS, help="DataLoader workers (b)")
     parser.add_argument("--seed", type=int, default=0, help="seed of our recipe")
     parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="with --variant: train this many epochs instead of --budget seconds")
+    parser.add_argument(
+        "--variant", action="append", type=json.loads, default=[], metavar="JSON",
+        help="instead of the baseline: run the default recipe, then it with these TrainConfig changes (repeatable)",
+    )  # fmt: skip
     parser.add_argument(
         "--throughput", nargs="*", metavar="MODEL", default=None,
         help="instead: measure fp32 vs bf16 training images/s of these models (default: the CIFAR ResNet-9s)",
@@ -209,6 +258,21 @@ def main() -> None:
     test = stratified_subset(load_cifar10(args.data_dir, split="test"), test_n)
     load_before = load()
     print(f"{machine()}; load {load_before}; torch {torch.__version__}; {len(test):,} test images", flush=True)
+
+    if args.variant:
+        rows = run_variants(args.variant, train, test, budget, args)
+        if not (args.quick or args.no_append):
+            command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+            entry = (
+                f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, recipe variants, "
+                f"{f'{args.epochs:g} epochs' if args.epochs else f'{budget:.0f} s'} each (unless the variant says)\n\n"
+                f"- Machine: {machine()}; {cpu_words()}; torch {torch.__version__}; load after {load()}\n"
+                f"- Command: `{command}`\n"
+                f"- Test set: {len(test):,} images of the offline CIFAR-10 copy, mirror TTA\n\n" + "\n".join(rows) + "\n"
+            )
+            results = ROOT / "bench" / "RESULTS.md"
+            results.write_text(append_to_section(results.read_text(), "## Training", entry))
+        return
 
     config = dataclasses.replace(
         TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir, seed=args.seed

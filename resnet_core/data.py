@@ -34,6 +34,7 @@ __all__ = [
     "DataError",
     "ImageDataset",
     "SYNTHETIC_CLASSES",
+    "check_cifar10",
     "clear_cache",
     "download_cifar10",
     "load_cifar10",
@@ -279,6 +280,24 @@ def _read_split(path: Path, split: Split, files: tuple[str, ...], subset: int | 
     return ImageDataset(images, labels, classes, False, f"{source}, subset of {subset:,}")
 
 
+def check_cifar10(root: str | Path | None = None) -> Path:
+    """The CIFAR-10 folder at ``root`` (or where :func:`find_cifar10_dir` looks), once checked.
+
+    Every file must be there and the test batch must read and validate; nothing is cached, so
+    a page can ask this on every visit without keeping the 30 MB test split. Raises DataError.
+    """
+    path = _resolve_cifar_dir(root)
+    missing = [name for name in (*_TRAIN_FILES, *_TEST_FILES) if not (path / name).is_file()]
+    if missing:
+        raise DataError(
+            f"{path}: missing {', '.join(missing)}; a complete cifar-10-batches-py has data_batch_1..5 and "
+            "test_batch. Download CIFAR-10 again"
+        )
+    _read_class_names(path)
+    _read_batch(path / _TEST_FILES[0])
+    return path
+
+
 def visitor_cifar10_dir(text: str) -> Path:
     """The CIFAR-10 folder a visitor typed, if this server lets visitors read it and it holds a copy.
 
@@ -306,10 +325,9 @@ def visitor_cifar10_dir(text: str) -> Path:
     if path is None:
         raise generic
     try:
-        load_cifar10(path, split="test")
+        return check_cifar10(path)
     except (DataError, OSError, ValueError):
         raise generic from None
-    return path
 
 
 def download_cifar10(progress: bool = True) -> Path:

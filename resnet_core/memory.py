@@ -14,9 +14,14 @@ import ctypes.util
 import functools
 import gc
 import os
+import threading
+import time
 from pathlib import Path
 
-__all__ = ["release_memory", "rss_bytes"]
+__all__ = ["release_memory", "release_memory_now_and_then", "rss_bytes"]
+
+_last_release = 0.0
+_release_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,6 +45,21 @@ def release_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def release_memory_now_and_then(min_interval_s: float = 30.0) -> bool:
+    """:func:`release_memory` at most once per ``min_interval_s`` in this process; True if it ran.
+
+    Cheap enough to call on every page run: what an earlier rerun dropped (a decoded photo, a
+    page's arrays) goes back to the OS soon after, not only after a training run.
+    """
+    global _last_release
+    now = time.monotonic()
+    with _release_lock:
+        if now - _last_release < min_interval_s:
+            return False
+        _last_release = now
+    return release_memory()
 
 
 def rss_bytes(pid: int | None = None) -> int:

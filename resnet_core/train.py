@@ -25,7 +25,7 @@ from resnet_core.augment import augment, normalize
 from resnet_core.checkpoint import save_checkpoint
 from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, load_data
-from resnet_core.device import cpu_supports_bf16, pick_device
+from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device
 from resnet_core.models import create_model, get_spec
 
 __all__ = [
@@ -66,6 +66,8 @@ class TrainConfig:
     warmup: float = 0.2  # fraction of the run spent ramping the lr linearly up from 0 (onecycle, cosine)
     label_smoothing: float = 0.2  # probability mass spread over all classes (Szegedy et al., 2016)
     tta: bool = True  # test-time augmentation: average logits of the image and its mirror (2x eval cost)
+    train_size: int | None = None  # pixels: train on random crops this big (cheaper steps); None: full
+    #                                images. Evaluation always sees the whole image.
     subset: int | None = None  # train on this many images (class-balanced, first of each class)
     test_subset: int | None = None  # evaluate on this many test images; None: all
     seed: int = 0  # weights, data order and augmentation all derive from it
@@ -105,6 +107,8 @@ class TrainConfig:
         for name, value in (("subset", self.subset), ("test_subset", self.test_subset)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1 image (or None for all), got {value}")
+        if self.train_size is not None and self.train_size < 8:
+            raise ValueError(f"train_size must be at least 8 pixels (or None for whole images), got {self.train_size}")
         if self.log_every < 1:
             raise ValueError(f"log_every must be at least 1 step, got {self.log_every}")
         if self.grad_norm_every < 0:
@@ -125,11 +129,20 @@ class TrainConfig:
     def for_device(cls, device: str = "auto") -> "TrainConfig":
         """The tuned default for ``device`` ("auto" resolves to what this machine has).
 
-        CPU: a ResNet-9 at 1/4 width, tuned for a 2-minute budget on 2 cores (bench/RESULTS.md).
         GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
+        CPU: a ResNet-9 at 1/4 width tuned for a 2-minute budget on 2 cores, in the variant that
+        fits what the CPU can do (:func:`resnet_core.device.cpu_recipe`; bench/RESULTS.md, "Training"):
+
+        - "bf16" (AVX512-BF16 or AMX): the class defaults, batch 256, lr 0.3, bf16 autocast:
+          82.9% in 120 s on a 2-core AVX-512 EPYC (1846 images/s, 4 epochs).
+        - "fp32" (AVX2 only, like many cloud vCPUs): batch 128, lr 0.2. fp32 runs ~4x fewer images
+          per second, so the run is only ~1.3 epochs long, where twice the steps matter more
+          than the batch; batch 128 is also faster per image here (it stays in the caches).
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
+        if cpu_recipe() == "fp32":
+            return cls(batch_size=128, lr=0.2, device=device)
         return cls(device=device)
 
     def to_dict(self) -> dict[str, Any]:
@@ -455,9 +468,13 @@ class Trainer:
     # -- evaluation ------------------------------------------------------------------------------
 
     def evaluate(
-        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str, batch_size: int = 1000
+        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str, batch_size: int = 200
     ) -> tuple[float, float] | None:
-        """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped."""
+        """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped.
+
+        Batches of 200: as fast per image on a CPU as 1,000, and 1,000 cost the server ~390 MB
+        more at its peak (fp32 activations of the first stages; issue #10, bench/RESULTS.md).
+        """
         rank, world = self._dist()
         totals = _eval_totals(
             model, data.images[rank::world], data.labels[rank::world], device=device, precision=precision,
@@ -592,7 +609,7 @@ class Trainer:
         lr = lr_at(cfg, self._progress(st, self._elapsed(st)))
         for g in st.optimizer.param_groups:
             g["lr"] = lr
-        x = normalize(augment(st.images[idx], generator=st.aug_gen), MEAN, STD)
+        x = normalize(augment(st.images[idx], size=cfg.train_size, generator=st.aug_gen), MEAN, STD)
         y = st.labels[idx]
         with _autocast(st.device, st.precision):
             logits = st.model(x)

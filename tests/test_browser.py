@@ -214,3 +214,50 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
             assert _chart_count(page) == charts or (missing and not label.startswith("2")), label
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("name", ["Classify", "Grad-CAM"])
+def test_first_view_shows_a_prediction_for_the_gallery_photo(app_url: str, browser: object, name: str) -> None:
+    """No setting, no click: the preselected gallery photo is classified (and explained) at once."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    try:
+        page.goto(f"{app_url}/{PAGES[name]}")
+        wait_for_script(page, timeout_s=120)
+        expected = "Top guess: cat" if name == "Classify" else "for “cat”"  # Grad-CAM's heading
+        page.wait_for_function(f"() => document.body.innerText.includes({expected!r})", timeout=60_000)
+        # The sample picker's value: the gallery photo, chosen with no click.
+        page.wait_for_function("() => [...document.querySelectorAll('input')]"
+                               ".some(i => i.value === 'Gallery: cat_chelsea.jpg')", timeout=30_000)
+        if name == "Grad-CAM":
+            page.wait_for_selector(".js-plotly-plot", timeout=30_000)  # the heatmap overlay
+        assert error_texts(page) == []
+        page.screenshot(path=str(SHOTS / f"{name}-first-view.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: object) -> None:
+    """F5 during a run: the URL's run id brings the same run back, with its Stop button."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    try:
+        page.goto(f"{app_url}/{PAGES['Train']}")
+        wait_for_script(page)
+        page.get_by_text("Synthetic shapes", exact=True).click()
+        wait_for_script(page)
+        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
+        page.get_by_role("button", name="Start training").click()
+        page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=60_000)
+        run_id = page.url.split("run=")[1].split("&")[0]
+        assert len(run_id) == 32
+        page.reload()
+        wait_for_script(page)
+        assert f"run={run_id}" in page.url
+        # The reloaded tab is a new Streamlit session: it finds the run by the URL alone.
+        page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=30_000)
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("residual")', timeout=60_000)
+        page.screenshot(path=str(SHOTS / "Train-after-reload.png"), full_page=True)
+        assert error_texts(page) == []
+        page.get_by_role("button", name="Stop").click()
+        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
+    finally:
+        page.close()

@@ -114,3 +114,12 @@ def test_the_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     train = load_cifar10(root, split="train")
     load_cifar10(root, split="test")  # evicts the least recently used: the training split
     assert load_cifar10(root, split="train") is not train
+
+
+def test_checking_a_copy_reads_it_but_keeps_nothing(tmp_path: Path) -> None:
+    root = write_split(tmp_path / "c")
+    assert data.check_cifar10(tmp_path / "c") == root
+    assert not data._cache  # the page's check on every visit holds no 30 MB split
+    (root / "data_batch_3").unlink()
+    with pytest.raises(data.DataError, match="missing data_batch_3"):
+        data.check_cifar10(root)

@@ -90,8 +90,15 @@ def test_config_validation(change: dict[str, object], message: str) -> None:
 
 
 def test_cpu_and_gpu_defaults_differ(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resnet_core.train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_recipe", lambda: "bf16")  # AVX-512 with bf16: the class defaults
     cpu = TrainConfig.for_device("cpu")
     assert cpu == TrainConfig(device="cpu") and cpu.model == "resnet9_w16"
+    monkeypatch.setattr(train_module, "cpu_recipe", lambda: "fp32")  # AVX2 only: smaller batches
+    avx2 = TrainConfig.for_device("cpu")
+    assert (avx2.model, avx2.batch_size, avx2.lr) == ("resnet9_w16", 128, 0.2)
+    assert avx2 == dataclasses.replace(cpu, batch_size=128, lr=0.2)  # nothing else differs
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # for_device only asks this
     gpu = TrainConfig.for_device("cuda")
     assert gpu.model == "resnet9" and gpu.device == "cuda"
