@@ -186,7 +186,7 @@ def run_variants(
     variants: list[dict[str, object]], train: ImageDataset, test: ImageDataset, budget: float, args: argparse.Namespace
 ) -> list[str]:
     """The default recipe, then each variant of it (TrainConfig overrides), one budget each; table rows."""
-    base = dataclasses.replace(TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir, seed=args.seed)
+    base = dataclasses.replace(TrainConfig.for_device("cpu"), epochs=None, budget_s=budget, data_dir=args.data_dir, seed=args.seed)
     if args.epochs:  # a fixed amount of training instead of a fixed time: load on the machine cannot change it
         base = dataclasses.replace(base, budget_s=None, epochs=args.epochs, eval_every_epoch=False)
     rows = [
@@ -275,7 +275,7 @@ def main() -> None:
         return
 
     config = dataclasses.replace(
-        TrainConfig.for_device("cpu"), budget_s=budget, data_dir=args.data_dir, seed=args.seed
+        TrainConfig.for_device("cpu"), epochs=None, budget_s=budget, data_dir=args.data_dir, seed=args.seed
     )
     ours = None
     if not args.skip_ours:

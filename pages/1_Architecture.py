@@ -171,7 +171,7 @@ comparison = {row.name: row for row in cached_comparison()}
 chosen = st.multiselect(
     "Variants to compare",
     list_models(),
-    default=["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet20", "resnet56", "resnet110", "resnet9"],
+    default=list_models(featured=True),
     key="compare",
 )
 if not chosen:

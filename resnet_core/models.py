@@ -336,6 +336,9 @@ class ModelSpec:
     paper_family: bool = False
     mean: tuple[float, float, float] = CIFAR_MEAN  # input normalisation, [0, 1] units
     std: tuple[float, float, float] = CIFAR_STD
+    #: Shown by default where variants are compared (the Architecture page): the paper's ImageNet
+    #: nets, the shallowest, middle and deepest of its CIFAR family, and the training default's graph.
+    featured: bool = False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -349,9 +352,10 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def list_models(family: str | None = None) -> list[str]:
-    """Names of all registered variants, in registration order; optionally one family only."""
-    return [n for n, s in _REGISTRY.items() if family is None or s.family == family]
+def list_models(family: str | None = None, *, featured: bool = False) -> list[str]:
+    """Names of registered variants in registration order; optionally one family, or featured ones only."""
+    return [n for n, s in _REGISTRY.items()
+            if (family is None or s.family == family) and (s.featured or not featured)]
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -399,10 +403,11 @@ def _imagenet(name: str, block: Block, layers: list[int], weights: tuple[str, ..
         weights=weights,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        featured=True,
     )
 
 
-def _cifar(name: str, n: int, paper_error: float) -> ModelSpec:
+def _cifar(name: str, n: int, paper_error: float, featured: bool = False) -> ModelSpec:
     """A CIFAR net of section 4.2: 6n+2 layers, 3 stages of 16/32/64 filters, option-A shortcuts."""
     depth = 6 * n + 2
     if name != f"resnet{depth}":
@@ -419,10 +424,11 @@ def _cifar(name: str, n: int, paper_error: float) -> ModelSpec:
         description=f"CIFAR ResNet-{depth} of the paper's section 4.2 (6n+2, n={n}, option A)",
         paper_error=paper_error,
         paper_family=True,
+        featured=featured,
     )
 
 
-def _resnet9(name: str, width: int, description: str) -> ModelSpec:
+def _resnet9(name: str, width: int, description: str, featured: bool = False) -> ModelSpec:
     # Page's ResNet-9 multiplies the logits by 0.125 at every width: without it a high learning
     # rate blows the loss up in the first steps (measured on the narrow nets, bench/RESULTS.md).
     return ModelSpec(
@@ -435,6 +441,7 @@ def _resnet9(name: str, width: int, description: str) -> ModelSpec:
         block="conv_bn",
         layers=(1, 1, 1),
         description=description,
+        featured=featured,
     )
 
 
@@ -446,11 +453,11 @@ for _spec in (
     _imagenet("resnet50", Bottleneck, [3, 4, 6, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
     _imagenet("resnet101", Bottleneck, [3, 4, 23, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
     _imagenet("resnet152", Bottleneck, [3, 8, 36, 3], ("IMAGENET1K_V1", "IMAGENET1K_V2")),
-    _cifar("resnet20", 3, 8.75),
+    _cifar("resnet20", 3, 8.75, featured=True),
     _cifar("resnet32", 5, 7.51),
     _cifar("resnet44", 7, 7.17),
-    _cifar("resnet56", 9, 6.97),
-    _cifar("resnet110", 18, 6.43),
+    _cifar("resnet56", 9, 6.97, featured=True),
+    _cifar("resnet110", 18, 6.43, featured=True),
     ModelSpec(
         name="resnet18_cifar",
         builder=_resnet_builder(BasicBlock, [2, 2, 2, 2], stem="cifar"),
@@ -464,7 +471,7 @@ for _spec in (
     ),
     # ResNet-9 at its original width (64) and narrow twins, the same graph at 1/4 and 3/8 of the
     # width (1/16 and 9/64 of the compute): the CPU training default and the shipped checkpoint's model.
-    _resnet9("resnet9", 64, "ResNet-9 of the DAWNBench CIFAR-10 results (Page, 2018)"),
+    _resnet9("resnet9", 64, "ResNet-9 of the DAWNBench CIFAR-10 results (Page, 2018)", featured=True),
     _resnet9("resnet9_w16", 16, "ResNet-9 at width 16 (the original is 64): CPU-trainable"),
     _resnet9("resnet9_w24", 24, "ResNet-9 at width 24 (the original is 64): CPU-trainable"),
 ):

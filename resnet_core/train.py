@@ -44,12 +44,15 @@ __all__ = [
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
+CPU_BUDGET_S = 120.0  # seconds of training in the CPU recipes: a visitor watches the whole run
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run. The defaults are the CPU recipe.
+    """Everything that defines a training run. The defaults are the bf16 CPU recipe, run for 8 epochs.
 
     Build variants with ``dataclasses.replace(config, lr=...)``; :meth:`for_device` gives the
-    tuned default for a CPU or a GPU.
+    tuned default for a CPU (a 120 s budget) or a GPU.
     """
 
     model: str = "resnet9_w16"  # a registered name, see resnet_core.models.list_models()
@@ -130,20 +133,20 @@ class TrainConfig:
         """The tuned default for ``device`` ("auto" resolves to what this machine has).
 
         GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
-        CPU: a ResNet-9 at 1/4 width tuned for a 2-minute budget on 2 cores, in the variant that
-        fits what the CPU can do (:func:`resnet_core.device.cpu_recipe`; bench/RESULTS.md, "Training"):
+        CPU: a ResNet-9 at 1/4 width for a 2-minute budget on 2 cores, in the variant that fits
+        what the CPU can do (:func:`resnet_core.device.cpu_recipe`; bench/RESULTS.md, "Training"):
 
         - "bf16" (AVX512-BF16 or AMX): the class defaults, batch 256, lr 0.3, bf16 autocast:
           82.9% in 120 s on a 2-core AVX-512 EPYC (1846 images/s, 4 epochs).
-        - "fp32" (AVX2 only, like many cloud vCPUs): batch 128, lr 0.2. fp32 runs ~4x fewer images
-          per second, so the run is only ~1.3 epochs long, where twice the steps matter more
-          than the batch; batch 128 is also faster per image here (it stays in the caches).
+        - "fp32" (AVX2 only, like many cloud vCPUs): batch 128, lr 0.2: 77.9% in 120 s on a quiet
+          2-core AVX2 EPYC (788 images/s, under 2 epochs, where twice the steps matter more than
+          the batch).
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
         if cpu_recipe() == "fp32":
-            return cls(batch_size=128, lr=0.2, device=device)
-        return cls(device=device)
+            return cls(epochs=None, budget_s=CPU_BUDGET_S, batch_size=128, lr=0.2, device=device)
+        return cls(epochs=None, budget_s=CPU_BUDGET_S, device=device)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

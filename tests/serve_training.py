@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resnet_core.jobs import RunSpec, TrainingJob  # noqa: E402
+from resnet_core.jobs import TrainingJob  # noqa: E402
 from resnet_core.registry import REGISTRY, new_run_id  # noqa: E402
 from resnet_core.train import TrainConfig  # noqa: E402
 
@@ -25,10 +25,10 @@ def main() -> None:
     config = TrainConfig(model="resnet20", data="synthetic", subset=512, test_subset=256, batch_size=64,
                          epochs=None, budget_s=600.0, device="cpu", precision="fp32", log_every=1,
                          grad_norm_every=0)
-    jobs = [REGISTRY.start(new_run_id(), lambda i=i: TrainingJob([RunSpec(f"run {i}", config)]).start())
+    jobs = [REGISTRY.start(new_run_id(), lambda i=i: TrainingJob(config, label=f"run {i}").start())
             for i in range(count)]
     deadline = time.monotonic() + 120
-    while not all(job.snapshot().runs[0].steps for job in jobs):
+    while not all(job.snapshot().steps for job in jobs):
         if time.monotonic() > deadline or not all(job.is_active for job in jobs):
             sys.exit(f"jobs did not start training: {[job.snapshot().message for job in jobs]}")
         time.sleep(0.1)

@@ -237,15 +237,18 @@ def test_first_view_shows_a_prediction_for_the_gallery_photo(app_url: str, brows
 
 
 def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: object) -> None:
-    """F5 during a run: the URL's run id brings the same run back, with its Stop button."""
+    """F5 during a race: the URL's run id brings the same run back, with its Stop button."""
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
         page.goto(f"{app_url}/{PAGES['Train']}")
         wait_for_script(page)
         page.get_by_text("Synthetic shapes", exact=True).click()
         wait_for_script(page)
-        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
-        page.get_by_role("button", name="Start training").click()
+        start = page.get_by_role("button", name="Start", exact=True)
+        start.wait_for(timeout=60_000)
+        page.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                               "b => b.innerText.trim() === 'Start' && !b.disabled)", timeout=60_000)
+        start.click()
         page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=60_000)
         run_id = page.url.split("run=")[1].split("&")[0]
         assert len(run_id) == 32
@@ -254,10 +257,11 @@ def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: obje
         assert f"run={run_id}" in page.url
         # The reloaded tab is a new Streamlit session: it finds the run by the URL alone.
         page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=30_000)
-        page.wait_for_selector('[data-testid="stMetric"]:has-text("residual")', timeout=60_000)
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("Steps per network")', timeout=60_000)
         page.screenshot(path=str(SHOTS / "Train-after-reload.png"), full_page=True)
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_selector('button:has-text("Start training"):not([disabled])', timeout=60_000)
+        page.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                               "b => b.innerText.trim() === 'Start' && !b.disabled)", timeout=60_000)
     finally:
         page.close()

@@ -69,6 +69,16 @@ def test_every_variant_has_a_known_parameter_count() -> None:
     assert sorted(list_models()) == sorted(PARAMETERS)
 
 
+def test_featured_variants_span_the_paper() -> None:
+    """The default comparison: every ImageNet net, the paper's shallowest and deepest CIFAR nets."""
+    featured = list_models(featured=True)
+    assert featured == [n for n in list_models() if get_spec(n).featured]  # registration order
+    assert set(list_models("imagenet")) <= set(featured)
+    paper = [n for n in list_models("cifar") if get_spec(n).paper_family]
+    assert paper[0] in featured and paper[-1] in featured
+    assert len(featured) < len(list_models())  # a selection, not everything
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_parameter_count_is_exact(name: str) -> None:
     assert n_params(meta_model(name)) == PARAMETERS[name]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from pagetest import open_app_page
+from resnet_core.models import list_models
 from streamlit.testing.v1 import AppTest
 
 PAGE = "pages/1_Architecture.py"
@@ -142,6 +143,7 @@ def test_comparison_charts_follow_the_multiselect(page: AppTest) -> None:
     assert params["data"][1]["marker"]["pattern"]["shape"] == "/"
     assert specs["chart_macs"]["layout"]["yaxis"]["ticktext"][0] == "10M"
     residual_bars = params["data"][0]
+    assert page.multiselect(key="compare").value == list_models(featured=True)  # the registry says what
     assert residual_bars["x"][:5] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     assert residual_bars["y"][4] == 60_192_808
     assert specs["chart_depth"]["data"][0]["y"][:5] == [18, 34, 50, 101, 152]

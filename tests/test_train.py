@@ -94,7 +94,7 @@ def test_cpu_and_gpu_defaults_differ(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(train_module, "cpu_recipe", lambda: "bf16")  # AVX-512 with bf16: the class defaults
     cpu = TrainConfig.for_device("cpu")
-    assert cpu == TrainConfig(device="cpu") and cpu.model == "resnet9_w16"
+    assert cpu == TrainConfig(device="cpu", epochs=None, budget_s=120.0) and cpu.model == "resnet9_w16"
     monkeypatch.setattr(train_module, "cpu_recipe", lambda: "fp32")  # AVX2 only: smaller batches
     avx2 = TrainConfig.for_device("cpu")
     assert (avx2.model, avx2.batch_size, avx2.lr) == ("resnet9_w16", 128, 0.2)

@@ -1,0 +1,68 @@
+"""Seconds from SIGTERM / Ctrl-C to exit for a server with trainings in progress, against an idle one.
+
+Starts ``tests/serve_training.py`` (Streamlit's own server and signal handlers, with N background
+trainings that have each taken a step), sends the signal, and times the exit. The baseline is the
+same server with no training (N = 0), measured in the same run. Issue #10's goal: exit code 0
+within a few seconds. Usage::
+
+    python bench/shutdown.py            # 2 trainings; prints a Markdown block for bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from appserver import ROOT, _free_port, machine, torch_version  # noqa: E402
+
+
+def time_exit(jobs: int, signum: int) -> tuple[int, float]:
+    """(exit code, seconds from the signal to the exit) of a server running ``jobs`` trainings."""
+    port = _free_port()
+    env = {**os.environ, "RESNET_MAX_JOBS": str(max(jobs, 1)), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_training.py"), str(port), str(jobs)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "training"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=120)
+        return code, time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2, help="trainings in progress when the signal comes")
+    args = parser.parse_args()
+    rows = ["| signal | trainings running | exit code | seconds to exit | / idle server |", "|---|---:|---:|---:|---:|"]
+    for signum, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")):
+        _, idle = time_exit(0, signum)
+        code, busy = time_exit(args.jobs, signum)
+        rows.append(f"| {name} | 0 (baseline) | 0 | {idle:.2f} | 1.0x |")
+        rows.append(f"| {name} | {args.jobs} | {code} | {busy:.2f} | {busy / idle:.1f}x |")
+        print(rows[-2], rows[-1], sep="\n", flush=True)
+    print(f"\n- Machine: {machine()}; torch {torch_version()}\n- Command: `python bench/shutdown.py --jobs {args.jobs}`\n")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
