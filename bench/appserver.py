@@ -47,6 +47,18 @@ def rss_of(pid: int) -> int:
     return 0
 
 
+def anon_of(pid: int) -> int:
+    """Anonymous resident memory of ``pid`` in bytes (RssAnon: heap, tensors; not the mapped
+    library files, which the kernel can drop and read again), or 0 where /proc has no such line."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class AppServer:
     """``streamlit run app.py`` in a subprocess, with an RSS sampler (every ``every`` seconds)."""
 
@@ -59,7 +71,7 @@ class AppServer:
         self.every = every
         self.script = script
         self.log_path = log_path or ROOT / "test-results" / "bench-server.log"
-        self.samples: list[tuple[float, int]] = []  # (monotonic time, bytes)
+        self.samples: list[tuple[float, int, int]] = []  # (monotonic time, RSS bytes, anonymous bytes)
         self._stop = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -74,17 +86,8 @@ class AppServer:
         )
         self.started_at = time.monotonic()
         threading.Thread(target=self._sample, daemon=True).start()
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start (exit {self.proc.poll()}); see {self.log_path}")
-            time.sleep(0.2)
+        if not wait_healthy(self.url, self.proc):
+            raise RuntimeError(f"streamlit did not start (exit {self.proc.poll()}); see {self.log_path}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -101,16 +104,47 @@ class AppServer:
     def _sample(self) -> None:
         assert self.proc is not None
         while not self._stop.is_set() and self.proc.poll() is None:
-            self.samples.append((time.monotonic(), rss_of(self.proc.pid)))
+            self.samples.append((time.monotonic(), rss_of(self.proc.pid), anon_of(self.proc.pid)))
             time.sleep(self.every)
 
     def rss(self) -> int:
         assert self.proc is not None
         return rss_of(self.proc.pid)
 
-    def peak_since(self, t0: float) -> int:
-        """Highest RSS sampled since ``t0`` (a ``time.monotonic()``), bytes."""
-        return max((b for t, b in self.samples if t >= t0), default=self.rss())
+    def anon(self) -> int:
+        assert self.proc is not None
+        return anon_of(self.proc.pid)
+
+    def peak_since(self, t0: float, anon: bool = False) -> int:
+        """Highest RSS (or anonymous memory) sampled since ``t0`` (a ``time.monotonic()``), bytes."""
+        return max((a if anon else b for t, b, a in self.samples if t >= t0),
+                   default=self.anon() if anon else self.rss())
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 120) -> bool:
+    """Until Streamlit at ``url`` answers its health check: True, or False if ``proc`` died or time ran out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def append_results(heading: str, intro: str, entry: str) -> Path:
+    """Add ``entry`` at the end of bench/RESULTS.md's ``heading`` section (made, with ``intro``, if new)."""
+    results = ROOT / "bench" / "RESULTS.md"
+    text = results.read_text()
+    if heading not in text:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{intro}\n"
+    start = text.index(heading) + len(heading)
+    nxt = text.find("\n## ", start)
+    text = text + entry if nxt == -1 else text[:nxt].rstrip("\n") + "\n" + entry + text[nxt:]
+    results.write_text(text)
+    return results
 
 
 @contextlib.contextmanager

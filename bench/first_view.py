@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import ROOT, AppServer, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import ROOT, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
 
 PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Classify": "Classify", "Grad-CAM": "Grad-CAM"}
 TITLES = {"Home": "ResNet, explained", "Architecture": "Architecture", "Train": "Train a ResNet",
@@ -122,15 +122,8 @@ def main() -> None:
     entry = (f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n- Machine: {machine()}; torch {torch_version()}\n"
              f"- Command: `{command}`\n- Home's limit applies to its first title; warm views' to the complete page.\n\n"
              + "\n".join(table) + "\n")
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text()
-    heading = "## First views"
-    if heading not in text:
-        text = text.rstrip("\n") + f"\n\n{heading}\n\nSeconds until a visitor sees each page, in Chromium (`bench/first_view.py`).\n"
-    start = text.index(heading) + len(heading)
-    nxt = text.find("\n## ", start)
-    text = text + entry if nxt == -1 else text[:nxt].rstrip("\n") + "\n" + entry + text[nxt:]
-    results.write_text(text)
+    results = append_results("## First views", "Seconds until a visitor sees each page, in Chromium (`bench/first_view.py`).",
+                             entry)
     print(f"appended to {results}")
 
 

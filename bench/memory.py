@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import MB, ROOT, AppServer, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import MB, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
 
 LIMITS_MB = {"first Home page": 550, "one default CPU training run": 1024, "4 sessions": 1536}
 PAGES = ["", "Architecture", "Classify", "Grad-CAM"]  # what the browsing visitors look at
@@ -68,7 +68,7 @@ def start_run(page, mode: str | None = None, steps: int | None = None) -> None:
         wait_for_script(page)
     if steps:
         page.get_by_text("Advanced settings").click()
-        box = page.get_by_label("Steps per network")
+        box = page.get_by_role("spinbutton", name="Steps per network")
         box.fill(str(steps))
         box.press("Enter")
         wait_for_script(page)
@@ -92,13 +92,13 @@ def main() -> None:
     env = {"RESNET_KEEP_S": "20", "RESNET_ABANDON_S": "120"}
     if args.data_dir:
         env["RESNET_DATA_DIR"] = args.data_dir
-    rows: list[tuple[str, float, float | None]] = []  # (phase, MB, limit MB)
+    rows: list[tuple[str, float, float, float | None]] = []  # (phase, MB, limit MB)
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser, \
             AppServer(env=env, extra_args=["--server.disconnectedSessionTTL", "10"]) as server:
         photo = big_photo(Path(tmp) / "photo_50mp.jpg")
         notes.append(f"upload: {photo.stat().st_size / MB:.1f} MB JPEG, 50 MP")
-        rows.append(("server started, no visitor", server.rss() / MB, None))
+        rows.append(("server started, no visitor", server.rss() / MB, server.anon() / MB, None))
 
         def tab(path: str):
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
@@ -109,20 +109,20 @@ def main() -> None:
         t0 = time.monotonic()
         home = tab("")
         time.sleep(3)  # anything the page triggers after its script (static files, websocket) settles
-        rows.append(("first Home page", server.peak_since(t0) / MB, LIMITS_MB["first Home page"]))
+        rows.append(("first Home page", server.peak_since(t0) / MB, server.peak_since(t0, anon=True) / MB, LIMITS_MB["first Home page"]))
 
         # A visitor who goes from Home straight to Train and starts it with the page's defaults: the
         # degradation race (three networks on CIFAR-10 at 16x16).
         t0 = time.monotonic()
         train = tab("Train")
         time.sleep(2)
-        rows.append(("Train page open, nothing running", server.rss() / MB, None))
+        rows.append(("Train page open, nothing running", server.rss() / MB, server.anon() / MB, None))
         start_run(train, steps=args.race_steps)
         t_run = time.monotonic()
         run_finished(train, 900)
         notes.append(f"default run (the race, {args.race_steps or 'the default'} steps): "
                      f"{time.monotonic() - t_run:.0f} s wall")
-        rows.append(("one default CPU training run: the race", server.peak_since(t0) / MB,
+        rows.append(("one default CPU training run: the race", server.peak_since(t0) / MB, server.peak_since(t0, anon=True) / MB,
                      LIMITS_MB["one default CPU training run"]))
         # The same visitor trains one network with its defaults (the whole training split).
         t0 = time.monotonic()
@@ -130,14 +130,14 @@ def main() -> None:
         t_run = time.monotonic()
         run_finished(train, 900)
         notes.append(f"one network with its defaults: {time.monotonic() - t_run:.0f} s wall")
-        rows.append(("one default CPU training run: one network", server.peak_since(t0) / MB,
+        rows.append(("one default CPU training run: one network", server.peak_since(t0) / MB, server.peak_since(t0, anon=True) / MB,
                      LIMITS_MB["one default CPU training run"]))
 
         if args.only_training:  # e.g. a torch build with no matching torchvision: Home and Train only
             for page in (home, train):
                 page.close()
             time.sleep(45)
-            rows.append(("tabs closed, results expired", server.rss() / MB, None))
+            rows.append(("tabs closed, results expired", server.rss() / MB, server.anon() / MB, None))
             notes.append("--only-training: the Architecture, Classify and Grad-CAM phases were not run")
         else:
             run_rest(server, tab, home, train, photo, rows, notes, args.race_steps)
@@ -146,7 +146,7 @@ def main() -> None:
 
 
 def run_rest(server: AppServer, tab: Any, home: Any, train: Any, photo: Path,
-             rows: list[tuple[str, float, float | None]], notes: list[str], race_steps: int | None) -> None:
+             rows: list[tuple[str, float, float, float | None]], notes: list[str], race_steps: int | None) -> None:
     """Phases 3 and 4: every page once, then four visitors at once, then everybody leaves."""
     # Every other page once (torchvision, the classifier, the summaries), then wait until that
     # run's results expire (20 s) and the pages' rate-limited release (30 s) has had its turn.
@@ -157,7 +157,7 @@ def run_rest(server: AppServer, tab: Any, home: Any, train: Any, photo: Path,
     home.goto(server.url)
     wait_for_script(home)
     time.sleep(2)
-    rows.append(("every page visited, first run expired, nothing running", server.rss() / MB, None))
+    rows.append(("every page visited, first run expired, nothing running", server.rss() / MB, server.anon() / MB, None))
     before_runs = server.rss()
 
     t0 = time.monotonic()
@@ -179,29 +179,29 @@ def run_rest(server: AppServer, tab: Any, home: Any, train: Any, photo: Path,
             visits += 1
     run_finished(trainer, 900)
     notes.append(f"4 sessions: {visits} page views by the two browsing visitors during the run")
-    rows.append(("4 sessions", server.peak_since(t0) / MB, LIMITS_MB["4 sessions"]))
-    rows.append(("all runs ended, tabs still open", server.rss() / MB, None))
+    rows.append(("4 sessions", server.peak_since(t0) / MB, server.peak_since(t0, anon=True) / MB, LIMITS_MB["4 sessions"]))
+    rows.append(("all runs ended, tabs still open", server.rss() / MB, server.anon() / MB, None))
 
     for page in [home, train, trainer, classify, *browsers]:
         page.close()
     time.sleep(45)  # results expire (20 s), closed sessions are dropped (10 s), the sweeper runs (5 s)
-    rows.append(("tabs closed, results expired", server.rss() / MB, None))
+    rows.append(("tabs closed, results expired", server.rss() / MB, server.anon() / MB, None))
     # A visitor arriving later: their page run hands back what the closed sessions left.
     late = tab("")
     time.sleep(2)
     late.close()
-    rows.append(("tabs closed, results expired, one more Home visit", server.rss() / MB, None))
+    rows.append(("tabs closed, results expired, one more Home visit", server.rss() / MB, server.anon() / MB, None))
     after = server.rss()
     notes.append(f"after expiry vs every page visited and nothing running: {after / MB:.0f} MB vs "
                  f"{before_runs / MB:.0f} MB ({(after - before_runs) / MB:+.0f} MB)")
 
 
-def report(rows: list[tuple[str, float, float | None]], notes: list[str], args: argparse.Namespace) -> None:
+def report(rows: list[tuple[str, float, float, float | None]], notes: list[str], args: argparse.Namespace) -> None:
     """Print the table and append it to bench/RESULTS.md."""
-    table = ["| phase | server RSS (MB) | limit (MB) | within |", "|---|---:|---:|---|"]
-    for phase, mb, limit in rows:
+    table = ["| phase | server RSS (MB) | of it anonymous (MB) | limit (MB) | RSS within |", "|---|---:|---:|---:|---|"]
+    for phase, mb, anon, limit in rows:
         ok = "" if limit is None else ("yes" if mb <= limit else "**no**")
-        table.append(f"| {phase} | {mb:.0f} | {'' if limit is None else limit} | {ok} |")
+        table.append(f"| {phase} | {mb:.0f} | {anon:.0f} | {'' if limit is None else limit} | {ok} |")
     print("\n".join(table))
     print("\n".join(f"- {n}" for n in notes))
     if args.no_append:
@@ -212,15 +212,8 @@ def report(rows: list[tuple[str, float, float | None]], notes: list[str], args: 
         f"- Machine: {machine()}; torch {torch_version()}\n- Command: `{command}`\n"
         + "".join(f"- {n}\n" for n in notes) + "\n" + "\n".join(table) + "\n"
     )
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text()
-    heading = "## Server memory"
-    if heading not in text:
-        text = text.rstrip("\n") + f"\n\n{heading}\n\nPeak resident memory of `streamlit run app.py` under visitors driven in Chromium (`bench/memory.py`).\n"
-    start = text.index(heading) + len(heading)
-    nxt = text.find("\n## ", start)
-    text = text + entry if nxt == -1 else text[:nxt].rstrip("\n") + "\n" + entry + text[nxt:]
-    results.write_text(text)
+    results = append_results("## Server memory", "Peak resident memory of `streamlit run app.py` under visitors "
+                             "driven in Chromium (`bench/memory.py`).", entry)
     print(f"appended to {results}")
 
 

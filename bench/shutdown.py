@@ -16,11 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import ROOT, _free_port, machine, torch_version  # noqa: E402
+from appserver import ROOT, _free_port, machine, torch_version, wait_healthy  # noqa: E402
 
 
 def time_exit(jobs: int, signum: int) -> tuple[int, float]:
@@ -31,14 +30,7 @@ def time_exit(jobs: int, signum: int) -> tuple[int, float]:
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "training"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
+        assert wait_healthy(f"http://127.0.0.1:{port}", proc), "the server did not come up"
         t0 = time.monotonic()
         proc.send_signal(signum)
         code = proc.wait(timeout=120)

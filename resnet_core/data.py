@@ -202,13 +202,15 @@ def _fingerprint(path: Path, files: tuple[str, ...]) -> tuple[object, ...]:
 
 
 def load_cifar10(
-    root: str | Path | None = None, *, split: Split = "train", subset: int | None = None
+    root: str | Path | None = None, *, split: Split = "train", subset: int | None = None, size: int | None = None
 ) -> ImageDataset:
     """Read one CIFAR-10 split from the standard ``cifar-10-batches-py`` layout, validated.
 
     ``root`` is that directory or its parent; ``None`` looks where :func:`find_cifar10_dir`
     does. ``subset``: only the class-balanced first ``subset`` images (:func:`stratified_subset`),
-    read without holding the rest. Results are cached for the process and shared between callers:
+    read without holding the rest. ``size``: the images at ``size`` x ``size`` pixels
+    (:func:`downsample`), shrunk file by file, so the 32x32 split is never held whole (the race's
+    16x16 split is 38 MB, the full one 150 MB). Results are cached for the process and shared between callers:
     treat the tensors as read-only. We read the pickles ourselves rather than through
     ``torchvision.datasets.CIFAR10`` because torchvision insists on the official files' md5s,
     which re-encoded copies (like the offline one in ``shared/data``) do not have. Every pickle
@@ -228,34 +230,47 @@ def load_cifar10(
         )
     if subset is not None and subset >= len(files) * _IMAGES_PER_FILE:
         subset = None  # all of it: share the whole split's cache entry
-    key = (str(path.resolve()), split, subset, _fingerprint(path, files))
+    if size == IMAGE_SIZE:
+        size = None  # the images as they are: share that cache entry
+    if size is not None and (size < 1 or IMAGE_SIZE % size):
+        raise DataError(f"cannot downsample {IMAGE_SIZE}x{IMAGE_SIZE} images to {size}x{size}: "
+                        f"the size must divide {IMAGE_SIZE}")
+    key = (str(path.resolve()), split, subset, size, _fingerprint(path, files))
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-        dataset = _read_split(path, split, files, subset)
+        dataset = _read_split(path, split, files, subset, size)
         _cache[key] = dataset
         while sum(_nbytes(d) for d in _cache.values()) > CACHE_BYTES and len(_cache) > 1:
             _cache.popitem(last=False)
         return dataset
 
 
-def _read_split(path: Path, split: Split, files: tuple[str, ...], subset: int | None) -> ImageDataset:
-    """Read ``files`` into one uint8 tensor, or only the ``subset`` a stratified subset keeps."""
+def _read_split(
+    path: Path, split: Split, files: tuple[str, ...], subset: int | None, size: int | None = None
+) -> ImageDataset:
+    """Read ``files`` into one uint8 tensor, or only the ``subset`` a stratified subset keeps; at ``size``."""
     classes = _read_class_names(path)
     source = f"CIFAR-10 {split} split ({len(files) * _IMAGES_PER_FILE:,} images at {path})"
+    side = size or IMAGE_SIZE
+    shrunk = f", downsampled to {side}x{side}" if size else ""
+
+    def shrink(data: np.ndarray) -> torch.Tensor:
+        return _pool(torch.from_numpy(data).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE), side)
+
     if subset is None:
         # Filled file by file: the peak is the split plus one file, not the split twice.
-        images = torch.empty((len(files) * _IMAGES_PER_FILE, _PIXELS), dtype=torch.uint8)
+        images = torch.empty((len(files) * _IMAGES_PER_FILE, 3, side, side), dtype=torch.uint8)
         labels = torch.empty(len(files) * _IMAGES_PER_FILE, dtype=torch.int64)
         for i, name in enumerate(files):
             data, batch_labels = _read_batch(path / name)
             rows = slice(i * _IMAGES_PER_FILE, (i + 1) * _IMAGES_PER_FILE)
-            images[rows] = torch.from_numpy(data)
+            images[rows] = shrink(data)
             labels[rows] = torch.from_numpy(batch_labels)
             del data, batch_labels
-        return ImageDataset(images.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE), labels, classes, False, source)
+        return ImageDataset(images, labels, classes, False, source + shrunk)
 
     # The first images of each class in file order, as stratified_subset picks them from the whole split.
     k = len(classes)
@@ -271,13 +286,13 @@ def _read_split(path: Path, split: Split, files: tuple[str, ...], subset: int | 
             idx = np.flatnonzero(batch_labels == c)[: max(0, quota[c] - taken[c])]
             keep[idx] = True
             taken[c] += len(idx)
-        parts.append((data[keep].copy(), batch_labels[keep]))
+        parts.append((shrink(data[keep]), batch_labels[keep]))
         del data, batch_labels
     if (taken < quota).any():  # a class ran short: stratified_subset's fill-up needs the whole split
-        return stratified_subset(_read_split(path, split, files, None), subset)
-    images = torch.from_numpy(np.concatenate([p[0] for p in parts])).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE)
+        return stratified_subset(_read_split(path, split, files, None, size), subset)
+    images = torch.cat([p[0] for p in parts])
     labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    return ImageDataset(images, labels, classes, False, f"{source}, subset of {subset:,}")
+    return ImageDataset(images, labels, classes, False, f"{source}{shrunk}, subset of {subset:,}")
 
 
 def check_cifar10(root: str | Path | None = None) -> Path:
@@ -487,15 +502,22 @@ def downsample(dataset: ImageDataset, size: int) -> ImageDataset:
         return dataset
     if size < 1 or side % size:
         raise DataError(f"cannot downsample {side}x{side} images to {size}x{size}: the size must divide {side}")
-    k = side // size
-    chunks = [
-        torch.nn.functional.avg_pool2d(part.float(), k).round_().to(torch.uint8)
-        for part in dataset.images.split(10_000)  # bounded float memory: 10,000 images at a time
-    ]
     return ImageDataset(
-        images=torch.cat(chunks),
+        images=_pool(dataset.images, size),
         labels=dataset.labels,
         classes=dataset.classes,
         synthetic=dataset.synthetic,
         source=f"{dataset.source}, downsampled to {size}x{size}",
     )
+
+
+def _pool(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 ``(N, 3, S, S)`` averaged down to ``size`` x ``size`` (``size`` divides ``S``), rounded."""
+    k = images.shape[-1] // size
+    if k == 1:
+        return images
+    chunks = [
+        torch.nn.functional.avg_pool2d(part.float(), k).round_().to(torch.uint8)
+        for part in images.split(2_000)  # bounded float memory: 2,000 images (25 MB) at a time
+    ]
+    return torch.cat(chunks)

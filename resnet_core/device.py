@@ -127,7 +127,7 @@ def cpu_recipe(features: CpuFeatures | None = None) -> CpuRecipe:
     "bf16": native bf16 dot products make bf16 autocast ~2x faster than fp32 (1846 vs ~1000
     images/s for resnet9_w16 on an AVX-512 EPYC), so full-size images at full width fit a
     2-minute budget. "fp32": everything else (AVX2-only CPUs such as many cloud vCPUs), where
-    bf16 is emulated and slower than fp32 and each image costs ~4x the time, so the recipe trains
-    on smaller crops (bench/RESULTS.md, "Training").
+    bf16 is emulated and slower than fp32 and an image costs 2-3x the time (~700-790 images/s),
+    so the recipe takes smaller batches for more steps (bench/RESULTS.md, "Training").
     """
     return "bf16" if (features or cpu_features()).bf16 else "fp32"

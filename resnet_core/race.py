@@ -28,7 +28,7 @@ from torch import nn
 
 from resnet_core.augment import augment, normalize
 from resnet_core.cifar10 import MEAN, STD
-from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic, stratified_subset
+from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic
 from resnet_core.device import pick_device
 from resnet_core.models import create_model, get_spec
 from resnet_core.train import EXPLODE_FACTOR, EXPLODE_PATIENCE
@@ -197,8 +197,10 @@ def load_race_data(config: RaceConfig) -> tuple[ImageDataset, ImageDataset]:
         train = make_synthetic(config.train_subset or 5_000, split="train", seed=config.seed)
         test = make_synthetic(config.test_subset or 1_000, split="test", seed=config.seed)
     else:
-        train = stratified_subset(load_cifar10(config.data_dir, split="train"), config.train_subset)
-        test = stratified_subset(load_cifar10(config.data_dir, split="test"), config.test_subset)
+        # Read at the race's resolution: the 32x32 split (150 MB) is never held, here or in the cache.
+        train = load_cifar10(config.data_dir, split="train", subset=config.train_subset, size=config.resolution)
+        test = load_cifar10(config.data_dir, split="test", subset=config.test_subset, size=config.resolution)
+        return train, test
     return downsample(train, config.resolution), downsample(test, config.resolution)
 
 

@@ -75,9 +75,9 @@ def test_a_subset_is_the_stratified_subset_without_the_whole_split(tmp_path: Pat
     whole = stratified_subset(data._read_split(root, "train", data._TRAIN_FILES, None), 37)
     data.clear_cache()
 
-    def no_whole_split(path, split, files, subset):
+    def no_whole_split(path, split, files, subset, size=None):
         assert subset is not None, "a subset run read the whole split"
-        return real(path, split, files, subset)
+        return real(path, split, files, subset, size)
 
     real = data._read_split
     monkeypatch.setattr(data, "_read_split", no_whole_split)
@@ -123,3 +123,18 @@ def test_checking_a_copy_reads_it_but_keeps_nothing(tmp_path: Path) -> None:
     (root / "data_batch_3").unlink()
     with pytest.raises(data.DataError, match="missing data_batch_3"):
         data.check_cifar10(root)
+
+
+@pytest.mark.parametrize("subset", [None, 30])
+def test_a_downsampled_read_matches_downsampling_and_holds_no_full_split(tmp_path: Path, subset: int | None) -> None:
+    """The race reads 16x16 directly: the same pixels as shrinking the 32x32 split, without caching it."""
+    root = write_split(tmp_path / "c")
+    small = load_cifar10(root, split="train", subset=subset, size=16)
+    assert small.images.shape[1:] == (3, 16, 16) and "downsampled to 16x16" in small.source
+    assert [key[3] for key in data._cache] == [16]  # only the small split is kept
+    full = stratified_subset(load_cifar10(root, split="train"), subset)
+    expected = data.downsample(full, 16)
+    assert torch.equal(small.images, expected.images) and torch.equal(small.labels, expected.labels)
+    assert load_cifar10(root, split="train", subset=subset, size=32) is load_cifar10(root, split="train", subset=subset)
+    with pytest.raises(data.DataError, match="must divide 32"):
+        load_cifar10(root, split="train", size=12)

@@ -297,3 +297,12 @@ def test_memory_is_released_at_most_once_per_interval(monkeypatch: pytest.Monkey
     assert calls == [1]
     assert memory.release_memory() in (True, False)  # the real one: glibc trims, others only collect
     assert memory.rss_bytes() > 0
+
+
+def test_malloc_arenas_are_limited_on_glibc() -> None:
+    import platform
+
+    from resnet_core import memory
+
+    memory.limit_malloc_arenas.cache_clear()
+    assert memory.limit_malloc_arenas(2) is (platform.libc_ver()[0] == "glibc")
