@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,25 @@ ROOT = Path(__file__).resolve().parents[1]
 # Pages import the shared ``ui`` module from the repository root, as ``streamlit run`` does.
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n 2``, the default in pyproject.toml) each worker gets its own core.
+
+    Two workers whose torch threads share both cores wait on each other (OpenMP threads stall
+    when one is descheduled); one core each, inherited by the servers and CLIs a test starts,
+    keeps them apart. Affinity is also what ``resnet_core.device.cpu_cores`` reads.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= count > 1:
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+        os.environ["OMP_NUM_THREADS"] = "1"
+
 
 from resnet_core.environment import find_cifar10_dir  # noqa: E402
 from resnet_core.settings import DATA_DIR_ENV, SAMPLES_DIR_ENV, samples_dir  # noqa: E402

@@ -132,10 +132,12 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         assert error_texts(page) == []
-        # The sidebar links to every page, so no page is a dead end.
-        sidebar = page.inner_text('[data-testid="stSidebar"]')
-        for label in PAGES:
-            assert label in sidebar
+        # The sidebar links to every page, so no page is a dead end (a timeout: a link is missing).
+        page.wait_for_function(
+            "labels => { const s = document.querySelector('[data-testid=\"stSidebar\"]');"
+            " return s && labels.every(l => s.innerText.includes(l)); }",
+            arg=list(PAGES), timeout=30_000,
+        )
     finally:
         page.close()
 
@@ -154,15 +156,25 @@ def _train_points(page: object) -> dict[str, int]:
     )
 
 
+START_ENABLED = ("() => [...document.querySelectorAll('button')].some("
+                 "b => b.innerText.trim() === 'Start' && !b.disabled)")
+
+
+def start_synthetic_race(page: object, app_url: str) -> None:
+    """Open the Train page, choose synthetic shapes and start the default race."""
+    page.goto(f"{app_url}/{PAGES['Train']}")
+    wait_for_script(page)
+    page.get_by_text("Synthetic shapes", exact=True).click()
+    wait_for_script(page)
+    page.wait_for_function(START_ENABLED, timeout=60_000)
+    page.get_by_role("button", name="Start", exact=True).click()
+
+
 def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
     """Start the default race (on synthetic shapes) and watch all three training curves grow."""
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
-        page.goto(f"{app_url}/{PAGES['Train']}")
-        wait_for_script(page)
-        page.get_by_text("Synthetic shapes", exact=True).click()
-        wait_for_script(page)
-        page.get_by_role("button", name="Start", exact=True).click()
+        start_synthetic_race(page, app_url)
         page.wait_for_function(
             "() => { const p = document.querySelector('.js-plotly-plot');"
             " return p && p.data && p.data.filter(t => t.name && t.name.endsWith(' train') && t.x.length > 1).length == 3; }",
@@ -201,13 +213,21 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
         page.wait_for_timeout(1000)
         page.screenshot(path=str(SHOTS / "Why-gradient-flow.png"), full_page=True)
         assert _chart_count(page) == 2 and "they grow" in page.inner_text("body")
-        for label, shot, charts in (("2 · Shattered gradients", "Why-shattered", 3),
-                                    ("3 · Lesion study", "Why-lesion", 3),
-                                    ("4 · Layer responses", "Why-responses", 2),
-                                    ("5 · Loss landscape", "Why-landscape", 2)):
+        for label, shot, charts, heading in (("2 · Shattered gradients", "Why-shattered", 3, "Shattered gradients"),
+                                             ("3 · Lesion study", "Why-lesion", 3, "Lesion study"),
+                                             ("4 · Layer responses", "Why-responses", 2, "Layer responses"),
+                                             ("5 · Loss landscape", "Why-landscape", 2, "Loss landscape")):
             page.get_by_text(label, exact=True).click()
-            wait_for_script(page, timeout_s=120)
-            page.wait_for_timeout(1500)
+            # Done when this experiment's heading is up, the script has ended (stale elements of the
+            # previous experiment are gone then) and its charts are drawn, or it says what is missing.
+            page.wait_for_function(
+                "([heading, charts]) => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(heading))"
+                " && document.querySelector('[data-testid=\"stApp\"][data-test-script-state=\"notRunning\"]')"
+                " && (Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.data && p.data.length)"
+                ".length === charts || document.body.innerText.includes('not all in this install'))",
+                arg=[heading, charts], timeout=120_000, polling=200,
+            )
+            page.wait_for_timeout(500)  # for the screenshot: let the charts finish their transition
             page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
             assert error_texts(page) == []
             missing = "not all in this install" in page.inner_text("body")
@@ -240,15 +260,7 @@ def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: obje
     """F5 during a race: the URL's run id brings the same run back, with its Stop button."""
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
-        page.goto(f"{app_url}/{PAGES['Train']}")
-        wait_for_script(page)
-        page.get_by_text("Synthetic shapes", exact=True).click()
-        wait_for_script(page)
-        start = page.get_by_role("button", name="Start", exact=True)
-        start.wait_for(timeout=60_000)
-        page.wait_for_function("() => [...document.querySelectorAll('button')].some("
-                               "b => b.innerText.trim() === 'Start' && !b.disabled)", timeout=60_000)
-        start.click()
+        start_synthetic_race(page, app_url)
         page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=60_000)
         run_id = page.url.split("run=")[1].split("&")[0]
         assert len(run_id) == 32
@@ -261,7 +273,6 @@ def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: obje
         page.screenshot(path=str(SHOTS / "Train-after-reload.png"), full_page=True)
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_function("() => [...document.querySelectorAll('button')].some("
-                               "b => b.innerText.trim() === 'Start' && !b.disabled)", timeout=60_000)
+        page.wait_for_function(START_ENABLED, timeout=60_000)
     finally:
         page.close()
