@@ -28,6 +28,17 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
 MB = 2**20
 
 
+def _status_bytes(pid: int, field: str) -> int:
+    """One "kB" line of /proc/<pid>/status (VmRSS, RssAnon, ...) in bytes; 0 if absent or gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def rss_of(pid: int) -> int:
     """Resident set size of ``pid`` in bytes: psutil if installed, else /proc/<pid>/status."""
     try:
@@ -35,28 +46,15 @@ def rss_of(pid: int) -> int:
 
         return int(psutil.Process(pid).memory_info().rss)
     except ImportError:
-        pass
+        return _status_bytes(pid, "VmRSS")
     except Exception:  # noqa: BLE001 - the process is gone
         return 0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def anon_of(pid: int) -> int:
     """Anonymous resident memory of ``pid`` in bytes (RssAnon: heap, tensors; not the mapped
     library files, which the kernel can drop and read again), or 0 where /proc has no such line."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _status_bytes(pid, "RssAnon")
 
 
 class AppServer:
