@@ -29,3 +29,7 @@ def test_log_axis_layout() -> None:
     assert axis["ticktext"] == ["10M", "100M", "1G", "10G", "100G"]
     assert axis["range"] == [7.0, 11.0] and axis["title"] == "MACs"
     assert "showticklabels" not in axis["minor"]  # minor ticks carry no labels
+    # Minor ticks listed at 2..9 of each decade in range, none past the last labelled decade.
+    minor = axis["minor"]["tickvals"]
+    assert minor[:3] == [2e7, 3e7, 4e7] and minor[-1] == 9e10 and len(minor) == 8 * 4
+    assert not set(minor) & set(axis["tickvals"])
