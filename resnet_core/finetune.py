@@ -337,32 +337,24 @@ class FinetuneResult:
 
     def to_checkpoint(self) -> Checkpoint:
         """The model as a :class:`Checkpoint`, ready for ``classify.classifier_from_checkpoint``."""
-        return Checkpoint(
-            model=self.model,
-            model_name=self.backbone.model_name,
-            residual=self.backbone.residual,
-            classes=self.classes,
-            mean=self.backbone.mean,
-            std=self.backbone.std,
-            input_size=self.backbone.input_size,
-            config=self._config(),
-            metrics=self._metrics(),
-        )
+        return Checkpoint(model=self.model, **self._provenance())
 
     def save(self, path_or_file: Any) -> None:
         """Write a checkpoint :func:`resnet_core.checkpoint.load_checkpoint` reads (weights_only)."""
-        save_checkpoint(
-            path_or_file,
-            self.model,
-            model_name=self.backbone.model_name,
-            residual=self.backbone.residual,
-            classes=self.classes,
-            mean=self.backbone.mean,
-            std=self.backbone.std,
-            input_size=self.backbone.input_size,
-            config=self._config(),
-            metrics=self._metrics(),
-        )
+        save_checkpoint(path_or_file, self.model, **self._provenance())
+
+    def _provenance(self) -> dict[str, Any]:
+        """What a checkpoint records beside the weights: one list for the in-memory and the saved form."""
+        return {
+            "model_name": self.backbone.model_name,
+            "residual": self.backbone.residual,
+            "classes": self.classes,
+            "mean": self.backbone.mean,
+            "std": self.backbone.std,
+            "input_size": self.backbone.input_size,
+            "config": self._config(),
+            "metrics": self._metrics(),
+        }
 
     def summary(self) -> dict[str, Any]:
         """The CLI's JSON line."""
