@@ -27,6 +27,7 @@ from typing import Any, Iterator, Sequence
 import torch
 import torch.distributed as dist
 
+from resnet_core.cli_args import positive_float, positive_int
 from resnet_core.finetune_cli import add_finetune_parser, cmd_finetune
 from resnet_core.models import list_models
 
@@ -57,20 +58,6 @@ def _say(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``resnet_core`` argument parser with its three subcommands."""
     parser = argparse.ArgumentParser(
@@ -96,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--synthetic", action="store_true",
                       help="train on generated shapes instead of CIFAR-10 (no download, for tests)")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=_positive_float, metavar="N",
+    length.add_argument("--epochs", type=positive_float, metavar="N",
                         help="passes over the training set (fractions allowed)")
-    length.add_argument("--budget", type=_positive_float, metavar="SECONDS",
+    length.add_argument("--budget", type=positive_float, metavar="SECONDS",
                         help="train for this many seconds of wall time instead of a number of epochs")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="default: auto (CUDA when available); also picks the defaults below")
@@ -106,18 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="save the trained model here (load with resnet_core.checkpoint)")
     train.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     hyper = train.add_argument_group("hyperparameters (defaults: TrainConfig.for_device)")
-    hyper.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per step (per process under torchrun)")
-    hyper.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
+    hyper.add_argument("--batch-size", type=positive_int, metavar="N", help="images per step (per process under torchrun)")
+    hyper.add_argument("--lr", type=positive_float, metavar="LR", help="peak learning rate")
     hyper.add_argument("--momentum", type=float, metavar="M")
     hyper.add_argument("--weight-decay", type=float, metavar="WD")
     hyper.add_argument("--optimizer", choices=_choices("optimizer"))
     hyper.add_argument("--schedule", choices=_choices("schedule"), help="learning-rate schedule")
     hyper.add_argument("--label-smoothing", type=float, metavar="EPS")
     hyper.add_argument("--precision", choices=_choices("precision"))
-    hyper.add_argument("--subset", type=_positive_int, metavar="N", help="train on the first N images only")
-    hyper.add_argument("--test-subset", type=_positive_int, metavar="N", help="evaluate on N test images only")
+    hyper.add_argument("--subset", type=positive_int, metavar="N", help="train on the first N images only")
+    hyper.add_argument("--test-subset", type=positive_int, metavar="N", help="evaluate on N test images only")
     hyper.add_argument("--seed", type=int, metavar="S")
-    hyper.add_argument("--log-every", type=_positive_int, metavar="STEPS", help="progress line every N steps")
+    hyper.add_argument("--log-every", type=positive_int, metavar="STEPS", help="progress line every N steps")
     hyper.add_argument("--grad-norm-every", type=int, metavar="STEPS",
                        help="record per-layer gradient norms every N steps (0: never)")
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from resnet_core.cli_args import positive_int
+
 __all__ = ["add_finetune_parser", "cmd_finetune"]
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -39,13 +41,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
-
-
 def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``finetune`` subcommand to ``sub`` (the main parser's subparsers)."""
     backbones = _backbone_names()
@@ -67,7 +62,7 @@ def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
                         "fine-tune the last stage at a lower learning rate, with augmentation")
     parser.add_argument("--val-fraction", type=_fraction, default=0.2, metavar="F",
                         help="share of each class held out to measure accuracy (default 0.2)")
-    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+    parser.add_argument("--epochs", type=positive_int, metavar="N",
                         help=f"passes over the training pictures (default: {DEFAULT_EPOCHS['linear']} linear, "
                         f"{DEFAULT_EPOCHS['last-stage']} last-stage)")
     parser.add_argument("--out", type=Path, metavar="PATH", help="save the fine-tuned model here (a resnet_core checkpoint)")

@@ -50,7 +50,7 @@ def _depths(text: str) -> tuple[int, ...]:
     return depths
 
 
-def _positive_int(text: str) -> int:
+def _at_least_two(text: str) -> int:
     value = int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 2, got {text}")
@@ -63,9 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
     parser.add_argument("--depths", type=_depths, metavar="D,D,...",
                         help=f"network depths, among {','.join(map(str, paper_depths()))} "
                         "(default 20,56,110; lesion: 56, the shipped trained pair)")
-    parser.add_argument("--batch", type=_positive_int, default=128, metavar="N",
+    parser.add_argument("--batch", type=_at_least_two, default=128, metavar="N",
                         help="gradient-flow, shattered: images in the probe batch (default 128)")
-    parser.add_argument("--images", type=_positive_int, default=1000, metavar="N",
+    parser.add_argument("--images", type=_at_least_two, default=1000, metavar="N",
                         help="lesion: test images to score (default 1000)")
     parser.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
                         help="lesion: folder of the trained nets (plain56.pt, resnet56.pt, ...); default: the shipped ones")
