@@ -7,6 +7,7 @@ each file), trained on synthetic shapes for seconds, so tests never need the shi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -42,3 +43,28 @@ def train_race_nets(directory: Path, *, steps: int = 4, batch: int = 32, seed: i
                         metrics={"test_acc": 0.1}, model_kwargs={"widths": WIDTHS})
         (directory / f"{net.label}.json").write_text(json.dumps({"note": "test stand-in", **config}))
     return directory
+
+
+def assert_shared_net_untouched(experiment: Callable[[torch.nn.Module], object]) -> None:
+    """``experiment(net)`` on a shared trained net must neither run it nor hook any of its modules.
+
+    The app shares its trained nets between sessions (threads): an experiment works on a private copy.
+    """
+    net = build_net(20, True, scale=QUICK).eval()
+    calls = []
+    handle = net.register_forward_pre_hook(lambda module, args: calls.append(module is net))
+    hooked = []
+    original = torch.nn.Module.register_forward_hook
+    ids = {id(m) for m in net.modules()}
+
+    def spy(self, *args, **kwargs):
+        hooked.append(id(self) in ids)
+        return original(self, *args, **kwargs)
+
+    torch.nn.Module.register_forward_hook = spy
+    try:
+        experiment(net)
+    finally:
+        torch.nn.Module.register_forward_hook = original
+        handle.remove()
+    assert not any(calls) and not any(hooked)

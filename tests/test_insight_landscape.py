@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from resnet_core.insight.landscape import filter_normalized_direction, loss_slice
+from racenets import assert_shared_net_untouched
+
 from resnet_core.insight.nets import QUICK, InsightError, build_net
 
 
@@ -49,21 +51,4 @@ def test_bad_arguments() -> None:
 
 def test_a_shared_model_is_never_run_nor_hooked() -> None:
     """The app shares its trained nets between sessions (threads): the experiment works on a private copy."""
-    net = build_net(20, True, scale=QUICK).eval()
-    calls = []
-    handle = net.register_forward_pre_hook(lambda module, args: calls.append(module is net))
-    hooked = []
-    original = torch.nn.Module.register_forward_hook
-    ids = {id(m) for m in net.modules()}
-
-    def spy(self, *args, **kwargs):
-        hooked.append(id(self) in ids)
-        return original(self, *args, **kwargs)
-
-    torch.nn.Module.register_forward_hook = spy
-    try:
-        loss_slice(net, torch.randn(8, 3, 16, 16), torch.zeros(8, dtype=torch.long), points=3)
-    finally:
-        torch.nn.Module.register_forward_hook = original
-        handle.remove()
-    assert not any(calls) and not any(hooked)
+    assert_shared_net_untouched(lambda net: loss_slice(net, torch.randn(8, 3, 16, 16), torch.zeros(8, dtype=torch.long), points=3))

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from racenets import assert_shared_net_untouched
+
 from resnet_core.insight.nets import QUICK, build_net
 from resnet_core.insight.responses import conv3x3_bns, layer_responses, recording
 from resnet_core.models import create_model
@@ -55,21 +57,4 @@ def test_model_mode_and_statistics_unchanged() -> None:
 
 def test_a_shared_model_is_never_run_nor_hooked() -> None:
     """The app shares its trained nets between sessions (threads): the experiment works on a private copy."""
-    net = build_net(20, True, scale=QUICK).eval()
-    calls = []
-    handle = net.register_forward_pre_hook(lambda module, args: calls.append(module is net))
-    hooked = []
-    original = torch.nn.Module.register_forward_hook
-    ids = {id(m) for m in net.modules()}
-
-    def spy(self, *args, **kwargs):
-        hooked.append(id(self) in ids)
-        return original(self, *args, **kwargs)
-
-    torch.nn.Module.register_forward_hook = spy
-    try:
-        layer_responses(net, torch.randn(8, 3, 16, 16))
-    finally:
-        torch.nn.Module.register_forward_hook = original
-        handle.remove()
-    assert not any(calls) and not any(hooked)
+    assert_shared_net_untouched(lambda net: layer_responses(net, torch.randn(8, 3, 16, 16)))
