@@ -232,9 +232,8 @@ def load_cifar10(
         subset = None  # all of it: share the whole split's cache entry
     if size == IMAGE_SIZE:
         size = None  # the images as they are: share that cache entry
-    if size is not None and (size < 1 or IMAGE_SIZE % size):
-        raise DataError(f"cannot downsample {IMAGE_SIZE}x{IMAGE_SIZE} images to {size}x{size}: "
-                        f"the size must divide {IMAGE_SIZE}")
+    if size is not None:
+        _check_downsample(IMAGE_SIZE, size)  # before any file is read
     key = (str(path.resolve()), split, subset, size, _fingerprint(path, files))
     with _cache_lock:
         cached = _cache.get(key)
@@ -500,8 +499,7 @@ def downsample(dataset: ImageDataset, size: int) -> ImageDataset:
     side = dataset.images.shape[-1]
     if size == side:
         return dataset
-    if size < 1 or side % size:
-        raise DataError(f"cannot downsample {side}x{side} images to {size}x{size}: the size must divide {side}")
+    _check_downsample(side, size)
     return ImageDataset(
         images=_pool(dataset.images, size),
         labels=dataset.labels,
@@ -509,6 +507,12 @@ def downsample(dataset: ImageDataset, size: int) -> ImageDataset:
         synthetic=dataset.synthetic,
         source=f"{dataset.source}, downsampled to {size}x{size}",
     )
+
+
+def _check_downsample(side: int, size: int) -> None:
+    """Raise DataError unless ``side`` x ``side`` images can be averaged down to ``size`` x ``size``."""
+    if size < 1 or side % size:
+        raise DataError(f"cannot downsample {side}x{side} images to {size}x{size}: the size must divide {side}")
 
 
 def _pool(images: torch.Tensor, size: int) -> torch.Tensor:
