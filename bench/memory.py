@@ -127,6 +127,8 @@ def main() -> None:
                          f"{time.monotonic() - t_run:.0f} s wall")
             rows.append(("one default CPU training run: the race", server.peak_since(t0) / MB,
                          server.peak_since(t0, anon=True) / MB, LIMITS_MB["one default CPU training run"]))
+            time.sleep(5)  # the visitor picks "One network"; the registry's sweep sees the race end
+            rows.append(("the race ended, nothing running", server.rss() / MB, server.anon() / MB, None))
         else:
             notes.append("--skip-race: one network is this server's first run")
         # The same visitor trains one network with its defaults (the whole training split).

@@ -36,6 +36,7 @@ from resnet_core.augment import augment, normalize
 from resnet_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, shipped_checkpoint
 from resnet_core.classify import Preprocessing
 from resnet_core.models import ResNet, ResNet9, create_model, get_spec
+from resnet_core.optim import AdamW
 from resnet_core.pretrained import (
     WeightsUnavailableError,
     imagenet_weights,
@@ -496,7 +497,7 @@ def _fit_head(
     head = nn.Linear(train_x.shape[1], num_classes)
     nn.init.zeros_(head.weight)  # the problem is convex: start at zero, deterministic
     nn.init.zeros_(head.bias)
-    opt = torch.optim.AdamW(head.parameters(), lr=config.head_lr, weight_decay=config.head_weight_decay)
+    opt = AdamW(head.parameters(), lr=config.head_lr, weight_decay=config.head_weight_decay)
     stopped = False
     for _ in range(epochs):
         total, correct, loss_sum = 0, 0, 0.0
@@ -655,7 +656,7 @@ def _fit_last_stage(
     trainable = [*_last_stage(model).parameters(), *model.fc.parameters()]
     for p in trainable:
         p.requires_grad_(True)
-    opt = torch.optim.AdamW(trainable, lr=config.stage_lr, weight_decay=config.stage_weight_decay)
+    opt = AdamW(trainable, lr=config.stage_lr, weight_decay=config.stage_weight_decay)
     padding = max(1, backbone.input_size // 8)  # 4 px at 32, 28 px at 224: the CIFAR recipe, scaled
     for _ in range(epochs):
         total, correct, loss_sum = 0, 0, 0.0

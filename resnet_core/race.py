@@ -31,6 +31,7 @@ from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic
 from resnet_core.device import pick_device
 from resnet_core.models import create_model, get_spec
+from resnet_core.optim import SGD
 from resnet_core.train import EXPLODE_FACTOR, EXPLODE_PATIENCE
 
 __all__ = [
@@ -260,7 +261,7 @@ class Race:
         self.labels = self.train_data.labels.to(self.device)
         self.batch_size = min(cfg.batch_size, len(self.labels))
         self.nets: list[nn.Module] = []
-        self.optimizers: list[torch.optim.Optimizer] = []
+        self.optimizers: list[SGD] = []
         kwargs = {} if cfg.widths is None else {"widths": cfg.widths}
         for c in cfg.contenders:
             # The same seed for every network: a plain net and its twin start from identical weights.
@@ -269,7 +270,7 @@ class Race:
             net = net.to(self.device, memory_format=torch.channels_last).train()
             self.nets.append(net)
             self.optimizers.append(
-                torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+                SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
             )
         self.layers = [_weighted_layers(net) for net in self.nets]
         n = len(cfg.contenders)

@@ -27,6 +27,7 @@ from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, load_data
 from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device
 from resnet_core.models import create_model, get_spec
+from resnet_core.optim import SGD, AdamW, Optimizer
 
 __all__ = [
     "EpochMetrics",
@@ -138,14 +139,15 @@ class TrainConfig:
 
         - "bf16" (AVX512-BF16 or AMX): the class defaults, batch 256, lr 0.3, bf16 autocast:
           82.9% in 120 s on a 2-core AVX-512 EPYC (1846 images/s, 4 epochs).
-        - "fp32" (AVX2 only, like many cloud vCPUs): batch 128, lr 0.2: 77.9% in 120 s on a quiet
-          2-core AVX2 EPYC (788 images/s, under 2 epochs, where twice the steps matter more than
-          the batch).
+        - "fp32" (AVX2 only, like many cloud vCPUs): batch 64, lr 0.15: 76.9-78.0% in 120 s on a
+          quiet 2-core AVX2 EPYC (3 seeds, ~700 images/s, under 2 epochs; batch 128, lr 0.2 scored
+          the same, 76.5-77.9%). Batch 64 because its steps need ~90 MB less memory, which keeps a
+          server under 1 GB (issue #10).
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
         if cpu_recipe() == "fp32":
-            return cls(epochs=None, budget_s=CPU_BUDGET_S, batch_size=128, lr=0.2, device=device)
+            return cls(epochs=None, budget_s=CPU_BUDGET_S, batch_size=64, lr=0.15, device=device)
         return cls(epochs=None, budget_s=CPU_BUDGET_S, device=device)
 
     def to_dict(self) -> dict[str, Any]:
@@ -389,7 +391,7 @@ class _RunState:
     test_data: ImageDataset
     net: nn.Module  # the network itself (what is saved and evaluated)
     model: nn.Module  # what is called in training: ``net``, or its DDP wrapper
-    optimizer: torch.optim.Optimizer
+    optimizer: Optimizer  # resnet_core.optim: torch.optim would import torch._dynamo (+155 MB)
     scaler: torch.amp.GradScaler
     images: torch.Tensor  # the training split, uint8, on the device
     labels: torch.Tensor
@@ -471,17 +473,19 @@ class Trainer:
     # -- evaluation ------------------------------------------------------------------------------
 
     def evaluate(
-        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str, batch_size: int = 200
+        self, model: nn.Module, data: ImageDataset, device: torch.device, precision: str
     ) -> tuple[float, float] | None:
         """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped.
 
-        Batches of 200: as fast per image on a CPU as 1,000, and 1,000 cost the server ~390 MB
-        more at its peak (fp32 activations of the first stages; issue #10, bench/RESULTS.md).
+        In batches of the training batch size (at least 64): evaluation's activations then fit in
+        the memory the training steps have just freed. Batches of 200 after steps of 64 raised a process's peak by
+        41-72 MB (glibc kept the step-sized blocks and took new ones), and 1,000 by ~390 MB; on 2 CPU
+        cores 64 or 128 evaluate as fast as 200, or faster (bench/RESULTS.md, "Server memory").
         """
         rank, world = self._dist()
         totals = _eval_totals(
             model, data.images[rank::world], data.labels[rank::world], device=device, precision=precision,
-            tta=self.config.tta, batch_size=batch_size, should_stop=self.stop_event.is_set,
+            tta=self.config.tta, batch_size=max(self.config.batch_size, 64), should_stop=self.stop_event.is_set,
         )  # fmt: skip
         if totals is None:
             return None
@@ -535,9 +539,9 @@ class Trainer:
             model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
         groups = _param_groups(net, cfg.weight_decay)
         if cfg.optimizer == "sgd":
-            optimizer: torch.optim.Optimizer = torch.optim.SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=True)
+            optimizer: Optimizer = SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=True)
         else:
-            optimizer = torch.optim.AdamW(groups, lr=0.0, betas=(cfg.momentum, 0.999))
+            optimizer = AdamW(groups, lr=0.0, betas=(cfg.momentum, 0.999))
 
         # The whole split on the device, once. Each process trains on its own slice per epoch.
         labels = train_data.labels.to(device)

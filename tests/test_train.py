@@ -97,8 +97,8 @@ def test_cpu_and_gpu_defaults_differ(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cpu == TrainConfig(device="cpu", epochs=None, budget_s=120.0) and cpu.model == "resnet9_w16"
     monkeypatch.setattr(train_module, "cpu_recipe", lambda: "fp32")  # AVX2 only: smaller batches
     avx2 = TrainConfig.for_device("cpu")
-    assert (avx2.model, avx2.batch_size, avx2.lr) == ("resnet9_w16", 128, 0.2)
-    assert avx2 == dataclasses.replace(cpu, batch_size=128, lr=0.2)  # nothing else differs
+    assert (avx2.model, avx2.batch_size, avx2.lr) == ("resnet9_w16", 64, 0.15)
+    assert avx2 == dataclasses.replace(cpu, batch_size=64, lr=0.15)  # nothing else differs
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # for_device only asks this
     gpu = TrainConfig.for_device("cuda")
     assert gpu.model == "resnet9" and gpu.device == "cuda"
