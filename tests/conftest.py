@@ -33,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["OMP_NUM_THREADS"] = "1"
 
 
+from browsing import app_url, browser  # noqa: E402, F401 (session fixtures: one server and browser per worker)
 from resnet_core.environment import find_cifar10_dir  # noqa: E402
 from resnet_core.settings import DATA_DIR_ENV, SAMPLES_DIR_ENV, samples_dir  # noqa: E402
 

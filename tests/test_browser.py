@@ -1,124 +1,19 @@
 """The running app in a real headless browser: every page renders with no error shown.
 
-Starts ``streamlit run app.py`` on a free local port and drives Debian's Chromium with
-Playwright. Screenshots land in ``test-results/screenshots/`` for people to look at.
-Skips where no Chromium or Playwright exists, unless ``RESNET_REQUIRE_BROWSER=1`` (CI).
+Drives Debian's Chromium with Playwright against a live ``streamlit run app.py`` (the fixtures
+in ``tests/browsing.py``). Screenshots land in ``test-results/screenshots/`` for people to look at.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "test-results" / "screenshots"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    # This machine's network is closed: background fetches only produce refused connections.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-# URL path of each page: Streamlit derives it from the file name, minus the number prefix.
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
-         "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
+from browsing import PAGES, SHOTS, error_texts, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _require_or_skip(reason: str) -> None:
-    if os.environ.get("RESNET_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests are required here (RESNET_REQUIRE_BROWSER=1) but {reason}")
-    pytest.skip(reason)
-
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if Path(path).exists():
-            return path
-    found = shutil.which("chromium")
-    if found:
-        return found
-    _require_or_skip("no Chromium found: install it with `apt-get install -y chromium` (Debian)")
-    raise AssertionError  # unreachable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    """A live ``streamlit run app.py`` on a free port; stopped after the module's tests."""
-    port = _free_port()
-    (ROOT / "test-results").mkdir(exist_ok=True)
-    log = open(ROOT / "test-results" / "streamlit-server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see test-results/streamlit-server.log")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require_or_skip("Playwright for Python is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
-        yield b
-        b.close()
-
-
-def wait_for_script(page: object, timeout_s: float = 60) -> None:
-    """Wait until Streamlit has connected and the page script has finished running."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_s * 1000)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
-    page.wait_for_selector("h1", timeout=timeout_s * 1000)
-
-
-def error_texts(page: object) -> list[str]:
-    """Texts of every exception or ``st.error`` element on the page."""
-    selectors = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-    return [el.inner_text() for el in page.query_selector_all(selectors)]
+CHARTS_DRAWN = ("() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
+                " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -127,8 +22,9 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
     try:
         page.goto(f"{app_url}/{PAGES[name]}")
         wait_for_script(page)
-        # Give late elements (charts, graphviz) a moment to mount before the screenshot.
-        page.wait_for_timeout(1500)
+        # Late elements mount after the script ends: wait until every Plotly chart has its data
+        # and every Graphviz chart its SVG (for the screenshot; the assertions do not need them).
+        page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         assert error_texts(page) == []
@@ -209,8 +105,8 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
     try:
         page.goto(f"{app_url}/{PAGES['Why it works']}")
         wait_for_script(page, timeout_s=120)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=120_000)
-        page.wait_for_timeout(1000)
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2",
+                               timeout=120_000)
         page.screenshot(path=str(SHOTS / "Why-gradient-flow.png"), full_page=True)
         assert _chart_count(page) == 2 and "they grow" in page.inner_text("body")
         for label, shot, charts, heading in (("2 · Shattered gradients", "Why-shattered", 3, "Shattered gradients"),
@@ -227,7 +123,6 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
                 ".length === charts || document.body.innerText.includes('not all in this install'))",
                 arg=[heading, charts], timeout=120_000, polling=200,
             )
-            page.wait_for_timeout(500)  # for the screenshot: let the charts finish their transition
             page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
             assert error_texts(page) == []
             missing = "not all in this install" in page.inner_text("body")

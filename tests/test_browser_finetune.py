@@ -1,6 +1,6 @@
 """The Fine-tune page in headless Chromium: add two classes, upload pictures, train, see results.
 
-Reuses the live server and browser of ``test_browser.py``; the screenshot of the finished page
+Uses the live server and browser of ``browsing.py``; the screenshot of the finished page
 lands in ``test-results/screenshots/Fine-tune-result.png``.
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 from pictures import shape_files
-from test_browser import SHOTS, app_url, browser, error_texts, wait_for_script  # noqa: F401 (fixtures)
+from browsing import SHOTS, error_texts, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: object) -> None:  # noqa: F811
+def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: object) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 3000})
     try:
         page.goto(f"{app_url}/Fine-tune")
@@ -30,7 +30,9 @@ def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: objec
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Held-out accuracy").wait_for(timeout=90_000)
         wait_for_script(page)
-        page.wait_for_timeout(1500)  # let the Plotly charts mount before the screenshot
+        # Training history and confusion matrix, drawn (they mount after the script ends).
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2",
+                               timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "Fine-tune-result.png"), full_page=True)
         assert error_texts(page) == []

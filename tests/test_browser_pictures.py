@@ -1,6 +1,6 @@
 """Issue 12's pictures in a real browser: the whole-network view, the model's input, feature maps, heatmaps.
 
-Uses the running-app and Chromium fixtures of ``test_browser.py`` (skips where those skip) and
+Uses the running-app and Chromium fixtures of ``browsing.py`` (skips where those skip) and
 saves a screenshot of each view in ``test-results/screenshots/`` for people to look at.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import PAGES, SHOTS, app_url, browser, error_texts, wait_for_script  # noqa: F401 (fixtures)
+from browsing import PAGES, SHOTS, error_texts, wait_for_script
 
 pytestmark = pytest.mark.browser
 
@@ -30,17 +30,18 @@ def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> N
     try:
         page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=60_000)
         page.get_by_text("conv3_x (layer2)").first.click()
-        page.wait_for_timeout(1500)
-        svg_text = page.evaluate(
-            "() => Array.from(document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')).map(s => s.textContent).join(' ')"
-        )
+        svgs = "() => Array.from(document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')).map(s => s.textContent).join(' ')"
+        # The opened stage's blocks are drawn (a timeout: opening the stage draws nothing).
+        page.wait_for_function(f"() => ({svgs})().includes('layer2.0')", timeout=30_000)
+        svg_text = page.evaluate(svgs)
         # The overview, the opened stage and the variant's blocks are drawn, with the shapes and shortcuts.
         assert "conv5_x: 2 basic blocks" in svg_text and "512 x 7 x 7" in svg_text
         assert "layer2.0" in svg_text and "1x1 conv, 128, stride 2, BN" in svg_text
         assert rendered_svgs(page) >= 4
         # The cost-against-error chart and hatched plain-twin bars are on the page.
         page.get_by_text("What the extra layers bought").scroll_into_view_if_needed()
-        page.wait_for_timeout(1000)
+        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 4",
+                               timeout=30_000)
         assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") == 4
         page.screenshot(path=str(SHOTS / "Architecture-network.png"))
         assert error_texts(page) == []

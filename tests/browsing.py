@@ -1,0 +1,119 @@
+"""The running app and Chromium for the browser tests: one server and one browser per test process.
+
+Session-scoped (``tests/conftest.py`` imports the fixtures), so every browser test module of a
+pytest-xdist worker shares one ``streamlit run app.py`` and one Chromium: each server start, and
+each page's first (cold) view, is paid once per worker, not once per module.
+Skips where no Chromium or Playwright exists, unless ``RESNET_REQUIRE_BROWSER=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-results" / "screenshots"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    # This machine's network is closed: background fetches only produce refused connections.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+# URL path of each page: Streamlit derives it from the file name, minus the number prefix.
+PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
+         "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
+
+def _require_or_skip(reason: str) -> None:
+    if os.environ.get("RESNET_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests are required here (RESNET_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    for path in CHROMIUM_CANDIDATES:
+        if Path(path).exists():
+            return path
+    found = shutil.which("chromium")
+    if found:
+        return found
+    _require_or_skip("no Chromium found: install it with `apt-get install -y chromium` (Debian)")
+    raise AssertionError  # unreachable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """A live ``streamlit run app.py`` on a free port; stopped when the test session ends."""
+    port = _free_port()
+    (ROOT / "test-results").mkdir(exist_ok=True)
+    log = open(ROOT / "test-results" / "streamlit-server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see test-results/streamlit-server.log")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require_or_skip("Playwright for Python is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+def wait_for_script(page: object, timeout_s: float = 60) -> None:
+    """Wait until Streamlit has connected and the page script has finished running."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_s * 1000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
+
+
+def error_texts(page: object) -> list[str]:
+    """Texts of every exception or ``st.error`` element on the page."""
+    selectors = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+    return [el.inner_text() for el in page.query_selector_all(selectors)]
