@@ -13,9 +13,9 @@ Phases, each reported as the server process's peak resident memory against issue
    to 10 s): memory should be back near the level the server had with every page visited and no
    run (torch, torchvision and the caches loaded: a process never unloads a library).
 
-Usage (holds both cores for ~4 minutes: run it under the shared lock)::
+Usage (holds both cores for ~8 minutes: run it alone on the machine)::
 
-    flock /tmp/cpu.lock python bench/memory.py --data-dir /work/shared/data
+    python bench/memory.py --data-dir /work/shared/data
 
 It prints a table and, unless ``--no-append``, appends it to bench/RESULTS.md.
 """
@@ -213,7 +213,7 @@ def report(rows: list[tuple[str, float, float, float | None]], notes: list[str],
     print("\n".join(f"- {n}" for n in notes))
     if args.no_append:
         return
-    command = "flock /tmp/cpu.lock python " + " ".join(shlex.quote(a) for a in ["bench/memory.py", *sys.argv[1:]])
+    command = "python " + " ".join(shlex.quote(a) for a in ["bench/memory.py", *sys.argv[1:]])
     entry = (
         f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
         f"- Machine: {machine()}; torch {torch_version()}\n- Command: `{command}`\n"
