@@ -12,7 +12,10 @@ from browsing import PAGES, SHOTS, error_texts, wait_for_script
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-CHARTS_DRAWN = ("() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
+# The page is drawn: no element still shows its loading skeleton (Streamlit paints those for a
+# moment after the script has ended), every Plotly chart has its data, every Graphviz chart its SVG.
+CHARTS_DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
+                " && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
                 " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
 
 
@@ -22,8 +25,7 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
     try:
         page.goto(f"{app_url}/{PAGES[name]}")
         wait_for_script(page)
-        # Late elements mount after the script ends: wait until every Plotly chart has its data
-        # and every Graphviz chart its SVG (for the screenshot; the assertions do not need them).
+        # Late elements mount after the script ends: the screenshot, and the error check, wait for them.
         page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
