@@ -24,17 +24,18 @@ _last_release = 0.0
 _release_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    name = ctypes.util.find_library("c")
-    if name is None:
+@functools.lru_cache(maxsize=None)
+def _glibc_function(name: str, argtypes: tuple[type, ...]) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """The C library's function ``name`` returning int, or None where there is none (macOS, musl)."""
+    lib = ctypes.util.find_library("c")
+    if lib is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        function = getattr(ctypes.CDLL(lib), name)
     except (OSError, AttributeError):  # not glibc
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    function.argtypes, function.restype = list(argtypes), ctypes.c_int
+    return function
 
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
@@ -50,21 +51,14 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     peaked ~70 MB lower, measured in one process (bench/RESULTS.md, "Server memory"). A no-op
     (False) outside glibc. Call it once, early, in a long-lived server; the app's ``ui`` module does.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt(_M_ARENA_MAX, arenas) == 1
+    mallopt = _glibc_function("mallopt", (ctypes.c_int, ctypes.c_int))
+    return mallopt is not None and mallopt(_M_ARENA_MAX, arenas) == 1
 
 
 def release_memory() -> bool:
     """Collect garbage, then return free heap pages to the OS; True if the C library could."""
     gc.collect()
-    trim = _malloc_trim()
+    trim = _glibc_function("malloc_trim", (ctypes.c_size_t,))
     if trim is None:
         return False
     trim(0)

@@ -32,7 +32,6 @@ class Optimizer:
         if not items:
             raise ValueError("the optimizer got an empty list of parameters")
         groups = items if isinstance(items[0], dict) else [{"params": items}]
-        self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = [{**defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[torch.Tensor, dict[str, Any]] = {}
 
@@ -108,10 +107,7 @@ class AdamW(Optimizer):
         """One update of every parameter that has a gradient."""
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
+            for p, g in zip(*self._with_grads(group)):
                 state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0

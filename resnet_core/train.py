@@ -478,9 +478,10 @@ class Trainer:
         """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped.
 
         In batches of the training batch size (at least 64): evaluation's activations then fit in
-        the memory the training steps have just freed. Batches of 200 after steps of 64 raised a process's peak by
-        41-72 MB (glibc kept the step-sized blocks and took new ones), and 1,000 by ~390 MB; on 2 CPU
-        cores 64 or 128 evaluate as fast as 200, or faster (bench/RESULTS.md, "Server memory").
+        the memory the training steps have just freed. Batches of 200 after steps of 64 raised a
+        process's peak by 41-72 MB (glibc kept the step-sized blocks and took new ones), and 1,000
+        by ~390 MB; on 2 CPU cores 64 or 128 evaluate as fast as 200, or faster (bench/RESULTS.md,
+        "Server memory").
         """
         rank, world = self._dist()
         totals = _eval_totals(
