@@ -113,6 +113,23 @@ def wait_for_script(page: object, timeout_s: float = 60) -> None:
     page.wait_for_selector("h1", timeout=timeout_s * 1000)
 
 
+# The page is drawn: no element still shows its loading skeleton, every Plotly chart has its data,
+# every Graphviz chart its SVG. Streamlit loads each element kind's code on first use (React.lazy)
+# and shows a skeleton (``stSkeleton``) in its place until it arrives, so after the script ends a
+# widget can still be missing while later plain-text elements are already there.
+PAGE_DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
+              " && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
+              " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
+
+
+def wait_for_drawn(page: object, timeout_s: float = 30) -> None:
+    """Wait until every element on the page is mounted and drawn (see ``PAGE_DRAWN``).
+
+    Call it before asserting that something is, or is not, on the page.
+    """
+    page.wait_for_function(PAGE_DRAWN, timeout=timeout_s * 1000)
+
+
 def error_texts(page: object) -> list[str]:
     """Texts of every exception or ``st.error`` element on the page."""
     selectors = '[data-testid="stException"], [data-testid="stAlertContentError"]'

@@ -7,16 +7,9 @@ in ``tests/browsing.py``). Screenshots land in ``test-results/screenshots/`` for
 from __future__ import annotations
 
 import pytest
-from browsing import PAGES, SHOTS, error_texts, wait_for_script
+from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-# The page is drawn: no element still shows its loading skeleton (Streamlit paints those for a
-# moment after the script has ended), every Plotly chart has its data, every Graphviz chart its SVG.
-CHARTS_DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
-                " && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
-                " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -26,7 +19,7 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         page.goto(f"{app_url}/{PAGES[name]}")
         wait_for_script(page)
         # Late elements mount after the script ends: the screenshot, and the error check, wait for them.
-        page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
+        wait_for_drawn(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         assert error_texts(page) == []
@@ -40,18 +33,21 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         page.close()
 
 
-def _train_points(page: object) -> dict[str, int]:
-    """Points in each "<network> train" curve of the first Plotly chart (the race's error chart)."""
-    return page.evaluate(
-        """() => {
-            const plot = document.querySelector('.js-plotly-plot');
-            const out = {};
-            for (const t of (plot && plot.data) || []) {
-                if (t.name && t.name.endsWith(' train')) out[t.name] = t.x.length;
-            }
-            return out;
-        }"""
-    )
+# The "<network> train" curves of the first Plotly chart (the race's error chart), as
+# {name: points}, or null until all three have more than `least` points (a number, or the
+# {name: points} of an earlier snapshot). The snapshot is the value of the wait itself: the live
+# fragment redraws the chart every second, and a separate read after the wait could land
+# mid-redraw and see fewer curves (the old test then waited for curves it had never recorded).
+TRAIN_POINTS = """least => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const out = {};
+    for (const t of (plot && plot.data) || []) {
+        if (t.name && t.name.endsWith(' train')) out[t.name] = t.x.length;
+    }
+    const floor = name => typeof least === 'number' ? least : (least[name] ?? Infinity);
+    const names = Object.keys(out);
+    return names.length === 3 && names.every(k => out[k] > floor(k)) ? out : null;
+}"""
 
 
 START_ENABLED = ("() => [...document.querySelectorAll('button')].some("
@@ -73,18 +69,9 @@ def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     try:
         start_synthetic_race(page, app_url)
-        page.wait_for_function(
-            "() => { const p = document.querySelector('.js-plotly-plot');"
-            " return p && p.data && p.data.filter(t => t.name && t.name.endsWith(' train') && t.x.length > 1).length == 3; }",
-            timeout=120_000,
-        )
-        first = _train_points(page)
-        page.wait_for_function(
-            f"() => {{ const p = document.querySelector('.js-plotly-plot'); const first = {first!r};"
-            " return !!(p && p.data) && p.data.filter(t => t.name in first && t.x.length > first[t.name]).length == 3; }",
-            timeout=60_000,
-        )
-        later = _train_points(page)
+        first = page.wait_for_function(TRAIN_POINTS, arg=1, timeout=120_000, polling=250).json_value()
+        later = page.wait_for_function(TRAIN_POINTS, arg=first, timeout=60_000, polling=250).json_value()
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Train-race.png"), full_page=True)
         assert set(later) == {"plain-20 train", "plain-56 train", "ResNet-56 train"}
         assert all(later[k] > first[k] for k in later), (first, later)
@@ -109,6 +96,7 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
         wait_for_script(page, timeout_s=120)
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2",
                                timeout=120_000)
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Why-gradient-flow.png"), full_page=True)
         assert _chart_count(page) == 2 and "they grow" in page.inner_text("body")
         for label, shot, charts, heading in (("2 · Shattered gradients", "Why-shattered", 3, "Shattered gradients"),
@@ -125,6 +113,7 @@ def test_why_it_works_runs_each_experiment(app_url: str, browser: object) -> Non
                 ".length === charts || document.body.innerText.includes('not all in this install'))",
                 arg=[heading, charts], timeout=120_000, polling=200,
             )
+            wait_for_drawn(page)
             page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
             assert error_texts(page) == []
             missing = "not all in this install" in page.inner_text("body")
@@ -147,6 +136,7 @@ def test_first_view_shows_a_prediction_for_the_gallery_photo(app_url: str, brows
                                ".some(i => i.value === 'Gallery: cat_chelsea.jpg')", timeout=30_000)
         if name == "Grad-CAM":
             page.wait_for_selector(".js-plotly-plot", timeout=30_000)  # the heatmap overlay
+        wait_for_drawn(page)
         assert error_texts(page) == []
         page.screenshot(path=str(SHOTS / f"{name}-first-view.png"), full_page=True)
     finally:
@@ -167,6 +157,7 @@ def test_a_reload_reconnects_to_the_running_training(app_url: str, browser: obje
         # The reloaded tab is a new Streamlit session: it finds the run by the URL alone.
         page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=30_000)
         page.wait_for_selector('[data-testid="stMetric"]:has-text("Steps per network")', timeout=60_000)
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Train-after-reload.png"), full_page=True)
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from pictures import shape_files
-from browsing import SHOTS, error_texts, wait_for_script
+from browsing import SHOTS, error_texts, wait_for_drawn, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,6 +34,7 @@ def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: objec
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2",
                                timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Fine-tune-result.png"), full_page=True)
         assert error_texts(page) == []
         assert page.locator(".js-plotly-plot").count() >= 2  # training history and confusion matrix

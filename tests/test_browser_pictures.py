@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from browsing import PAGES, SHOTS, error_texts, wait_for_script
+from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +43,7 @@ def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> N
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 4",
                                timeout=30_000)
         assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") == 4
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Architecture-network.png"))
         assert error_texts(page) == []
     finally:
@@ -54,6 +55,8 @@ def test_classify_shows_the_input_tensor_and_every_stage(app_url: str, browser: 
     try:
         page.wait_for_selector("text=What the model receives", timeout=60_000)
         page.wait_for_selector("text=What each stage sees", timeout=60_000)
+        # The picture picker's radio can still be a loading skeleton here (CI once counted 0 "Camera").
+        wait_for_drawn(page)
         captions = page.inner_text('[data-testid="stMain"]')
         assert "It must choose." in captions and "Why this confidence." in captions
         assert "layer3: output" in captions  # the last stage's feature maps
@@ -90,6 +93,7 @@ def test_gradcam_colour_bar_colour_maps_and_shared_scale(app_url: str, browser: 
         wait_for_script(page)
         page.wait_for_selector("text=shared scale", timeout=60_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
+        wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Grad-CAM-shared.png"))
         assert error_texts(page) == []
     finally:
