@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 import streamlit as st
 
 from resnet_core.environment import machine_status
-from resnet_core.memory import limit_malloc_arenas, release_memory_now_and_then
+from resnet_core.memory import release_memory_now_and_then
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from resnet_core.classify import Classifier, ModelSource
     from resnet_core.samples import Sample
     from resnet_core.summary import ComparisonRow, ModelSummary
-
-limit_malloc_arenas()  # one server, many threads: runs reuse each other's freed memory (resnet_core.memory)
 
 # (script, label, icon): the sidebar links. Streamlit's own page list is hidden in
 # .streamlit/config.toml because it would label the home page "app".

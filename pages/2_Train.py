@@ -15,6 +15,7 @@ import streamlit as st
 
 import charts
 import ui
+from tables import markdown_table
 from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
@@ -319,7 +320,7 @@ def race_results(snap: jobs.RaceSnapshot) -> None:
             f"test error ({snap.config.test_subset or 10_000:,} images)": percent(r.test_error),
             "paper, Table 6 (full scale)": "—" if paper is None else f"{paper:.2f}%",
         })
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown(markdown_table(rows, right=("steps",)))
     where = "synthetic shapes (not CIFAR-10)" if snap.config.data == "synthetic" else "the CIFAR-10 copy on this machine"
     st.caption(f"Measured in this run on {where}, {snap.scale.description}. The paper's numbers are for its "
                "full-size networks after 64,000 steps: compare the ranking, not the values.")

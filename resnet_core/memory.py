@@ -5,6 +5,11 @@ gets an arena, and activations of 16-32 MB fall under its dynamic mmap threshold
 that has nothing left to do can sit on a gigabyte it does not use (issue #10: "plateaus at
 0.9-2.2 GB"). ``malloc_trim(0)`` hands the free pages of every arena back. On a C library
 without it (macOS, musl) this is only a garbage collection.
+
+Fewer arenas (``mallopt(M_ARENA_MAX)``) would have to be set before Streamlit's threads start:
+glibc fixes its limit once more than 8 arenas exist, and a server that has served one page
+already has 10. An earlier version set it from the pages and changed nothing (bench/RESULTS.md,
+"Server memory"); trimming while a job runs does lower the peak.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["limit_malloc_arenas", "release_memory", "release_memory_now_and_then", "rss_bytes"]
+__all__ = ["release_memory", "release_memory_now_and_then", "rss_bytes", "trim_heap"]
 
 _last_release = 0.0
 _release_lock = threading.Lock()
@@ -38,31 +43,22 @@ def _glibc_function(name: str, argtypes: tuple[type, ...]) -> ctypes._CFuncPtr |
     return function
 
 
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+def trim_heap() -> bool:
+    """Return the free pages of every malloc arena to the OS; True if the C library could.
 
-
-@functools.lru_cache(maxsize=1)
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Let at most ``arenas`` glibc malloc arenas serve the threads created from now on; True if set.
-
-    glibc gives threads up to 8 arenas per core, and memory one thread freed in its arena is not
-    reused by another's: a server whose runs and page scripts each run on a fresh thread keeps a
-    freed run's memory apart from the next one's. With two arenas one default CPU run after a race
-    peaked ~70 MB lower, measured in one process (bench/RESULTS.md, "Server memory"). A no-op
-    (False) outside glibc. Call it once, early, in a long-lived server; the app's ``ui`` module does.
+    No garbage collection, so it is cheap enough to call from a training loop now and then.
     """
-    mallopt = _glibc_function("mallopt", (ctypes.c_int, ctypes.c_int))
-    return mallopt is not None and mallopt(_M_ARENA_MAX, arenas) == 1
-
-
-def release_memory() -> bool:
-    """Collect garbage, then return free heap pages to the OS; True if the C library could."""
-    gc.collect()
     trim = _glibc_function("malloc_trim", (ctypes.c_size_t,))
     if trim is None:
         return False
     trim(0)
     return True
+
+
+def release_memory() -> bool:
+    """Collect garbage, then return free heap pages to the OS; True if the C library could."""
+    gc.collect()
+    return trim_heap()
 
 
 def release_memory_now_and_then(min_interval_s: float = 30.0) -> bool:

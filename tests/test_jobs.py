@@ -15,6 +15,7 @@ import pytest
 from torch import nn
 
 from resnet_core import experiments as ex
+from resnet_core import jobs
 from resnet_core.data import DataError, load_data, make_synthetic
 from resnet_core.jobs import RaceJob, TrainingJob
 from resnet_core.race import RaceStep
@@ -143,6 +144,25 @@ def test_eta_extrapolates_the_trainers_progress_on_the_jobs_clock() -> None:
     finally:
         job.stop()
         job.join(timeout=5)
+
+
+def test_a_running_job_hands_free_memory_back_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker trims malloc's free pages as it reports, at most once per TRIM_EVERY_S of the job's clock."""
+    trims: list[float] = []
+    clock = FakeClock()
+    monkeypatch.setattr(jobs, "trim_heap", lambda: trims.append(clock.now) or True)
+
+    class Ticking(BlockingTrainer):
+        def run(self) -> TrainResult:
+            for i in range(1, 31):  # 30 steps, one second of the fake clock each
+                clock.now += 1.0
+                self.callback(StepMetrics(i, i / 10, 1.0, 0.5, 0.1, 100.0, i / 30))
+            return TrainResult("finished", "", self.config, nn.Linear(1, 1), 30, 1.0, 1.0, None, None)
+
+    job = TrainingJob(tiny(), trainer_factory=Ticking, clock=clock, **SMALL_DATA).start()
+    assert job.join(timeout=10) and job.state == "finished"
+    start = 1000.0
+    assert trims == [start + t for t in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)] and jobs.TRIM_EVERY_S == 5.0
 
 
 def test_snapshot_is_a_consistent_copy() -> None:
