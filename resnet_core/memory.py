@@ -29,18 +29,18 @@ _last_release = 0.0
 _release_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
-def _glibc_function(name: str, argtypes: tuple[type, ...]) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    """The C library's function ``name`` returning int, or None where there is none (macOS, musl)."""
-    lib = ctypes.util.find_library("c")
-    if lib is None:
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
         return None
     try:
-        function = getattr(ctypes.CDLL(lib), name)
+        trim = ctypes.CDLL(name).malloc_trim
     except (OSError, AttributeError):  # not glibc
         return None
-    function.argtypes, function.restype = list(argtypes), ctypes.c_int
-    return function
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def trim_heap() -> bool:
@@ -48,7 +48,7 @@ def trim_heap() -> bool:
 
     No garbage collection, so it is cheap enough to call from a training loop now and then.
     """
-    trim = _glibc_function("malloc_trim", (ctypes.c_size_t,))
+    trim = _malloc_trim()
     if trim is None:
         return False
     trim(0)
