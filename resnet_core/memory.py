@@ -22,10 +22,13 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 __all__ = ["release_memory", "release_memory_now_and_then", "rss_bytes", "trim_heap"]
 
-_last_release = 0.0
+# None until the first release: time.monotonic() counts from boot on Linux, so any number
+# here would be "recent" on a machine booted less than min_interval_s ago (issue 19).
+_last_release: float | None = None
 _release_lock = threading.Lock()
 
 
@@ -61,16 +64,17 @@ def release_memory() -> bool:
     return trim_heap()
 
 
-def release_memory_now_and_then(min_interval_s: float = 30.0) -> bool:
+def release_memory_now_and_then(min_interval_s: float = 30.0, *, clock: Callable[[], float] = time.monotonic) -> bool:
     """:func:`release_memory` at most once per ``min_interval_s`` in this process; True if it ran.
 
     Cheap enough to call on every page run: what an earlier rerun dropped (a decoded photo, a
-    page's arrays) goes back to the OS soon after, not only after a training run.
+    page's arrays) goes back to the OS soon after, not only after a training run. The first call
+    always runs, however young the machine (``clock`` is injectable for that test).
     """
     global _last_release
-    now = time.monotonic()
+    now = clock()
     with _release_lock:
-        if now - _last_release < min_interval_s:
+        if _last_release is not None and now - _last_release < min_interval_s:
             return False
         _last_release = now
     return release_memory()

@@ -284,24 +284,3 @@ def test_shutdown_waits_for_jobs_an_earlier_stop_all_gave_up_on(clock: FakeClock
     slow.finish()
     forgotten.finish()
     assert reg.close(timeout=0)
-
-
-def test_memory_is_released_at_most_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
-    from resnet_core import memory
-
-    calls: list[int] = []
-    monkeypatch.setattr(memory, "release_memory", lambda: calls.append(1) or True)
-    monkeypatch.setattr(memory, "_last_release", 0.0)
-    assert memory.release_memory_now_and_then(min_interval_s=3600)
-    assert not memory.release_memory_now_and_then(min_interval_s=3600)
-    assert calls == [1]
-    assert memory.release_memory() in (True, False)  # the real one: glibc trims, others only collect
-    assert memory.rss_bytes() > 0
-
-
-def test_the_heap_is_trimmed_on_glibc() -> None:
-    import platform
-
-    from resnet_core import memory
-
-    assert memory.trim_heap() is (platform.libc_ver()[0] == "glibc")  # elsewhere: nothing to call

@@ -1,0 +1,89 @@
+"""Handing memory back to the OS: the once-per-interval release, the heap trim, RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from resnet_core import memory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeClock:
+    """A monotonic clock that starts where a machine booted ``start`` seconds ago would."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("uptime_s", [0.5, 5.0, 59.0, 86_400.0])
+def test_the_first_release_runs_however_young_the_machine(monkeypatch: pytest.MonkeyPatch, uptime_s: float) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "release_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(memory, "_last_release", None)
+    clock = FakeClock(uptime_s)
+    assert memory.release_memory_now_and_then(min_interval_s=3600, clock=clock)
+    clock.now += 3599
+    assert not memory.release_memory_now_and_then(min_interval_s=3600, clock=clock)
+    clock.now += 2
+    assert memory.release_memory_now_and_then(min_interval_s=3600, clock=clock)
+    assert calls == [1, 1]
+
+
+def test_memory_is_released_at_most_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "release_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(memory, "_last_release", None)
+    assert memory.release_memory_now_and_then(min_interval_s=3600)
+    assert not memory.release_memory_now_and_then(min_interval_s=3600)
+    assert calls == [1]
+    assert memory.release_memory() in (True, False)  # the real one: glibc trims, others only collect
+    assert memory.rss_bytes() > 0
+
+
+def test_the_heap_is_trimmed_on_glibc() -> None:
+    assert memory.trim_heap() is (platform.libc_ver()[0] == "glibc")  # elsewhere: nothing to call
+
+
+def _young_namespace() -> list[str]:
+    """``unshare`` arguments for a time namespace whose monotonic clock reads ~20 s, or skip."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux's unshare for a time namespace")
+    offset = int(time.monotonic()) - 20
+    cmd = [unshare, "--time", f"--monotonic={-max(offset, 0)}", "--fork"]
+    probe = subprocess.run([*cmd, sys.executable, "-c", "import time; print(time.monotonic())"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"time namespaces are not available here (root and Linux 5.6+): {probe.stderr.strip()[:200]}")
+    assert float(probe.stdout) < 60, probe.stdout
+    return cmd
+
+
+@pytest.mark.slow
+def test_clock_sensitive_tests_pass_on_a_machine_booted_seconds_ago() -> None:
+    """The memory, job and registry tests in a time namespace whose clock starts ~20 s after boot.
+
+    ``time.monotonic()`` counts from boot on Linux; code that starts a timer at 0.0 misbehaves for
+    the first minutes after boot (issue 19), which a CI machine may be.
+    """
+    cmd = _young_namespace()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    tests = ["tests/test_memory.py", "tests/test_registry.py", "tests/test_jobs.py"]
+    run = subprocess.run(
+        [*cmd, sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+         "-k", "not booted_seconds_ago", *tests],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
