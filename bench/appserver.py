@@ -61,13 +61,15 @@ class AppServer:
     """``streamlit run app.py`` in a subprocess, with an RSS sampler (every ``every`` seconds)."""
 
     def __init__(self, env: dict[str, str] | None = None, extra_args: list[str] | None = None,
-                 every: float = 0.1, log_path: Path | None = None, script: str = "app.py") -> None:
+                 every: float = 0.1, log_path: Path | None = None, script: str = "app.py",
+                 cgroups: list[Path] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.extra_args = extra_args or []
         self.every = every
         self.script = script
+        self.cgroups = cgroups or []  # cgroup v1 directories the server joins before it starts
         self.log_path = log_path or ROOT / "test-results" / "bench-server.log"
         self.samples: list[tuple[float, int, int]] = []  # (monotonic time, RSS bytes, anonymous bytes)
         self._stop = threading.Event()
@@ -81,12 +83,18 @@ class AppServer:
             [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", *self.extra_args],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=self._join_cgroups if self.cgroups else None,
         )
         self.started_at = time.monotonic()
         threading.Thread(target=self._sample, daemon=True).start()
         if not wait_healthy(self.url, self.proc):
             raise RuntimeError(f"streamlit did not start (exit {self.proc.poll()}); see {self.log_path}")
         return self
+
+    def _join_cgroups(self) -> None:
+        """In the child, before exec: move this process into each cgroup (its limits then apply)."""
+        for group in self.cgroups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
