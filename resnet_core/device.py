@@ -8,6 +8,7 @@ and ~4 s that ``import torch`` costs (issue #10).
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ __all__ = [
     "CpuFeatures",
     "CpuRecipe",
     "cpu_cores",
+    "cpu_quota",
+    "usable_cpus",
     "cpu_features",
     "cpu_recipe",
     "cpu_supports_bf16",
@@ -50,6 +53,87 @@ def cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _v2_limit(group: Path) -> float | None:
+    """Cores allowed by ``cpu.max`` ("QUOTA PERIOD" or "max PERIOD") in ``group``, None if unlimited."""
+    text = _read(group / "cpu.max")
+    if not text or text.split()[0] == "max":
+        return None
+    quota, period = (int(x) for x in text.split()[:2])
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _v1_limit(group: Path) -> float | None:
+    """Cores allowed by ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` in ``group``; -1 means none."""
+    quota, period = _read(group / "cpu.cfs_quota_us"), _read(group / "cpu.cfs_period_us")
+    if quota is None or period is None:
+        return None
+    q, p = int(quota), int(period)
+    return q / p if q > 0 and p > 0 else None
+
+
+def cpu_quota(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> float | None:
+    """The CPU time this process's cgroups allow, in cores (e.g. 1.0, 0.5), or None if unlimited.
+
+    A container's quota (Docker's ``--cpus``, Kubernetes limits, Streamlit Community Cloud) is not
+    in the affinity mask: the process still sees every host core. cgroup v2 (``cpu.max``) and v1
+    (``cpu.cfs_quota_us``) are both read, for the process's own group and each parent up to the
+    mount point, since a limit set on a parent applies too; the smallest wins.
+    """
+    limits: list[float] = []
+    for line in (_read(proc_cgroup) or "").splitlines():
+        hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if hierarchy == "0" and controllers == "":
+            base, reader = cgroup_root, _v2_limit  # the unified hierarchy
+            if not (base / "cgroup.controllers").exists() and (base / "unified").is_dir():
+                base = base / "unified"  # hybrid layout: v2 mounted beside the v1 controllers
+        elif "cpu" in controllers.split(","):
+            base, reader = cgroup_root / controllers, _v1_limit
+            if not base.is_dir():
+                base = cgroup_root / "cpu"
+        else:
+            continue
+        group = base / path.lstrip("/")
+        while True:  # the own group, then each parent up to the mount (a container sees "/" there)
+            limit = reader(group)
+            if limit is not None:
+                limits.append(limit)
+            if group == base or base not in group.parents:
+                break
+            group = group.parent
+    return min(limits) if limits else None
+
+
+def usable_cpus(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> int:
+    """Threads worth running: the affinity mask's cores, capped by the cgroup quota rounded up; at least 1.
+
+    More threads than the quota only get throttled, and OpenMP's spinning barriers then burn the
+    quota waiting for threads that are not scheduled (issue 19).
+    """
+    quota = cpu_quota(cgroup_root, proc_cgroup)
+    cores = cpu_cores()
+    return max(1, min(cores, math.ceil(quota)) if quota is not None else cores)
+
+
+def set_cpu_threads(divide_by: int = 1) -> int:
+    """Give torch's intra-op pool the usable CPUs (shared among ``divide_by`` processes); returns the count."""
+    import torch
+
+    threads = max(1, usable_cpus() // max(1, divide_by))
+    torch.set_num_threads(threads)
+    return threads
+
+
 def gpu_present() -> bool:
     """True where torch may find a GPU: torch says so if imported; else an NVIDIA driver is loaded."""
     if "torch" in sys.modules:
@@ -74,7 +158,9 @@ def describe_device(device: torch.device | None = None) -> str:
 
 
 def _describe_cpu() -> str:
-    return f"CPU ({cpu_cores()} cores, {cpu_features().vector_isa})"
+    quota = cpu_quota()
+    cores = f"{cpu_cores()} cores" + (f", quota {quota:g}" if quota is not None and quota < cpu_cores() else "")
+    return f"CPU ({cores}, {cpu_features().vector_isa})"
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,11 @@ def machine_words() -> dict[str, Any]:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    import os
-
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from resnet_core.device import usable_cpus
+
+    cores = usable_cpus()
     simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": model, "cores": cores, "simd": simd, "gpu": gpu, "torch": torch.__version__}

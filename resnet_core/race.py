@@ -15,7 +15,6 @@ network whose loss explodes is retired as "diverged" while the others race on.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
@@ -29,7 +28,7 @@ from torch import nn
 from resnet_core.augment import augment, normalize
 from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic
-from resnet_core.device import pick_device
+from resnet_core.device import pick_device, set_cpu_threads
 from resnet_core.models import create_model, get_spec
 from resnet_core.optim import SGD
 from resnet_core.train import EXPLODE_FACTOR, EXPLODE_PATIENCE
@@ -252,9 +251,7 @@ class Race:
         self.start = self.clock()
         self.device = pick_device(cfg.device)
         if self.device.type == "cpu":
-            # One thread per core this process may use: more only oversubscribes (containers).
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-            torch.set_num_threads(max(1, cores or 1))
+            set_cpu_threads()  # one thread per core this process may use, quota included
         if self.train_data is None or self.test_data is None:
             self.train_data, self.test_data = load_race_data(cfg)
         self.images = self.train_data.images.to(self.device)

@@ -9,7 +9,6 @@ per-epoch test metrics, per-layer gradient norms) and stops promptly when asked.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from resnet_core.augment import augment, normalize
 from resnet_core.checkpoint import save_checkpoint
 from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import ImageDataset, load_data
-from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device
+from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device, set_cpu_threads
 from resnet_core.models import create_model, get_spec
 from resnet_core.optim import SGD, AdamW, Optimizer
 
@@ -319,8 +318,6 @@ def _autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=dtype, enabled=precision in ("bf16", "fp16"))
 
 
-def _cpu_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @torch.no_grad()
@@ -525,7 +522,7 @@ class Trainer:
         if device.type == "cpu":
             # PyTorch defaults to one thread per *physical* core it detects, which can exceed the
             # cores this process may use (containers, cgroups); oversubscription is much slower.
-            torch.set_num_threads(max(1, _cpu_cores() // world))
+            set_cpu_threads(divide_by=world)
         if self.train_data is None or self.test_data is None:
             loaded_train, loaded_test = load_data(cfg)
             train_data, test_data = self.train_data or loaded_train, self.test_data or loaded_test
