@@ -8,9 +8,12 @@ through Playwright with the flags the browser tests use.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import datetime as dt
 import os
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -151,6 +154,27 @@ def append_results(heading: str, intro: str, entry: str) -> Path:
     text = text + entry if nxt == -1 else text[:nxt].rstrip("\n") + "\n" + entry + text[nxt:]
     results.write_text(text)
     return results
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """A browser benchmark's parser: its docstring's first paragraph, ``--data-dir`` and ``--no-append``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None, help="CIFAR-10 for the training runs ($RESNET_DATA_DIR)")
+    parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
+    return parser
+
+
+def report(script: str, heading: str, intro: str, notes: list[str], table: list[str], append: bool) -> None:
+    """Print a benchmark's table and notes; if ``append``, add them as a dated entry under ``heading``."""
+    print("\n".join(table))
+    print("\n".join(f"- {n}" for n in notes))
+    if not append:
+        return
+    command = "python " + " ".join(shlex.quote(a) for a in [script, *sys.argv[1:]])
+    entry = (f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+             f"- Machine: {machine()}; torch {torch_version()}\n- Command: `{command}`\n"
+             + "".join(f"- {n}\n" for n in notes) + "\n" + "\n".join(table) + "\n")
+    print(f"appended to {append_results(heading, intro, entry)}")
 
 
 @contextlib.contextmanager

@@ -16,10 +16,7 @@ It prints a table and, unless ``--no-append``, appends it to bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import datetime as dt
-import shlex
 import sys
 import tempfile
 import time
@@ -28,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from appserver import MB, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import MB, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
 from load import photo  # noqa: E402
 from memory import run_finished, start_run  # noqa: E402
 from pictures import shape_files  # noqa: E402
@@ -58,11 +55,9 @@ def cloud_box(cpus: float, memory_mb: int) -> Iterator[list[Path]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None, help="CIFAR-10 for the race ($RESNET_DATA_DIR)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--cpus", type=float, default=1.0, help="CPU quota in cores")
     parser.add_argument("--memory-mb", type=int, default=1024, help="memory cgroup limit")
-    parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args()
 
     env = {"RESNET_DATA_DIR": args.data_dir} if args.data_dir else {}
@@ -130,16 +125,9 @@ def main() -> None:
 
     table = ["| step | wall time | server peak RSS / cgroup peak |", "|---|---:|---:|"]
     table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    print("\n".join(table))
-    print("\n".join(f"- {n}" for n in notes))
-    if args.no_append:
-        return
-    command = "python " + " ".join(shlex.quote(a) for a in ["bench/cloudlike.py", *sys.argv[1:]])
-    entry = (f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-             f"- Machine: {machine()}; torch {torch_version()}\n- Command: `{command}`\n"
-             + "".join(f"- {n}\n" for n in notes) + "\n" + "\n".join(table) + "\n")
-    print(f"appended to {append_results('## A Community-Cloud-like box', 'The server in a CPU quota and a memory cgroup, one visitor after another (`bench/cloudlike.py`, issue 19).', entry)}")
-
+    report("bench/cloudlike.py", "## A Community-Cloud-like box",
+           "The server in a CPU quota and a memory cgroup, one visitor after another (`bench/cloudlike.py`, issue 19).",
+           notes, table, append=not args.no_append)
 
 if __name__ == "__main__":
     main()

@@ -23,9 +23,6 @@ It prints a table and, unless ``--no-append``, appends it to bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import shlex
 import sys
 import tempfile
 import time
@@ -34,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import MB, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import MB, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
 from memory import DONE_JS, start_run  # noqa: E402
 
 GOAL_PEAK_MB = 1300  # issue 19: 10 sessions peak at most 1.3 GB
@@ -141,11 +138,9 @@ def drive(visitors: list[Visitor], server_url: str, upload: Path, run_timeout_s:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None, help="CIFAR-10 for the race ($RESNET_DATA_DIR)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--sessions", type=int, default=10, help="visitors at once, in the issue's mix")
     parser.add_argument("--run-timeout", type=float, default=900, help="seconds to wait for the race")
-    parser.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args()
 
     env = {"RESNET_KEEP_S": "30", "RESNET_ABANDON_S": "15"}
@@ -189,16 +184,9 @@ def main() -> None:
     ]
     table = ["| phase | server RSS | goal | met |", "|---|---:|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    print("\n".join(table))
-    print("\n".join(f"- {n}" for n in notes))
-    if args.no_append:
-        return
-    command = "python " + " ".join(shlex.quote(a) for a in ["bench/load.py", *sys.argv[1:]])
-    entry = (f"\n### {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-             f"- Machine: {machine()}; torch {torch_version()}\n- Command: `{command}`\n"
-             + "".join(f"- {n}\n" for n in notes) + "\n" + "\n".join(table) + "\n")
-    print(f"appended to {append_results('## Many visitors at once', 'Peak and left-over memory of one server under many Chromium visitors (`bench/load.py`, issue 19).', entry)}")
-
+    report("bench/load.py", "## Many visitors at once",
+           "Peak and left-over memory of one server under many Chromium visitors (`bench/load.py`, issue 19).",
+           notes, table, append=not args.no_append)
 
 if __name__ == "__main__":
     main()
