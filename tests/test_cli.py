@@ -199,3 +199,14 @@ def test_experiment_degradation_prints_one_json_object(tmp_path: Path) -> None:
     net = load_checkpoint(models / "plain56.pt")
     assert (net.model_name, net.residual, net.input_size, net.model_kwargs) == ("resnet56", False, 16, {"widths": [8, 16, 32]})
     assert json.loads((models / "plain56.json").read_text())["steps"] == 4
+
+
+def test_pyproject_installs_every_package_of_resnet_core() -> None:
+    # setuptools installs only the listed packages: a missing resnet_core.cli breaks the `resnet-core` script.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "resnet_core").rglob("__init__.py")}
+    assert listed == on_disk
+    assert config["project"]["scripts"]["resnet-core"] == "resnet_core.__main__:main"
