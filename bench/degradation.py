@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resnet_core.experiment_cli import machine_words  # noqa: E402
+from resnet_core.cli.machine import machine_words  # noqa: E402
 
 GOAL_S = 240.0
 GOAL_GAP = 0.10

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from resnet_core.experiment_cli import machine_words  # noqa: E402
+from resnet_core.cli.machine import machine_words  # noqa: E402
 from resnet_core.insight.nets import SCALES, build_net  # noqa: E402
 from resnet_core.insight.probe import eval_split, make_probe  # noqa: E402
 from resnet_core.insight.trained import load_race_net  # noqa: E402

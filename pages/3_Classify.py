@@ -5,7 +5,8 @@ import streamlit as st
 
 from resnet_core.classify import Classifier, Prediction, classifier_from_checkpoint
 from resnet_core.confidence import must_choose_text, read_confidence
-from resnet_core.features import feature_grid, find_twin, stage_features
+from resnet_core.features import feature_grid, stage_features
+from resnet_core.models import find_twin
 from resnet_core.overlay import crop_preview, enlarge
 from ui import choose_model, choose_picture, setup_page, trained_models
 

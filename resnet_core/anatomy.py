@@ -18,18 +18,27 @@ Shortcut kinds, as in He et al. (2015), section 3.3 and 4.2:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from resnet_core.inference import evaluating
-from resnet_core.models import BasicBlock, Bottleneck, Residual, ResNet, ZeroPadShortcut, create_model, get_spec
+from resnet_core.layer_text import conv_text, max_pool_text
+from resnet_core.models import (
+    BasicBlock,
+    Bottleneck,
+    Residual,
+    ResNet,
+    ShortcutKind,
+    ZeroPadShortcut,
+    create_model,
+    get_spec,
+    shortcut_kind,
+)
 
 __all__ = [
     "BlockAnatomy",
     "NetworkAnatomy",
-    "ShortcutKind",
     "StageAnatomy",
     "Step",
     "anatomy_of",
@@ -38,7 +47,6 @@ __all__ = [
     "representative_blocks",
 ]
 
-ShortcutKind = Literal["identity", "projection", "zero_pad", "none"]
 Shape = tuple[int, ...]  # (channels, height, width) of one image, or (features,) after the head
 
 #: What each shortcut kind is called on the page, one phrase each.
@@ -228,8 +236,8 @@ def _units(stage_name: str, stage: nn.Module) -> list[tuple[str, nn.Module]]:
 def _block(name: str, block: nn.Module, recorder: _Recorder) -> BlockAnatomy:
     in_shape, out_shape = recorder.shapes[name]
     own = [c for c in recorder.leaves if c.name.startswith(name + ".")]
-    shortcut: ShortcutKind
-    shortcut_text = ""
+    shortcut: ShortcutKind = shortcut_kind(block)
+    shortcut_text = "identity" if shortcut == "identity" else ""
     after_add: tuple[str, ...] = ()
     if isinstance(block, (BasicBlock, Bottleneck)):
         kind = "basic" if isinstance(block, BasicBlock) else "bottleneck"
@@ -237,23 +245,16 @@ def _block(name: str, block: nn.Module, recorder: _Recorder) -> BlockAnatomy:
         body = [c for c in own if not (c.name == down or c.name.startswith(down + "."))]
         # The paper's blocks end in a ReLU applied after the addition (post-activation, Figure 2).
         body, after_add = body[:-1], ("ReLU",)
-        if not block.residual:
-            shortcut = "none"
-        elif block.downsample is None:
-            shortcut, shortcut_text = "identity", "identity"
-        elif isinstance(block.downsample, ZeroPadShortcut):
-            shortcut = "zero_pad"
+        if shortcut == "zero_pad":
             sc = block.downsample
+            assert isinstance(sc, ZeroPadShortcut)  # what shortcut_kind saw
             shortcut_text = f"subsample by {sc.stride}, pad {sc.extra} zero channels"
-        else:
-            shortcut = "projection"
+        elif shortcut == "projection":
             shortcut_text = ", ".join(s.text for s in _steps([c for c in own if c.name.startswith(down + ".")]))
     elif isinstance(block, Residual):
         kind, body = "residual", own
-        shortcut = "identity" if block.residual else "none"
-        shortcut_text = "identity" if block.residual else ""
     else:
-        kind, body, shortcut = "conv_bn", own, "none"
+        kind, body = "conv_bn", own
     params = sum(p.numel() for p in block.parameters())
     return BlockAnatomy(name, kind, in_shape, out_shape, tuple(_steps(body)), after_add, shortcut, shortcut_text, params)
 
@@ -274,16 +275,13 @@ def _steps(calls: list[_Call]) -> list[Step]:
 
 def _text(m: nn.Module) -> str:
     if isinstance(m, nn.Conv2d):
-        k = m.kernel_size
-        text = f"{k[0]}x{k[1]} conv, {m.out_channels}"
-        return text if m.stride == (1, 1) else f"{text}, stride {m.stride[0]}"
+        return conv_text(m, noun="conv")
     if isinstance(m, nn.BatchNorm2d):
         return "BN"
     if isinstance(m, nn.ReLU):
         return "ReLU"
     if isinstance(m, nn.MaxPool2d):
-        k, s = m.kernel_size, m.stride
-        return f"{k}x{k} max pool" + (f", stride {s}" if s != k else "")
+        return max_pool_text(m)
     if isinstance(m, nn.AdaptiveAvgPool2d):
         return "global average pool"
     if isinstance(m, nn.AdaptiveMaxPool2d):

@@ -20,6 +20,8 @@ from resnet_core.settings import PACKAGE_DIR
 FORMAT_VERSION = 1
 #: The CIFAR-10 model shipped with the package, so Classify and Grad-CAM work offline.
 SHIPPED_CHECKPOINT = PACKAGE_DIR / "checkpoints" / "cifar10_default.pt"
+#: The name that picks that model wherever a model is chosen: Classify's source key, the fine-tune backbone.
+SHIPPED_KEY = "shipped"
 
 Source = Union[str, Path, bytes, IO[bytes]]
 

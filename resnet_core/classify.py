@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torchvision.transforms import InterpolationMode
 
 from resnet_core import cam as cams
-from resnet_core.checkpoint import Checkpoint, load_checkpoint, shipped_checkpoint
+from resnet_core.checkpoint import SHIPPED_KEY, Checkpoint, load_checkpoint, shipped_checkpoint
 from resnet_core.inference import evaluating
 from resnet_core.models import get_spec
 from resnet_core.pretrained import (
@@ -47,7 +47,6 @@ __all__ = [
     "model_sources",
 ]
 
-SHIPPED_KEY = "shipped"
 IMAGENET_PREFIX = "imagenet:"
 
 

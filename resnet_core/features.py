@@ -9,7 +9,6 @@ from stage to stage. Like everything the pages run on a cached model, nothing he
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, TypeVar
 
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ from resnet_core.cam import ActivationCapture, stage_layers
 from resnet_core.colormaps import apply_colormap
 from resnet_core.inference import evaluating
 
-__all__ = ["StageFeatures", "feature_grid", "feature_layers", "find_twin", "stage_features"]
+__all__ = ["StageFeatures", "feature_grid", "feature_layers", "stage_features"]
 
 
 @dataclass(frozen=True)
@@ -103,20 +102,3 @@ def feature_grid(features: StageFeatures, *, cell: int = 64, columns: int = 8, c
         tile = Image.fromarray(apply_colormap(maps[i], colormap)).resize((cell, cell), Image.Resampling.NEAREST)
         grid.paste(tile, ((i % cols) * (cell + gap), (i // cols) * (cell + gap)))
     return grid
-
-
-T = TypeVar("T")
-
-
-def find_twin(model_name: str, residual: bool, candidates: Mapping[str, T], describe) -> tuple[str, T] | None:
-    """The first candidate that is the same variant with the shortcuts the other way, or None.
-
-    ``describe(candidate)`` gives its (registry name, residual); e.g. checkpoints trained on the
-    Train page's plain-vs-residual race: ``describe = lambda c: (c.model_name, c.residual)``.
-    """
-    for label, candidate in candidates.items():
-        name, res = describe(candidate)
-        if name == model_name and bool(res) != bool(residual):
-            return label, candidate
-    return None
-

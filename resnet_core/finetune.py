@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from resnet_core.augment import augment, normalize
+from resnet_core.checkpoint import SHIPPED_KEY as SHIPPED  # the backbone name of the shipped model
 from resnet_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, shipped_checkpoint
 from resnet_core.classify import Preprocessing
 from resnet_core.models import ResNet, ResNet9, create_model, get_spec
@@ -69,7 +70,6 @@ __all__ = [
 
 Mode = Literal["linear", "last-stage"]
 MODES: tuple[str, ...] = ("linear", "last-stage")
-SHIPPED = "shipped"
 #: Short names for torchvision's weight sets, as the CLI's ``--weights`` takes them.
 WEIGHTS = {"V1": "IMAGENET1K_V1", "V2": "IMAGENET1K_V2"}
 _BATCH_FEATURES = 32  # pictures per forward pass while extracting features

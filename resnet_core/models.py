@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Type, Union
+from typing import Any, Callable, Literal, Mapping, Type, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,9 @@ from resnet_core.cifar10 import STD as CIFAR_STD
 
 StemType = Literal["imagenet", "cifar", "cifar_small"]
 ShortcutType = Literal["projection", "zero_pad"]
+#: What a block adds back to its output (He et al. 2015, sections 3.3 and 4.2): its input unchanged,
+#: a 1x1 projection (option B), its input subsampled and zero-padded (option A), or nothing.
+ShortcutKind = Literal["identity", "projection", "zero_pad", "none"]
 
 __all__ = [
     "BasicBlock",
@@ -28,10 +31,13 @@ __all__ = [
     "ModelSpec",
     "ResNet",
     "ResNet9",
+    "ShortcutKind",
     "create_model",
+    "find_twin",
     "get_spec",
     "list_models",
     "register_model",
+    "shortcut_kind",
 ]
 
 
@@ -252,6 +258,19 @@ class Residual(nn.Module):
         return x + self.fn(x) if self.residual else self.fn(x)
 
 
+def shortcut_kind(block: nn.Module) -> ShortcutKind:
+    """The shortcut of one block: of a paper block, a ResNet-9 ``Residual``; "none" for anything else."""
+    if isinstance(block, (BasicBlock, Bottleneck)):
+        if not block.residual:
+            return "none"
+        if block.downsample is None:
+            return "identity"
+        return "zero_pad" if isinstance(block.downsample, ZeroPadShortcut) else "projection"
+    if isinstance(block, Residual):
+        return "identity" if block.residual else "none"
+    return "none"  # e.g. ResNet-9's single conv_bn units, which never had a shortcut
+
+
 class ResNet9(nn.Module):
     """The fast CIFAR ResNet of the DAWNBench entries (Page, "How to train your ResNet", 2018).
 
@@ -364,6 +383,23 @@ def get_spec(name: str) -> ModelSpec:
         return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown model {name!r}; choose one of {', '.join(_REGISTRY)}") from None
+
+
+T = TypeVar("T")
+
+
+def find_twin(model_name: str, residual: bool, candidates: Mapping[str, T],
+              describe: Callable[[T], tuple[str, bool]]) -> tuple[str, T] | None:
+    """The first candidate that is the same variant with the shortcuts the other way, or None.
+
+    ``describe(candidate)`` gives its (registry name, residual); e.g. checkpoints trained on the
+    Train page's plain-vs-residual race: ``describe = lambda c: (c.model_name, c.residual)``.
+    """
+    for label, candidate in candidates.items():
+        name, res = describe(candidate)
+        if name == model_name and bool(res) != bool(residual):
+            return label, candidate
+    return None
 
 
 def create_model(name: str, *, num_classes: int | None = None, residual: bool = True, **kwargs: Any) -> nn.Module:

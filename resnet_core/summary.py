@@ -21,14 +21,15 @@ import torch
 import torchinfo
 from torch import nn
 
+from resnet_core.layer_text import conv_text, max_pool_text
 from resnet_core.models import (
     BasicBlock,
     Bottleneck,
     Residual,
-    ZeroPadShortcut,
     create_model,
     get_spec,
     list_models,
+    shortcut_kind,
 )
 from resnet_core.settings import PACKAGE_DIR
 
@@ -167,17 +168,15 @@ def _layer_rows(model: nn.Module, stats: torchinfo.ModelStatistics) -> tuple[Lay
     return tuple(rows)
 
 
-def _conv_text(conv: nn.Conv2d) -> str:
-    k = conv.kernel_size
-    text = f"{k[0]}x{k[1]}, {conv.out_channels}"
-    return text if conv.stride == (1, 1) else f"{text}, stride {conv.stride[0]}"
+#: A stage's shortcuts as its Table 1 row says them: the first block's kind, identity after it.
+_STAGE_SHORTCUT = {"identity": "identity", "projection": "projection + identity",
+                   "zero_pad": "zero-pad + identity", "none": "none"}
 
 
 def _unit_text(unit: nn.Module) -> str:
     """A ResNet-9 ``conv_bn`` unit as "3x3, 128" plus its pool, if any."""
-    parts = [_conv_text(m) for m in unit.modules() if isinstance(m, nn.Conv2d)]
-    if any(isinstance(m, nn.MaxPool2d) for m in unit.modules()):
-        parts.append("2x2 max pool")
+    parts = [conv_text(m) for m in unit.modules() if isinstance(m, nn.Conv2d)]
+    parts += [max_pool_text(m) for m in unit.modules() if isinstance(m, nn.MaxPool2d)]
     return ", ".join(parts)
 
 
@@ -185,7 +184,7 @@ def _block_text(block: nn.Module) -> str:
     """A residual block as the paper writes it: its convolutions in brackets, shortcut left out."""
     convs = [m for n, m in block.named_modules() if isinstance(m, nn.Conv2d) and not n.startswith("downsample")]
     # Table 1 gives the stride once per stage, in prose; the bracket lists kernel and width only.
-    return "[" + "; ".join(f"{c.kernel_size[0]}x{c.kernel_size[1]}, {c.out_channels}" for c in convs) + "]"
+    return "[" + "; ".join(conv_text(c, stride=False) for c in convs) + "]"
 
 
 def _stage_layout(stage: nn.Module) -> tuple[str, int, str]:
@@ -193,15 +192,7 @@ def _stage_layout(stage: nn.Module) -> tuple[str, int, str]:
     blocks = list(stage.children())
     if blocks and all(isinstance(b, (BasicBlock, Bottleneck)) for b in blocks):
         first = blocks[0]
-        if not first.residual:
-            shortcut = "none"
-        elif isinstance(first.downsample, ZeroPadShortcut):
-            shortcut = "zero-pad + identity"
-        elif first.downsample is not None:
-            shortcut = "projection + identity"
-        else:
-            shortcut = "identity"
-        return f"{_block_text(first)} x {len(blocks)}", len(blocks), shortcut
+        return f"{_block_text(first)} x {len(blocks)}", len(blocks), _STAGE_SHORTCUT[shortcut_kind(first)]
     # ResNet-9: a stage is one conv_bn unit (Conv2d, BN, ReLU, pool), or a unit followed by a
     # Residual around two more.
     parts, shortcut = [], "none"
@@ -210,7 +201,7 @@ def _stage_layout(stage: nn.Module) -> tuple[str, int, str]:
         if isinstance(unit, Residual):
             inner = "; ".join(_unit_text(u) for u in unit.fn)
             parts.append(f"[{inner}]")
-            if unit.residual:
+            if shortcut_kind(unit) == "identity":
                 shortcut = "identity"
         else:
             parts.append(_unit_text(unit))
@@ -252,7 +243,7 @@ def _stage_rows(model: nn.Module, layers: tuple[LayerRow, ...]) -> tuple[StageRo
             stage="conv1" if is_resnet else stem[0],
             modules=pre_pool,
             output_size=_output_hw(layers, pre_pool[0]),
-            layout=_conv_text(stem_conv),
+            layout=conv_text(stem_conv),
             repeats=1,
             shortcut="",
             parameters=params,

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from resnet_core import cli
+from resnet_core.cli import main as cli
+from resnet_core.cli import train as cli_train
+from resnet_core.cli.common import EXIT_ERROR
 from resnet_core.checkpoint import load_checkpoint
 from resnet_core.data import DataError
 
@@ -98,7 +100,7 @@ def test_cuda_without_a_gpu_is_a_usage_error(capsys: pytest.CaptureFixture) -> N
 
 def test_missing_data_is_an_error_line_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = cli.main(["train", "--model", "resnet20", "--data-dir", str(tmp_path / "none"), "--epochs", "1"])
-    assert code == cli.EXIT_ERROR
+    assert code == EXIT_ERROR
     out, err = capsys.readouterr()
     assert out == ""  # no JSON for a run that never started
     last = err.strip().splitlines()[-1]
@@ -124,7 +126,7 @@ def test_prefetch_reports_failures_without_downloading(monkeypatch: pytest.Monke
         raise DataError("could not download CIFAR-10: this machine may be offline")
 
     monkeypatch.setattr(resnet_core.data, "download_cifar10", offline)
-    assert cli.main(["prefetch", "--cifar"]) == cli.EXIT_ERROR
+    assert cli.main(["prefetch", "--cifar"]) == EXIT_ERROR
     assert "CIFAR-10: could not download CIFAR-10: this machine may be offline" in capsys.readouterr().err
 
 
@@ -142,7 +144,7 @@ def test_prefetch_downloads_each_named_weight(monkeypatch: pytest.MonkeyPatch, c
 
     monkeypatch.setitem(sys.modules, "resnet_core.pretrained",
                         types.SimpleNamespace(download_weights=download_weights))
-    assert cli.main(["prefetch", "--weights", "resnet18", "resnet50"]) == cli.EXIT_ERROR  # one failed
+    assert cli.main(["prefetch", "--weights", "resnet18", "resnet50"]) == EXIT_ERROR  # one failed
     out, err = capsys.readouterr()
     assert fetched == ["resnet18", "resnet50"]
     assert f"resnet18: {tmp_path / 'resnet18.pth'}" in out
@@ -167,7 +169,7 @@ def test_train_defaults_to_the_devices_recipe(monkeypatch: pytest.MonkeyPatch) -
     from resnet_core.experiments import single_run_recipe
 
     args = cli.build_parser().parse_args(["train", "--synthetic", "--device", "cpu"])
-    config = cli._train_config(args)
+    config = cli_train._train_config(args)
     assert config.model == single_run_recipe("cpu").model  # no --model needed
     assert config.data == "synthetic" and config.residual is True
 
@@ -197,3 +199,14 @@ def test_experiment_degradation_prints_one_json_object(tmp_path: Path) -> None:
     net = load_checkpoint(models / "plain56.pt")
     assert (net.model_name, net.residual, net.input_size, net.model_kwargs) == ("resnet56", False, 16, {"widths": [8, 16, 32]})
     assert json.loads((models / "plain56.json").read_text())["steps"] == 4
+
+
+def test_pyproject_installs_every_package_of_resnet_core() -> None:
+    # setuptools installs only the listed packages: a missing resnet_core.cli breaks the `resnet-core` script.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "resnet_core").rglob("__init__.py")}
+    assert listed == on_disk
+    assert config["project"]["scripts"]["resnet-core"] == "resnet_core.__main__:main"

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from resnet_core.anatomy import network_anatomy
-from resnet_core.features import feature_grid, feature_layers, find_twin, stage_features
+from resnet_core.features import feature_grid, feature_layers, stage_features
 from resnet_core.models import create_model
 
 
@@ -82,10 +82,3 @@ def test_feature_grid_keeps_each_position_a_square() -> None:
 
     tile = np.asarray(grid)[:64, :64]
     assert (tile[:16, :16] == tile[0, 0]).all()  # one feature position = one 16x16 block
-
-
-def test_find_twin_pairs_plain_and_residual_of_the_same_variant() -> None:
-    runs = {"a": ("resnet20", True), "b": ("resnet56", False), "c": ("resnet20", False)}
-    assert find_twin("resnet20", True, runs, lambda r: r) == ("c", ("resnet20", False))
-    assert find_twin("resnet20", False, runs, lambda r: r) == ("a", ("resnet20", True))
-    assert find_twin("resnet56", False, runs, lambda r: r) is None

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from pictures import dataset_zip, declare_size, shape_picture, write_folder, zip_bytes
 
-from resnet_core import cli, finetune, finetune_cli
+from resnet_core import finetune
+from resnet_core.cli import finetune as finetune_cli
+from resnet_core.cli import main as cli
 from resnet_core.checkpoint import load_checkpoint, shipped_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +114,7 @@ def test_the_cli_spells_the_core_constants_the_same() -> None:
     assert finetune_cli.MODES == finetune.MODES
     assert list(finetune_cli.WEIGHTS) == list(finetune.WEIGHTS)
     assert finetune_cli.DEFAULT_EPOCHS == finetune.DEFAULT_EPOCHS
-    assert finetune_cli._backbone_names() == finetune.backbone_names()
+    assert finetune_cli.backbone_names() == finetune.backbone_names()
 
 
 def _write(path: Path, data: bytes) -> Path:

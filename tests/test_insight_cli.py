@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_core import cli
+from resnet_core.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,14 @@ from resnet_core.models import (
     BasicBlock,
     Bottleneck,
     Residual,
+    ZeroPadShortcut,
+    conv_bn,
     create_model,
+    find_twin,
     get_spec,
     list_models,
     register_model,
+    shortcut_kind,
 )
 
 # The paper's / torchvision's published counts for the ImageNet nets; the CIFAR ones follow from
@@ -221,3 +225,30 @@ def test_registering_a_name_twice_raises_and_keeps_the_first() -> None:
 def test_list_models_filters_by_family() -> None:
     assert list_models("imagenet") == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     assert set(list_models("cifar")) == set(PARAMETERS) - set(list_models("imagenet"))
+
+
+def test_find_twin_pairs_plain_and_residual_of_the_same_variant() -> None:
+    runs = {"a": ("resnet20", True), "b": ("resnet56", False), "c": ("resnet20", False)}
+    assert find_twin("resnet20", True, runs, lambda r: r) == ("c", ("resnet20", False))
+    assert find_twin("resnet20", False, runs, lambda r: r) == ("a", ("resnet20", True))
+    assert find_twin("resnet56", False, runs, lambda r: r) is None
+
+
+@pytest.mark.parametrize(("name", "kinds"), [
+    ("resnet20", {"layer1.0": "identity", "layer2.0": "zero_pad", "layer2.1": "identity", "layer3.0": "zero_pad"}),
+    ("resnet18", {"layer1.0": "identity", "layer2.0": "projection", "layer4.0": "projection", "layer4.1": "identity"}),
+    ("resnet50", {"layer1.0": "projection", "layer1.1": "identity"}),  # the first bottleneck widens 64 -> 256
+])
+def test_shortcut_kind_reads_each_block(name: str, kinds: dict[str, str]) -> None:
+    blocks = dict(meta_model(name).named_modules())
+    assert {n: shortcut_kind(blocks[n]) for n in kinds} == kinds
+    plain = dict(meta_model(name, residual=False).named_modules())
+    assert {shortcut_kind(plain[n]) for n in kinds} == {"none"}
+
+
+def test_shortcut_kind_of_resnet9_units_and_other_modules() -> None:
+    assert shortcut_kind(Residual(conv_bn(8, 8))) == "identity"
+    assert shortcut_kind(Residual(conv_bn(8, 8), residual=False)) == "none"
+    assert shortcut_kind(conv_bn(8, 8, pool=True)) == "none"
+    assert shortcut_kind(BasicBlock(8, 16, stride=2, downsample=ZeroPadShortcut(8, 16, 2))) == "zero_pad"
+    assert shortcut_kind(nn.ReLU()) == "none"

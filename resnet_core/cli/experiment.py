@@ -1,4 +1,7 @@
-"""``python -m resnet_core experiment degradation``: the degradation race from the command line.
+"""``python -m resnet_core experiment NAME``: the subcommand, and its degradation race.
+
+``degradation`` is run here; ``gradient-flow``, ``shattered`` and ``lesion`` by
+:mod:`resnet_core.cli.insight` (issue 8), whose options this parser also carries.
 
 Progress on stderr, one JSON object as the last line of stdout (errors as fractions in [0, 1]).
 ``--save-curves`` writes the race's curves (the reference data the Train page draws under a live
@@ -11,7 +14,6 @@ import argparse
 import datetime as _dt
 import json
 import math
-import platform
 import re
 import shlex
 import sys
@@ -19,9 +21,52 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from resnet_core.cli import _ctrl_c_stops, _json_safe, _say
+from resnet_core.cli import insight
+from resnet_core.cli.common import UsageError, ctrl_c_stops, json_safe, say
+from resnet_core.cli.machine import machine_words
 from resnet_core.experiments import EXPERIMENTS, SCALES, Experiment, Scale, data_words, verdict
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceMetrics, RaceResult, RaceStep
+
+
+__all__ = ["add_experiment_parser", "add_race_arguments", "cmd_experiment", "cmd_race", "curves", "public_source",
+           "race_summary", "save_models"]
+
+
+def _race(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        return cmd_race(args, name)
+
+    return run
+
+
+#: ``experiment NAME`` -> its handler; the why-it-works ones are resnet_core.cli.insight's (issue 8).
+_HANDLERS = {"degradation": _race("degradation"), **dict.fromkeys(insight.HANDLERS, insight.run)}
+
+
+def add_experiment_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``experiment`` subcommand to ``sub`` (the main parser's subparsers)."""
+    experiment = sub.add_parser(
+        "experiment",
+        help="run one of the app's experiments and print its results as one JSON line",
+        description="Run an experiment: 'degradation' races plain-20, plain-56, ResNet-20 and ResNet-56 in "
+        "lockstep (He et al. 2015, Figures 1 and 6); 'gradient-flow', 'shattered' and 'lesion' show why the "
+        "shortcut works (relative gradient norm per conv layer at initialisation; the gradient's neighbour "
+        "correlation along a line of inputs, Balduzzi et al. 2017; test accuracy with blocks of the trained "
+        "nets deleted, Veit et al. 2016). Progress on stderr, one JSON line on stdout.",
+    )
+    experiment.add_argument("name", choices=tuple(_HANDLERS), metavar="NAME",
+                            help=f"one of: {', '.join(_HANDLERS)}")
+    add_race_arguments(experiment)
+    insight.add_arguments(experiment, common=False)  # the race's options include the common ones
+    return experiment
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """Run the experiment ``args.name``; a value the configs refuse is a usage error."""
+    try:
+        return _HANDLERS[args.name](args)
+    except ValueError as exc:  # RaceConfig and the options validate themselves
+        raise UsageError(str(exc)) from None
 
 
 def add_race_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,40 +95,18 @@ def _progress(quiet: bool, labels: tuple[str, ...], every: int) -> Any:
             return
         if isinstance(item, RaceStep) and (item.step % every == 0 or item.step == 1):
             losses = "  ".join(f"{lab} {loss:.3f}" for lab, loss in zip(labels, item.loss))
-            _say(f"step {item.step:>6}  lr {item.lr:.3g}  loss: {losses}  {item.elapsed_s:6.1f} s")
+            say(f"step {item.step:>6}  lr {item.lr:.3g}  loss: {losses}  {item.elapsed_s:6.1f} s")
         elif isinstance(item, RaceEval) and item.step > 0:
             errors = "  ".join(f"{lab} {err:.1%}" for lab, err in zip(labels, item.error))
-            _say(f"  test error after {item.step} steps: {errors}")
+            say(f"  test error after {item.step} steps: {errors}")
 
     return show
-
-
-def machine_words() -> dict[str, Any]:
-    """The machine a result came from: CPU model, cores and the SIMD flags that decide its speed."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            for line in f:
-                if line.startswith("model name") and model in ("", platform.machine()):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    import torch
-
-    from resnet_core.device import usable_cpus
-
-    cores = usable_cpus()
-    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": model, "cores": cores, "simd": simd, "gpu": gpu, "torch": torch.__version__}
 
 
 def race_summary(experiment: Experiment, scale: Scale, result: RaceResult, seed: int) -> dict[str, Any]:
     """The JSON object the command prints (and the benchmark records)."""
     judged = verdict(experiment, result.results, planned_steps=result.config.steps, data=data_words(result.data))
-    return _json_safe({
+    return json_safe({
         "experiment": experiment.key,
         "scale": scale.name,
         "device": result.device,
@@ -138,7 +161,7 @@ def cmd_race(args: argparse.Namespace, name: str) -> int:
     )  # fmt: skip
     labels = tuple(c.label for c in config.contenders)
     if not args.quiet:
-        _say(f"{experiment.title}: {scale.description}; {config.steps} steps each, seed {args.seed}")
+        say(f"{experiment.title}: {scale.description}; {config.steps} steps each, seed {args.seed}")
     history: list[RaceMetrics] = []
     show = _progress(args.quiet, labels, every=max(1, config.eval_every // 5))
 
@@ -148,7 +171,7 @@ def cmd_race(args: argparse.Namespace, name: str) -> int:
 
     stop = threading.Event()
     race = Race(config, callback=record, stop_event=stop)
-    with _ctrl_c_stops(stop):  # the same Ctrl-C handling as `train`
+    with ctrl_c_stops(stop):  # the same Ctrl-C handling as `train`
         result = race.run()
     summary = race_summary(experiment, scale, result, args.seed)
     provenance = {
@@ -161,11 +184,11 @@ def cmd_race(args: argparse.Namespace, name: str) -> int:
         data = {**summary, "data": public_source(result.data), **provenance, "description": scale.description,
                 "curves": curves(history, labels)}
         args.save_curves.write_text(json.dumps(data, indent=1) + "\n")
-        _say(f"saved curves to {args.save_curves}")
+        say(f"saved curves to {args.save_curves}")
     if args.save_models is not None:
         save_models(result, summary, provenance, args.save_models)
     if not args.quiet:
-        _say(summary["verdict"])
+        say(summary["verdict"])
     print(json.dumps(summary), flush=True)
     return 0
 
@@ -188,5 +211,5 @@ def save_models(result: RaceResult, summary: dict[str, Any], provenance: dict[st
                         metrics=metrics, model_kwargs=kwargs)
         meta = {"label": r.contender.label, **metrics, **provenance, "seed": cfg.seed,
                 "data": public_source(result.data)}
-        (folder / f"{stem}.json").write_text(json.dumps(_json_safe(meta), indent=1) + "\n")
-        _say(f"saved {folder / stem}.pt")
+        (folder / f"{stem}.json").write_text(json.dumps(json_safe(meta), indent=1) + "\n")
+        say(f"saved {folder / stem}.pt")

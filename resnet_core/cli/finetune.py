@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
-from resnet_core.cli_args import positive_int
+from resnet_core.checkpoint import SHIPPED_KEY
+from resnet_core.cli.common import EXIT_ERROR, EXIT_OK, positive_int, say
 
-__all__ = ["add_finetune_parser", "cmd_finetune"]
+__all__ = ["DEFAULT_EPOCHS", "MODES", "WEIGHTS", "add_finetune_parser", "backbone_names", "cmd_finetune"]
 
-EXIT_OK, EXIT_ERROR = 0, 1
 # Spelled out here rather than imported from resnet_core.finetune, which pulls in torchvision
 # (seconds) for every ``python -m resnet_core`` command; tests check they agree.
 MODES = ("linear", "last-stage")
@@ -27,11 +26,11 @@ WEIGHTS = ("V1", "V2")
 DEFAULT_EPOCHS = {"linear": 30, "last-stage": 5}
 
 
-def _backbone_names() -> list[str]:
+def backbone_names() -> list[str]:
     """``finetune.backbone_names()`` from the registry alone: shipped, then the ImageNet variants."""
     from resnet_core.models import get_spec, list_models
 
-    return ["shipped", *(n for n in list_models("imagenet") if get_spec(n).torchvision_name)]
+    return [SHIPPED_KEY, *(n for n in list_models("imagenet") if get_spec(n).torchvision_name)]
 
 
 def _fraction(text: str) -> float:
@@ -43,7 +42,7 @@ def _fraction(text: str) -> float:
 
 def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``finetune`` subcommand to ``sub`` (the main parser's subparsers)."""
-    backbones = _backbone_names()
+    backbones = backbone_names()
     parser = sub.add_parser(
         "finetune",
         help="fine-tune a pretrained ResNet on a folder or zip of your pictures",
@@ -52,8 +51,8 @@ def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
         "accuracy. Progress on stderr, one JSON line on stdout.",
     )
     parser.add_argument("source", metavar="DIR_OR_ZIP", type=Path, help="a folder of class folders, or a .zip of one")
-    parser.add_argument("--backbone", choices=backbones, default="shipped", metavar="NAME",
-                        help=f"one of: {', '.join(backbones)} (default: shipped, the CIFAR-10 model "
+    parser.add_argument("--backbone", choices=backbones, default=SHIPPED_KEY, metavar="NAME",
+                        help=f"one of: {', '.join(backbones)} (default: {SHIPPED_KEY}, the CIFAR-10 model "
                         "that works offline; the ImageNet ones need cached weights: python -m resnet_core prefetch)")
     parser.add_argument("--weights", choices=WEIGHTS, default="V1",
                         help="torchvision ImageNet weight set: V1, or V2 where torchvision has it (resnet50 and deeper)")
@@ -70,10 +69,6 @@ def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def _show(progress: Any) -> None:
     """A stderr line per batch of pictures through the backbone, per last-stage epoch, and
     per fifth epoch of the (fast, many-epoch) linear head."""
@@ -81,7 +76,7 @@ def _show(progress: Any) -> None:
         return  # nothing done yet
     if progress.phase == "head" and progress.done % 5 and progress.done != progress.total:
         return
-    _say(progress.message)
+    say(progress.message)
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -98,28 +93,28 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         check_backbone(args.backbone, args.weights)  # before reading a thousand pictures
         if not source.exists():
             raise DatasetError(f"{source} does not exist. Give a folder with one sub-folder per class, or a .zip of one.")
-        _say(f"reading pictures from {source} ...")
+        say(f"reading pictures from {source} ...")
         pictures = read_zip(source) if source.is_file() else read_folder(source)
         counts = ", ".join(f"{name}: {n}" for name, n in pictures.counts().items())
-        _say(f"{len(pictures)} pictures in {len(pictures.classes)} classes ({counts})")
+        say(f"{len(pictures)} pictures in {len(pictures.classes)} classes ({counts})")
         if pictures.skipped:
-            _say(f"skipped {len(pictures.skipped)} file(s) that are not usable pictures:")
+            say(f"skipped {len(pictures.skipped)} file(s) that are not usable pictures:")
             for s in pictures.skipped[:10]:
-                _say(f"  {s.name}: {s.reason}")
+                say(f"  {s.name}: {s.reason}")
             if len(pictures.skipped) > 10:
-                _say(f"  ... and {len(pictures.skipped) - 10} more")
+                say(f"  ... and {len(pictures.skipped) - 10} more")
         backbone = load_backbone(args.backbone, args.weights)
-        _say(f"backbone: {backbone.label}, pretrained on {backbone.pretrained_on}; mode: {config.mode}")
+        say(f"backbone: {backbone.label}, pretrained on {backbone.pretrained_on}; mode: {config.mode}")
         result = finetune(pictures, backbone, config, on_progress=_show)
         if args.out is not None:
             args.out.expanduser().parent.mkdir(parents=True, exist_ok=True)
             result.save(args.out.expanduser())
-            _say(f"saved the fine-tuned model to {args.out}")
+            say(f"saved the fine-tuned model to {args.out}")
     except (DatasetError, ImageError, WeightsUnavailableError, CheckpointError, ValueError, OSError) as exc:
         # One line, for people; anything else is a bug and keeps its traceback.
-        _say(f"error: {' '.join(str(exc).split())}")
+        say(f"error: {' '.join(str(exc).split())}")
         return EXIT_ERROR
-    summary = {**result.summary(), "backbone": args.backbone, "weights": args.weights if args.backbone != "shipped" else None,
+    summary = {**result.summary(), "backbone": args.backbone, "weights": args.weights if args.backbone != SHIPPED_KEY else None,
                "skipped_files": len(pictures.skipped)}
     print(json.dumps(summary), flush=True)
     return EXIT_OK

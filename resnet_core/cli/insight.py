@@ -4,7 +4,7 @@ Progress goes to stderr; the last line of stdout is one JSON object (issue 8):
 ``{"experiment": "gradient-flow", "runs": [{"model": "resnet56", "residual": false, "layers": [...],
 "relative_grad_norms": [...]}, ...]}``, and likewise ``shattered`` (``autocorrelation`` per run) and
 ``lesion`` (``baseline_acc`` and per-block ``acc``, on the shipped trained pair). Kept apart from
-``resnet_core/cli.py``, which owns the ``experiment`` subcommand: :func:`add_arguments` adds these
+:mod:`resnet_core.cli.experiment`, which owns the ``experiment`` subcommand: :func:`add_arguments` adds these
 options to its parser and :func:`run` runs the experiment it names.
 """
 
@@ -87,10 +87,10 @@ def _data(args: argparse.Namespace, *, synthetic: bool = False) -> Any:
 
 
 def _finish(experiment: str, args: argparse.Namespace, started: float, **fields: Any) -> int:
-    from resnet_core.cli import _json_safe  # the CLI's own: NaN and infinity become null
+    from resnet_core.cli.common import json_safe  # the CLI's own: NaN and infinity become null
 
     result = {"experiment": experiment, "seed": args.seed, **fields, "wall_s": round(time.perf_counter() - started, 2)}
-    print(json.dumps(_json_safe(result)), flush=True)
+    print(json.dumps(json_safe(result)), flush=True)
     return EXIT_OK
 
 

@@ -1,12 +1,8 @@
-"""Command line: ``python -m resnet_core train | experiment | prefetch | info`` (also ``resnet-core``).
+"""``python -m resnet_core train``: train a CIFAR ResNet, one progress line per log on stderr, one JSON line on stdout.
 
-``train`` prints one progress line per logged step and per epoch on stderr and ends with exactly
-one JSON line on stdout, so scripts can do ``python -m resnet_core train ... | jq .test_acc``.
-Under ``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel:
-this module sets up the process group from torchrun's environment and only rank 0 talks.
-
-Exit codes: 0 trained (or stopped by Ctrl-C: the JSON says so), 1 an expected error (missing
-data, a bad checkpoint path, no network for ``prefetch``), 2 bad arguments, 3 the run diverged.
+``python -m resnet_core train ... | jq .test_acc`` works. Under ``torchrun --nproc_per_node=N`` the
+same command trains with DistributedDataParallel: this module sets up the process group from
+torchrun's environment and only rank 0 talks.
 """
 
 from __future__ import annotations
@@ -14,24 +10,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
-import signal
-import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
 
-from resnet_core.cli_args import positive_float, positive_int
-from resnet_core.finetune_cli import add_finetune_parser, cmd_finetune
+from resnet_core.cli.common import (
+    EXIT_DIVERGED,
+    EXIT_OK,
+    UsageError,
+    ctrl_c_stops,
+    json_safe,
+    positive_float,
+    positive_int,
+    say,
+)
 from resnet_core.models import list_models
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+__all__ = ["DistInfo", "add_train_parser", "cmd_train", "distributed"]
 
 # TrainConfig fields that are also ``train`` options of the same name (``--batch-size`` -> batch_size).
 _CONFIG_OPTIONS = (
@@ -49,23 +50,8 @@ def _choices(field_name: str) -> tuple[str, ...]:
     return get_args(get_type_hints(TrainConfig)[field_name])
 
 
-class UsageError(Exception):
-    """Arguments that parse but do not make a valid run; reported like an argparse error."""
-
-
-def _say(*parts: Any) -> None:
-    """Progress and diagnostics go to stderr: stdout carries only the JSON result."""
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``resnet_core`` argument parser with its three subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="python -m resnet_core",
-        description="Train CIFAR ResNets, fetch data and weights for offline use, show the machine.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,experiment,finetune,prefetch,info}")
-
+def add_train_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to ``sub`` (the main parser's subparsers)."""
     train = sub.add_parser(
         "train",
         help="train a CIFAR ResNet and print its results as one JSON line",
@@ -107,39 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--log-every", type=positive_int, metavar="STEPS", help="progress line every N steps")
     hyper.add_argument("--grad-norm-every", type=int, metavar="STEPS",
                        help="record per-layer gradient norms every N steps (0: never)")
-
-    experiment = sub.add_parser(
-        "experiment",
-        help="run one of the app's experiments and print its results as one JSON line",
-        description="Run an experiment: 'degradation' races plain-20, plain-56, ResNet-20 and ResNet-56 in "
-        "lockstep (He et al. 2015, Figures 1 and 6); 'gradient-flow', 'shattered' and 'lesion' show why the "
-        "shortcut works (relative gradient norm per conv layer at initialisation; the gradient's neighbour "
-        "correlation along a line of inputs, Balduzzi et al. 2017; test accuracy with blocks of the trained "
-        "nets deleted, Veit et al. 2016). Progress on stderr, one JSON line on stdout.",
-    )
-    experiment.add_argument("name", choices=tuple(_EXPERIMENT_NAMES), metavar="NAME",
-                            help=f"one of: {', '.join(_EXPERIMENT_NAMES)}")
-    from resnet_core.experiment_cli import add_race_arguments
-    from resnet_core.insight.cli import add_arguments as add_insight_arguments
-
-    add_race_arguments(experiment)
-    add_insight_arguments(experiment, common=False)  # gradient-flow, shattered, lesion (issue 8)
-
-    prefetch = sub.add_parser(
-        "prefetch",
-        help="download CIFAR-10 and ImageNet weights into the caches, for offline use",
-        description="Download what the app needs into its caches so it works offline. "
-        "With no options: CIFAR-10 and the weights of every ImageNet variant.",
-    )
-    prefetch.add_argument("--cifar", action="store_true", help="download CIFAR-10 (about 170 MB)")
-    imagenet = list_models(family="imagenet")
-    prefetch.add_argument("--weights", nargs="+", choices=imagenet, metavar="NAME",
-                          help=f"torchvision ImageNet weights to download: {', '.join(imagenet)}")
-
-    info = sub.add_parser("info", help="show the device, CIFAR-10 location and cached weights")
-    info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    add_finetune_parser(sub)
-    return parser
+    return train
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +151,7 @@ def distributed(device: str) -> Iterator[DistInfo]:
 
 
 # --------------------------------------------------------------------------------------------
-# Commands
+# The command
 # --------------------------------------------------------------------------------------------
 
 
@@ -235,28 +189,15 @@ def _progress_printer(quiet: bool) -> Any:
         if quiet:
             return
         if isinstance(item, StepMetrics):
-            _say(f"step {item.step:>6}  epoch {item.epoch:6.2f}  loss {item.loss:.4f}  "
-                 f"acc {item.acc:6.1%}  lr {item.lr:.4g}  {item.images_per_s:7.0f} img/s  "
-                 f"{item.elapsed_s:6.1f} s")
+            say(f"step {item.step:>6}  epoch {item.epoch:6.2f}  loss {item.loss:.4f}  "
+                f"acc {item.acc:6.1%}  lr {item.lr:.4g}  {item.images_per_s:7.0f} img/s  "
+                f"{item.elapsed_s:6.1f} s")
         elif isinstance(item, EpochMetrics):
-            _say(f"epoch {item.epoch:>3} done  test loss {item.test_loss:.4f}  "
-                 f"test acc {item.test_acc:6.1%}  {item.elapsed_s:6.1f} s")
+            say(f"epoch {item.epoch:>3} done  test loss {item.test_loss:.4f}  "
+                f"test acc {item.test_acc:6.1%}  {item.elapsed_s:6.1f} s")
         # Gradient norms are for the app's gradient-flow chart; too wide for a terminal line.
 
     return show
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity are not JSON: a diverged run reports null for its loss."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _summary(result: Any, world_size: int) -> dict[str, Any]:
@@ -273,33 +214,13 @@ def _summary(result: Any, world_size: int) -> dict[str, Any]:
     for key in ("epochs_completed", "train_seconds", "images_per_second", "test_acc", "test_loss"):
         summary.setdefault(key, getattr(result, key))
     summary["world_size"] = world_size
-    return _json_safe(summary)
-
-
-@contextmanager
-def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
-    """First Ctrl-C asks the trainer to stop (it returns "stopped" with a result); second aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        _say("stopping after this step; press Ctrl-C again to abort")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return json_safe(summary)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from resnet_core.train import Trainer
-
+    """Train as ``args`` say; exit 0 when finished or stopped, 3 when the run diverged."""
     from resnet_core.device import pick_device
+    from resnet_core.train import Trainer
 
     try:
         config = _train_config(args)
@@ -311,8 +232,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with distributed(config.device) as info:
         if info.is_main and not args.quiet:
             where = f" on {info.world_size} processes" if info.world_size > 1 else ""
-            _say(f"training {'residual' if config.residual else 'plain'} {config.model} "
-                 f"on {config.data} data{where}")
+            say(f"training {'residual' if config.residual else 'plain'} {config.model} "
+                f"on {config.data} data{where}")
         stop = threading.Event()
         callback = _progress_printer(args.quiet) if info.is_main else None
         trainer = Trainer(config, callback=callback, stop_event=stop)
@@ -321,111 +242,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             # torchrun Ctrl-C keeps its default (torchrun then ends every rank).
             result = trainer.run()
         else:
-            with _ctrl_c_stops(stop):
+            with ctrl_c_stops(stop):
                 result = trainer.run()
         if not info.is_main:
             return EXIT_OK
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             result.save(args.out)
-            _say(f"saved checkpoint to {args.out}")
+            say(f"saved checkpoint to {args.out}")
         if result.status != "finished":
-            _say(f"{result.status}: {result.message}")
+            say(f"{result.status}: {result.message}")
         print(json.dumps(_summary(result, info.world_size)), flush=True)
     return EXIT_DIVERGED if result.status == "diverged" else EXIT_OK
-
-
-def cmd_prefetch(args: argparse.Namespace) -> int:
-    everything = not args.cifar and not args.weights
-    weights = list_models(family="imagenet") if everything else list(args.weights or [])
-    failures = 0
-    if args.cifar or everything:
-        from resnet_core.data import DataError, download_cifar10
-
-        _say("CIFAR-10: downloading (about 170 MB) ...")
-        try:
-            path = download_cifar10(progress=True)
-        except DataError as exc:
-            _say(f"CIFAR-10: {exc}")
-            failures += 1
-        else:
-            print(f"CIFAR-10: {path}", flush=True)
-    if weights:
-        from resnet_core.pretrained import download_weights  # torchvision: only when needed
-
-        for name in weights:
-            _say(f"{name}: downloading ImageNet weights ...")
-            try:
-                path = download_weights(name, progress=True)
-            except (OSError, ValueError, RuntimeError) as exc:  # network, disk, bad hash
-                _say(f"{name}: download failed: {exc}")
-                failures += 1
-            else:
-                print(f"{name}: {path}", flush=True)
-    return EXIT_ERROR if failures else EXIT_OK
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from resnet_core.environment import machine_status
-
-    status = machine_status()
-    if args.json:
-        print(json.dumps(_json_safe(dataclasses.asdict(status))))
-        return EXIT_OK
-    print(f"device:            {status.device}")
-    print(f"CIFAR-10:          {status.cifar10_dir or 'not found (python -m resnet_core prefetch --cifar)'}")
-    cached = ", ".join(status.pretrained_cached) or "none (python -m resnet_core prefetch --weights NAME)"
-    print(f"ImageNet weights:  {cached}")
-    print(f"torch:             {torch.__version__}")
-    return EXIT_OK
-
-
-def cmd_experiment(args: argparse.Namespace) -> int:
-    try:
-        return _EXPERIMENT_NAMES[args.name](args)
-    except ValueError as exc:  # RaceConfig and the options validate themselves
-        raise UsageError(str(exc)) from None
-
-
-def _race(name: str) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        from resnet_core.experiment_cli import cmd_race
-
-        return cmd_race(args, name)
-
-    return run
-
-
-def _insight(args: argparse.Namespace) -> int:
-    from resnet_core.insight.cli import run
-
-    return run(args)
-
-
-#: ``experiment NAME`` -> its handler; gradient-flow, shattered and lesion are resnet_core.insight.cli's (issue 8).
-_EXPERIMENT_NAMES = {"degradation": _race("degradation"),
-                     **dict.fromkeys(("gradient-flow", "shattered", "lesion"), _insight)}
-
-_COMMANDS = {"train": cmd_train, "experiment": cmd_experiment, "prefetch": cmd_prefetch, "info": cmd_info,
-             "finetune": cmd_finetune}  # finetune's parser and handler live in finetune_cli.py
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; expected errors become one line and an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from resnet_core.checkpoint import CheckpointError
-    from resnet_core.data import DataError
-
-    try:
-        return _COMMANDS[args.command](args)
-    except UsageError as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog} {args.command}: error: {exc}\n")
-    except (DataError, CheckpointError, OSError) as exc:
-        # Missing or malformed data, an unwritable --out: the message says what to do. Anything
-        # else is a bug and keeps its traceback.
-        _say(f"error: {exc}")
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        _say("aborted")
-        return 130
