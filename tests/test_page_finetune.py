@@ -7,14 +7,23 @@ the script, which is what the browser's fragment reruns amount to.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from pagetest import open_app_page
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
 
+from resnet_core.jobs import RUNS
+
 PAGE = "pages/5_Fine-tune.py"
+
+
+@pytest.fixture(autouse=True)
+def no_run_left() -> Iterator[None]:
+    """Each test leaves the server's runs as it found them: nothing running, nothing kept."""
+    yield
+    RUNS.stop_all(timeout=30)
 
 
 def page() -> AppTest:
@@ -57,8 +66,14 @@ def wait_for(at: AppTest, done: Any, timeout: float = 90.0) -> AppTest:
     return at
 
 
+def run_of(at: AppTest) -> str:
+    """The run id the page wrote into its URL."""
+    value = at.query_params["run"]
+    return value[0] if isinstance(value, list) else value
+
+
 def finished(at: AppTest) -> bool:
-    job = at.session_state["ft_job"] if "ft_job" in at.session_state else None
+    job = RUNS.get(run_of(at))
     return job is not None and job.snapshot().finished and any(m.label == "Held-out accuracy" for m in at.metric)
 
 
