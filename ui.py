@@ -249,23 +249,43 @@ def _camera_picture(page: str) -> Picture | None:
         return None
 
 
-# --- Which run this browser tab is watching, for the process-wide job registry ----------------
-# The run id lives in the URL (?run=...), so a reload (a new Streamlit session) finds the run
-# again, and in session state, so switching pages (which drops query parameters) keeps it.
+# --- Which runs this browser tab is watching, among the server's runs (resnet_core.jobs.RUNS) ---
+# Each page that starts jobs (Train, Fine-tune) has its own run id, so a fine-tune never replaces
+# the tab's training and both can be watched. The id lives in the page's URL (?run=...), so a
+# reload (a new Streamlit session) finds the run again, and in session state, so switching pages
+# (which drops query parameters) keeps it.
 RUN_PARAM = "run"
-_RUN_ID_KEY = "run_id"
+#: page key -> (what runs there, where to see it), for the sidebar's heartbeat.
+RUN_PAGES: dict[str, tuple[str, str]] = {
+    "train": ("training run", "Train page"),
+    "finetune": ("fine-tuning run", "Fine-tune page"),
+}
 
 
-def run_id() -> str:
-    """This tab's run id: from the URL, else this session's, else a new one; written back to the URL."""
-    from resnet_core.registry import new_run_id, valid_run_id
+def _run_key(page: str) -> str:
+    if page not in RUN_PAGES:
+        raise ValueError(f"no run id for page {page!r}; one of {', '.join(RUN_PAGES)}")
+    return f"run_id_{page}"
 
+
+def run_id(page: str, kind: type | tuple[type, ...] = object) -> str:
+    """This tab's run id on ``page``: from the URL, else this session's, else a new one; written back to the URL.
+
+    An id in the URL whose run is not a ``kind`` (another page's run) is not taken: this page
+    must neither show nor replace it.
+    """
+    from resnet_core.jobs import RUNS, new_run_id, valid_run_id
+
+    key = _run_key(page)
     from_url = st.query_params.get(RUN_PARAM)
-    value = from_url if valid_run_id(from_url) else st.session_state.get(_RUN_ID_KEY)
+    theirs = RUNS.get(from_url) if valid_run_id(from_url) else None
+    if theirs is not None and not isinstance(theirs, kind):
+        from_url = None
+    value = from_url if valid_run_id(from_url) else st.session_state.get(key)
     if not valid_run_id(value):  # anything else in the URL is ignored, never used as a key
         value = new_run_id()
-    st.session_state[_RUN_ID_KEY] = value
-    if from_url != value:
+    st.session_state[key] = value
+    if st.query_params.get(RUN_PARAM) != value:
         st.query_params[RUN_PARAM] = value
     return value
 
@@ -276,36 +296,30 @@ HEARTBEAT_S = 20.0
 
 
 def _run_heartbeat() -> None:
-    """On every page: while this tab's run trains, say so in the sidebar and keep it alive."""
-    from resnet_core.registry import REGISTRY, format_duration
-
-    run = st.session_state.get(_RUN_ID_KEY)
-    job = REGISTRY.get(run) if run else None
-    if job is None or not job.is_active:
-        return
+    """On every page: while one of this tab's runs trains, say so in the sidebar and keep it alive."""
+    from resnet_core.jobs import RUNS, format_duration
 
     @st.fragment(run_every=HEARTBEAT_S)
-    def beat() -> None:
-        REGISTRY.touch(run)
-        current = REGISTRY.get(run)
+    def beat(run: str, what: str, where: str) -> None:
+        RUNS.touch(run)
+        current = RUNS.get(run)
         if current is not None and current.is_active:
             eta = current.snapshot().eta_s
             left = "time left not known yet" if eta is None else f"about {format_duration(eta)} left"
-            st.caption(f"Your training run: {left} (Train page).")
+            st.caption(f"Your {what}: {left} ({where}).")
         else:
-            st.caption("Your training run has ended: the results are on the Train page.")
+            st.caption(f"Your {what} has ended: the results are on the {where}.")
 
-    with st.sidebar:
-        beat()
+    for page, (what, where) in RUN_PAGES.items():
+        run = st.session_state.get(_run_key(page))
+        job = RUNS.get(run) if run else None
+        if job is not None and job.is_active:
+            with st.sidebar, st.container():  # its own container: a fragment is known by where it is drawn
+                beat(run, what, where)
 
 
 def watch_run(run: str) -> None:
     """Heartbeat: this tab is still looking at ``run`` (call on every poll and page run)."""
-    from resnet_core.registry import REGISTRY
+    from resnet_core.jobs import RUNS
 
-    REGISTRY.touch(run)
-
-
-def session_id() -> str:
-    """Kept for pages not yet moved to :func:`run_id`: the same id."""
-    return run_id()
+    RUNS.touch(run)

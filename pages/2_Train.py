@@ -1,7 +1,7 @@
 """Train page: the degradation race (the default), other plain/residual races, or one network.
 
 Widgets build a race from ``resnet_core.experiments`` or a ``TrainConfig`` from its single-run
-recipe; the work runs in a job owned by ``resnet_core.jobs.REGISTRY`` under this browser session,
+recipe; the work runs in a job in ``resnet_core.jobs.RUNS`` under this browser session,
 so reruns and visits to other pages do not interrupt it; a fragment polls the job's snapshot once
 a second and redraws the charts.
 """
@@ -42,9 +42,9 @@ st.caption(
     "switch pages and come back."
 )
 
-sid = ui.run_id()  # in the URL: a reload finds the run again
+sid = ui.run_id("train", kind=(jobs.TrainingJob, jobs.RaceJob))  # in the URL: a reload finds the run again
 ui.watch_run(sid)
-job = jobs.REGISTRY.get(sid)
+job = jobs.RUNS.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
 
@@ -65,14 +65,14 @@ def cifar10_problem(folder: str) -> str | None:
 def start(job_to_start: jobs.Job) -> None:
     """Start button callback: runs before the rerun, so the page draws the new state at once."""
     try:
-        jobs.REGISTRY.start(sid, job_to_start.start)
+        jobs.RUNS.start(sid, job_to_start.start)
         st.session_state.pop("train_notice", None)
     except jobs.JobRefused as exc:
         st.session_state["train_notice"] = str(exc)
 
 
 def stop_job() -> None:
-    jobs.REGISTRY.stop(sid)
+    jobs.RUNS.stop(sid)
 
 
 # --- 1. What to train and on what ------------------------------------------------------------
@@ -201,7 +201,7 @@ else:
         st.error(f"These settings do not make a valid run: {exc}")
 
 b1, b2, b3 = st.columns([1, 1, 5])
-slot = jobs.REGISTRY.availability()
+slot = jobs.RUNS.availability()
 b1.button("Start", type="primary", key="start", disabled=running or new_job is None or not data_ok or not slot.free,
           on_click=start, args=(new_job,))
 b2.button("Stop", key="stop", disabled=not running, on_click=stop_job)
@@ -213,14 +213,14 @@ if not running and not slot.free:
 
     @st.fragment(run_every=5.0)
     def wait_for_slot() -> None:
-        if jobs.REGISTRY.availability().free:
+        if jobs.RUNS.availability().free:
             st.rerun()  # the whole page: Start becomes clickable
 
     wait_for_slot()
 elif notice := st.session_state.get("train_notice"):
     st.warning(notice)
-if not running and jobs.REGISTRY.abandoned(sid):
-    st.info(f"This run was stopped because no browser tab watched it for {jobs.REGISTRY.abandon_s:.0f} s. "
+if not running and jobs.RUNS.abandoned(sid):
+    st.info(f"This run was stopped because no browser tab watched it for {jobs.RUNS.abandon_s:.0f} s. "
             "Its results so far are below.")
 
 
@@ -276,7 +276,7 @@ def single_view(snap: jobs.TrainingSnapshot) -> None:
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
     ui.watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
-    current = jobs.REGISTRY.get(sid)
+    current = jobs.RUNS.get(sid)
     if current is None:
         return
     snap = current.snapshot()

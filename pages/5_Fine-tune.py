@@ -1,8 +1,10 @@
 """Fine-tune page: teach a pretrained ResNet your own classes in seconds (issue #9).
 
 The pictures live in a ``resnet_core.userdata.PictureCollection`` in session state, so reruns
-and visits to other pages keep them; training runs in a ``resnet_core.finetune_job.FinetuneJob``
-thread that a fragment polls. The result is offered to Classify and Grad-CAM.
+and visits to other pages keep them; training runs in a ``resnet_core.jobs.FinetuneJob`` among the
+server's runs (``resnet_core.jobs.RUNS``: one slot shared with the Train page, stopped when no tab
+polls it, found again after a reload through ``?run=`` in the URL), and a fragment polls it. The
+result is offered to Classify and Grad-CAM.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from resnet_core.finetune import (
     load_backbone,
     weights_choices,
 )
-from resnet_core.finetune_job import FinetuneJob
+from resnet_core.jobs import RUNS, FinetuneJob, JobRefused
 from resnet_core.images import ImageError
 from resnet_core.models import get_spec
 from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretrained_names
@@ -43,12 +45,14 @@ st.caption(
 POLL_S = 0.5  # seconds between live-view refreshes while a job runs
 THUMBS = 24  # thumbnails shown per class
 
-# --- Session state: pictures, uploads already taken in, cached features, the job --------------
+# --- Session state: pictures, uploads already taken in, cached features; the run --------------
 collection: PictureCollection = st.session_state.setdefault("ft_collection", PictureCollection())
 seen_uploads: set[str] = st.session_state.setdefault("ft_seen_uploads", set())
 feature_cache: FeatureCache = st.session_state.setdefault("ft_feature_cache", FeatureCache())
-job: FinetuneJob | None = st.session_state.get("ft_job")
-running = job is not None and not job.snapshot().finished
+run = ui.run_id("finetune", kind=FinetuneJob)  # in the URL: a reload finds the run again
+ui.watch_run(run)
+job = RUNS.get(run)
+running = job is not None and job.is_active
 
 
 def take_in(uploads: list, add) -> None:
@@ -173,14 +177,34 @@ else:
 
 
 def start_job(pictures: PictureSet, config: FinetuneConfig) -> None:
-    st.session_state["ft_job"] = FinetuneJob(pictures, loader, config, cache=feature_cache).start()
+    """Train button callback: runs before the rerun, so the page draws the new state at once."""
+    try:
+        RUNS.start(run, FinetuneJob(pictures, loader, config, cache=feature_cache, session_id=run).start)
+        st.session_state.pop("ft_notice", None)
+    except JobRefused as exc:  # the slot went to another visitor since the page was drawn
+        st.session_state["ft_notice"] = str(exc)
 
 
 b1, b2, _ = st.columns([1, 1, 5])
 config = FinetuneConfig(mode=mode, epochs=int(epochs), val_fraction=float(val_fraction))
-b1.button("Train", type="primary", key="ft_train", disabled=running or dataset is None or backbone_problem is not None,
+slot = RUNS.availability()
+b1.button("Train", type="primary", key="ft_train",
+          disabled=running or dataset is None or backbone_problem is not None or not slot.free,
           on_click=start_job, args=(dataset, config))
-b2.button("Stop", key="ft_stop", disabled=not running, on_click=job.stop if job else None)
+b2.button("Stop", key="ft_stop", disabled=not running, on_click=RUNS.stop, args=(run,))
+if not running and not slot.free:
+    st.info(slot.busy_message())  # at once, not after a click on Train
+
+    @st.fragment(run_every=5.0)
+    def wait_for_slot() -> None:
+        if RUNS.availability().free:
+            st.rerun()  # the whole page: Train becomes clickable
+
+    wait_for_slot()
+elif notice := st.session_state.get("ft_notice"):
+    st.warning(notice)
+if not running and RUNS.abandoned(run):
+    st.info(f"This fine-tune was stopped because no browser tab watched it for {RUNS.abandon_s:.0f} s.")
 
 
 # --- 3. Live view ----------------------------------------------------------------------------
@@ -206,7 +230,8 @@ def history_figure(history: tuple[EpochRecord, ...]) -> go.Figure:
 
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
-    current: FinetuneJob | None = st.session_state.get("ft_job")
+    ui.watch_run(run)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
+    current = RUNS.get(run)
     if current is None:
         return
     snap = current.snapshot()
@@ -277,5 +302,8 @@ if job is not None and not running:
             ui.offer_trained_model(label, result.to_checkpoint())
             offered.add(job.job_id)
         d2.caption(f"Available on the Classify and Grad-CAM pages as “{label}”.")
+        if not collection.classes:  # a reload: the run came back through ?run=, the pictures did not
+            st.caption("The pictures of this run were added before the page was reloaded and are not kept: "
+                       "add them again to train another model.")
         st.page_link("pages/3_Classify.py", label="Classify a new picture with it", icon=":material/image_search:")
         st.page_link("pages/4_Grad-CAM.py", label="See where it looks (Grad-CAM)", icon=":material/local_fire_department:")

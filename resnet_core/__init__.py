@@ -2,7 +2,7 @@
 
 Pure PyTorch; the Streamlit app in this repository is one client of it. The package itself
 imports nothing heavy: ``create_model`` and friends load ``resnet_core.models`` (and torch) on
-first use, so the app's home page and the settings and registry modules work without torch.
+first use, so the app's home page, the settings and ``resnet_core.jobs.RUNS`` work without torch.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Fine-tune page in headless Chromium: add two classes, upload pictures, train, see results.
+"""The Fine-tune page in headless Chromium: add two classes, upload pictures, train, see results,
+and see them again after a reload.
 
 Uses the live server and browser of ``browsing.py``; the screenshot of the finished page
 lands in ``test-results/screenshots/Fine-tune-result.png``.
@@ -40,5 +41,14 @@ def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: objec
         assert page.locator(".js-plotly-plot").count() >= 2  # training history and confusion matrix
         assert page.get_by_text("Available on the Classify and Grad-CAM pages").count() == 1
         assert page.get_by_role("button", name="Download model").count() == 1
+        # F5: a new session finds the finished run by the URL's run id (issue #20).
+        run_id = page.url.split("run=")[1].split("&")[0]
+        assert len(run_id) == 32
+        page.reload()
+        wait_for_script(page)
+        assert f"run={run_id}" in page.url
+        page.get_by_text("Held-out accuracy").wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Download model").count() == 1
+        assert error_texts(page) == []
     finally:
         page.close()

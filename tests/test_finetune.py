@@ -27,7 +27,7 @@ from resnet_core.finetune import (
     load_backbone,
     weights_choices,
 )
-from resnet_core.finetune_job import FinetuneJob
+from resnet_core.jobs import FinetuneJob
 from resnet_core.models import create_model
 from resnet_core.pretrained import WeightsUnavailableError
 from resnet_core.userdata import PictureSet, read_pictures, stratified_split

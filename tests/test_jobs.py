@@ -1,4 +1,4 @@
-"""Jobs: lifecycle, stop, failure, snapshots, progress (the registry: tests/test_registry.py).
+"""Jobs: lifecycle, stop, failure, snapshots, progress (the server's runs: tests/test_runs.py).
 
 Lifecycle tests train real (tiny) networks on synthetic data with the real Trainer and Race; the
 registry tests use a worker that blocks until stopped, so "a job is running" is a fact, not a
@@ -15,7 +15,7 @@ import pytest
 from torch import nn
 
 from resnet_core import experiments as ex
-from resnet_core import jobs
+from resnet_core.jobs import job as job_module
 from resnet_core.data import DataError, load_data, make_synthetic
 from resnet_core.jobs import RaceJob, TrainingJob
 from resnet_core.race import RaceStep
@@ -150,7 +150,7 @@ def test_a_running_job_hands_free_memory_back_every_few_seconds(monkeypatch: pyt
     """The worker trims malloc's free pages as it reports, at most once per TRIM_EVERY_S of the job's clock."""
     trims: list[float] = []
     clock = FakeClock()
-    monkeypatch.setattr(jobs, "trim_heap", lambda: trims.append(clock.now) or True)
+    monkeypatch.setattr(job_module, "trim_heap", lambda: trims.append(clock.now) or True)
 
     class Ticking(BlockingTrainer):
         def run(self) -> TrainResult:
@@ -162,7 +162,7 @@ def test_a_running_job_hands_free_memory_back_every_few_seconds(monkeypatch: pyt
     job = TrainingJob(tiny(), trainer_factory=Ticking, clock=clock, **SMALL_DATA).start()
     assert job.join(timeout=10) and job.state == "finished"
     start = 1000.0
-    assert trims == [start + t for t in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)] and jobs.TRIM_EVERY_S == 5.0
+    assert trims == [start + t for t in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)] and job_module.TRIM_EVERY_S == 5.0
 
 
 def test_snapshot_is_a_consistent_copy() -> None:

@@ -40,7 +40,8 @@ def test_home_page_and_sidebar_import_no_torch() -> None:
 
 
 def test_package_import_is_light() -> None:
-    code = ("import sys, resnet_core, resnet_core.registry, resnet_core.environment, resnet_core.settings; "
+    code = ("import sys, resnet_core, resnet_core.jobs, resnet_core.environment, resnet_core.settings; "
+            "resnet_core.jobs.RUNS; "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]

@@ -1,4 +1,6 @@
-"""The Fine-tune page in Streamlit's AppTest: classes, uploads, zip, camera, training, hand-off.
+"""The Fine-tune page in Streamlit's AppTest: classes, uploads, zip, camera, training, hand-off,
+and its run among the server's runs: a reload through ``?run=``, the slot shared with Train, the
+sidebar's heartbeat.
 
 AppTest does not fire ``st.fragment(run_every=...)`` on a timer, so the tests poll by rerunning
 the script, which is what the browser's fragment reruns amount to.
@@ -6,15 +8,31 @@ the script, which is what the browser's fragment reruns amount to.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from pagetest import open_app_page
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from resnet_core.data import make_synthetic
+from resnet_core.finetune import FinetuneConfig, FinetuneStopped
+from resnet_core.jobs import RUNS, FinetuneJob, TrainingJob, new_run_id
+from resnet_core.train import StepMetrics, TrainConfig, TrainResult
+from resnet_core.userdata import read_pictures
 
 PAGE = "pages/5_Fine-tune.py"
+
+
+@pytest.fixture(autouse=True)
+def no_run_left() -> Iterator[None]:
+    """Each test leaves the server's runs as it found them: nothing running, nothing kept."""
+    yield
+    RUNS.stop_all(timeout=30)
 
 
 def page() -> AppTest:
@@ -57,8 +75,14 @@ def wait_for(at: AppTest, done: Any, timeout: float = 90.0) -> AppTest:
     return at
 
 
+def run_of(at: AppTest) -> str:
+    """The run id the page wrote into its URL."""
+    value = at.query_params["run"]
+    return value[0] if isinstance(value, list) else value
+
+
 def finished(at: AppTest) -> bool:
-    job = at.session_state["ft_job"] if "ft_job" in at.session_state else None
+    job = RUNS.get(run_of(at))
     return job is not None and job.snapshot().finished and any(m.label == "Held-out accuracy" for m in at.metric)
 
 
@@ -174,3 +198,93 @@ def test_missing_imagenet_weights_offer_the_shipped_backbone(hub_dir) -> None:
     warning = " ".join(w.value for w in at.warning)
     assert "prefetch --weights resnet18" in warning and "shipped" in warning
     assert at.button(key="ft_train").disabled
+
+
+def train_two_classes(at: AppTest, per_class: int = 4) -> AppTest:
+    """Add circles and squares through the page, press Train, rerun until the results are drawn."""
+    for name, files in shape_files(per_class=per_class).items():
+        add_class(at, name)
+        upload(at, name, files)
+    at.button(key="ft_train").click().run()
+    return wait_for(at, finished)
+
+
+def chart_data(at: AppTest) -> list[dict]:
+    """The traces of every Plotly chart on the page, as the browser would receive them."""
+    return [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
+
+
+def test_a_reload_with_the_run_in_the_url_shows_the_finished_fine_tune() -> None:
+    at = train_two_classes(page())
+    run = run_of(at)
+    result = RUNS.get(run).snapshot().result
+    # F5: a new Streamlit session whose only link to the run is the URL; the pictures were the old session's.
+    reloaded = open_app_page(PAGE)
+    reloaded.query_params["run"] = run
+    reloaded.run()
+    assert not reloaded.exception, [e.value for e in reloaded.exception]
+    assert run_of(reloaded) == run
+    assert {m.label: m.value for m in reloaded.metric}["Held-out accuracy"] == f"{result.val_acc:.0%}"
+    heatmaps = [t for t in chart_data(reloaded) if t.get("type") == "heatmap"]
+    assert [h["z"] for h in heatmaps] == [[list(row) for row in result.confusion]]
+    assert reloaded.get("download_button")
+    (label,) = reloaded.session_state["trained_models"]  # offered to Classify and Grad-CAM again
+    assert label.startswith("Fine-tuned: circle, square")
+    assert any("are not kept" in c.value for c in reloaded.caption)
+    # A fresh tab without the id gets its own run, not this one.
+    other = page()
+    assert run_of(other) != run and not any(m.label == "Held-out accuracy" for m in other.metric)
+
+
+def test_a_training_holds_the_slot_and_its_run_id_is_not_the_fine_tunes() -> None:
+    release = threading.Event()
+
+    class Blocking:  # a training on the Train page, holding the only slot until released
+        def __init__(self, config: TrainConfig, *, callback: Any, **kwargs: Any) -> None:
+            self.config, self.callback = config, callback
+
+        def run(self) -> TrainResult:
+            self.callback(StepMetrics(1, 0.1, 2.0, 0.1, 0.1, 100.0, 1.0, progress=0.5))
+            release.wait(30)
+            return TrainResult("finished", "", self.config, nn.Linear(1, 1), 1, 1.0, 1.0, 0.5, 1.0)
+
+    training_run = new_run_id()
+    training = TrainingJob(TrainConfig(data="synthetic"), trainer_factory=Blocking, train_data=make_synthetic(8),
+                           test_data=make_synthetic(8, split="test"))
+    RUNS.start(training_run, training.start)
+    try:
+        at = open_app_page(PAGE)
+        at.query_params["run"] = training_run  # the Train page's URL, pasted onto the Fine-tune page
+        at.run()
+        assert not at.exception
+        assert run_of(at) != training_run  # not this page's run: neither shown nor replaced
+        for name, files in shape_files(per_class=2).items():
+            add_class(at, name)
+            upload(at, name, files)
+        (busy,) = [i.value for i in at.info if "busy" in i.value]
+        assert busy.startswith("The server is busy training a model") and "trainings and fine-tunes together" in busy
+        assert at.button(key="ft_train").disabled and at.button(key="ft_stop").disabled
+    finally:
+        release.set()
+    assert training.join(30)
+    at.run()
+    assert not [i for i in at.info if "busy" in i.value] and not at.button(key="ft_train").disabled
+    assert RUNS.get(training_run) is training  # the training's results are still there for its tab
+
+
+def test_the_sidebar_keeps_a_running_fine_tune_alive_from_other_pages() -> None:
+    def waits_for_stop(*args: Any, stop: threading.Event, **kwargs: Any) -> Any:
+        stop.wait(30)
+        raise FinetuneStopped("stopped while computing features")
+
+    run = new_run_id()
+    job = FinetuneJob(read_pictures(shape_files(per_class=2)), lambda: "a backbone", FinetuneConfig(),
+                      finetune_fn=waits_for_stop)
+    RUNS.start(run, job.start)
+    at = open_app_page("pages/1_Architecture.py")
+    at.session_state["run_id_finetune"] = run  # this tab started it on the Fine-tune page
+    at.run()
+    assert not at.exception
+    assert any(c.value.startswith("Your fine-tuning run: time left not known yet (Fine-tune page)")
+               for c in at.sidebar.caption)
+    assert not any("training run" in c.value for c in at.sidebar.caption)  # no Train run in this tab

@@ -18,7 +18,7 @@ from torch import nn
 
 from resnet_core import jobs
 from resnet_core.data import make_synthetic
-from resnet_core.registry import new_run_id, valid_run_id
+from resnet_core.jobs import new_run_id, valid_run_id
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, DATA_FOLDERS_ENV
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 
@@ -35,7 +35,7 @@ def no_cifar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
     yield
-    jobs.REGISTRY.stop_all(timeout=10)
+    jobs.RUNS.stop_all(timeout=10)
 
 
 def texts(at: AppTest, kind: str) -> list[str]:
@@ -139,7 +139,7 @@ def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     assert not at.button(key="stop").disabled
 
     at.switch_page("pages/3_Classify.py").run()  # wander off: the job keeps training
-    assert jobs.REGISTRY.running_count() == 1
+    assert jobs.RUNS.running_count() == 1
     at.switch_page("pages/2_Train.py").run()  # and back: the page finds it again
     assert not at.button(key="stop").disabled
     wait_for(at, lambda a: any(m.label == "Steps per network" and not m.value.startswith("0 ") for m in a.metric),
@@ -150,7 +150,7 @@ def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     assert texts(at, "info")[0].startswith("Stopped.")
     steps = [m.value for m in at.metric if m.label == "Steps per network"]
     assert steps and not steps[0].startswith("400")  # stopped well before its 400 steps
-    assert jobs.REGISTRY.running_count() == 0
+    assert jobs.RUNS.running_count() == 0
 
 
 def test_a_busy_server_says_so_at_once_with_the_time_left() -> None:
@@ -168,7 +168,7 @@ def test_a_busy_server_says_so_at_once_with_the_time_left() -> None:
     clock = iter(range(1000, 10**6, 30))  # the job's clock: 30 s pass between readings
     other = jobs.TrainingJob(TrainConfig(data="synthetic"), trainer_factory=Blocking, train_data=make_synthetic(8),
                              test_data=make_synthetic(8, split="test"), clock=lambda: float(next(clock)))
-    jobs.REGISTRY.start(new_run_id(), other.start)
+    jobs.RUNS.start(new_run_id(), other.start)
     try:
         at = open_app_page(PAGE, timeout=60).run()
         assert not at.exception
@@ -184,7 +184,7 @@ def test_a_reload_reconnects_to_the_run_in_the_url() -> None:
     run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
     assert valid_run_id(run_id)
     at.button(key="start").click().run()  # the default race: far longer than this test
-    assert jobs.REGISTRY.get(run_id) is not None and jobs.REGISTRY.get(run_id).is_active
+    assert jobs.RUNS.get(run_id) is not None and jobs.RUNS.get(run_id).is_active
     # F5: a new Streamlit session whose only link to the run is the URL.
     reloaded = open_app_page(PAGE, timeout=60)
     reloaded.query_params["run"] = run_id
@@ -192,7 +192,7 @@ def test_a_reload_reconnects_to_the_run_in_the_url() -> None:
     assert not reloaded.exception
     assert not reloaded.button(key="stop").disabled  # it is our run: we can stop it
     reloaded.button(key="stop").click().run()
-    assert jobs.REGISTRY.get(run_id).join(timeout=60)
+    assert jobs.RUNS.get(run_id).join(timeout=60)
     # A fresh tab without the id gets its own run id, not someone else's run.
     other = open_app_page(PAGE, timeout=60).run()
     assert other.query_params["run"] != reloaded.query_params["run"] and other.button(key="stop").disabled
@@ -233,7 +233,7 @@ def test_a_failed_job_is_shown_with_its_message_and_the_page_stays_up() -> None:
     at.query_params["run"] = run_id  # this tab's run, as a reload would find it
     job = jobs.TrainingJob(TrainConfig(data="synthetic"), trainer_factory=broken, train_data=make_synthetic(8),
                            test_data=make_synthetic(8, split="test"))
-    jobs.REGISTRY.start(run_id, job.start)
+    jobs.RUNS.start(run_id, job.start)
     assert job.join(timeout=10)
     at.run()
     assert not at.exception

@@ -1,22 +1,26 @@
-"""Background jobs by run id, shared by every visitor of one server process.
+"""The server's runs: background jobs by run id, shared by every visitor of one server process.
 
-A Streamlit server runs every browser tab in one process, so this registry is what lets a tab
-find its run again: the page puts a random *run id* in the URL's query parameters, and a reload
-(F5), which starts a new Streamlit session, reads it back and reconnects (issue #10). The same
-object keeps a small server honest:
+A Streamlit server runs every browser tab in one process, so this table is what lets a tab find
+its run again: the page puts a random *run id* in the URL's query parameters, and a reload (F5),
+which starts a new Streamlit session, reads it back and reconnects (issue #10). The same object
+keeps a small server honest, for trainings, races and fine-tunes alike (issue #20):
 
-- **one training at a time** by default (``$RESNET_MAX_JOBS``); a visitor who asks while the slot
-  is taken is refused at once with the time the running job still needs (:class:`JobRefused`);
-- **abandoned runs stop**: each poll from a page calls :meth:`JobRegistry.touch`; a run no tab has
+- **one run at a time** by default (``$RESNET_MAX_JOBS``, trainings and fine-tunes counted
+  together); a visitor who asks while the slot is taken is refused at once with the time the
+  running job still needs (:class:`JobRefused`);
+- **abandoned runs stop**: each poll from a page calls :meth:`Runs.touch`; a run no tab has
   touched for ``abandon_s`` (``$RESNET_ABANDON_S``, 2 minutes) is stopped, so a closed tab does not
   hold the slot for the rest of its budget;
 - **results expire**: an ended job is dropped ``keep_s`` (``$RESNET_KEEP_S``, 15 minutes) after it
-  ended and after the last look at it, and the memory it held is handed back to the OS.
+  ended and after the last look at it, and the memory it held is handed back to the OS;
+- **shutdown waits**: at interpreter exit every job is stopped and joined, so SIGTERM or Ctrl-C
+  exits 0 instead of aborting inside torch.
 
 A daemon thread sweeps every few seconds, so abandonment and expiry happen with nobody watching;
-tests pass ``reap_every=None`` and a fake ``clock`` and call :meth:`JobRegistry.sweep` themselves.
-The registry knows jobs only through the small :class:`Job` protocol, so the Train page's
-:class:`~resnet_core.jobs.TrainingJob` and any other long-running job fit.
+tests pass ``reap_every=None`` and a fake ``clock`` and call :meth:`Runs.sweep` themselves.
+The table knows jobs only through the small :class:`JobHandle` protocol, which every
+:class:`~resnet_core.jobs.job.Job` satisfies. The app uses the one process-wide instance,
+``resnet_core.jobs.RUNS``. Nothing here imports torch: every page's sidebar reads it.
 """
 
 from __future__ import annotations
@@ -36,11 +40,11 @@ from resnet_core import settings
 from resnet_core.memory import release_memory
 
 __all__ = [
-    "REGISTRY",
+    "RUNS",
     "Availability",
-    "Job",
+    "JobHandle",
     "JobRefused",
-    "JobRegistry",
+    "Runs",
     "format_duration",
     "new_run_id",
     "valid_run_id",
@@ -52,17 +56,17 @@ Clock = Callable[[], float]
 
 
 class Snapshot(Protocol):
-    """What the registry reads from a job's snapshot: the seconds it still needs, if known."""
+    """What :class:`Runs` reads from a job's snapshot: the seconds it still needs, if known."""
 
     @property
     def eta_s(self) -> float | None: ...
 
 
 @runtime_checkable
-class Job(Protocol):
-    """A started background job, as the registry sees it.
+class JobHandle(Protocol):
+    """A started background job, as :class:`Runs` sees it (every ``resnet_core.jobs.Job`` is one).
 
-    ``ended_at`` is on the registry's clock (``time.monotonic`` unless a test injects another).
+    ``ended_at`` is on the table's clock (``time.monotonic`` unless a test injects another).
     ``stop()`` returns at once; the job ends soon after (a trainer within one step).
     """
 
@@ -81,7 +85,7 @@ class Job(Protocol):
     def snapshot(self) -> Snapshot: ...
 
 
-J = TypeVar("J", bound=Job)
+J = TypeVar("J", bound=JobHandle)
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -107,7 +111,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 class JobRefused(RuntimeError):
-    """The registry will not start a job now; the message says why and what to do.
+    """The server will not start a job now; the message says why and what to do.
 
     ``eta_s``: seconds until a slot should free up (None when unknown or not a matter of waiting).
     """
@@ -137,22 +141,22 @@ class Availability:
             else "time left not known yet"
         )
         return (
-            f"The server is busy training {noun} for other visitors ({wait}); it trains "
-            f"{self.limit} at a time so each run stays fast. Keep this page open: Start works again "
-            "as soon as the slot is free."
+            f"The server is busy training {noun} for other visitors ({wait}); it runs {self.limit} at a "
+            "time, trainings and fine-tunes together, so each run stays fast. Keep this page open: you "
+            "can start as soon as the slot is free."
         )
 
 
 @dataclass
 class _Entry:
-    job: Job
-    last_seen: float  # registry clock: start, or the last touch() from a page
-    abandoned: bool = False  # stopped by the registry because no tab watched it
+    job: JobHandle
+    last_seen: float  # the table's clock: start, or the last touch() from a page
+    abandoned: bool = False  # stopped by the sweep because no tab watched it
     trimmed: bool = False  # its thread ended and the memory was handed back
 
 
-class JobRegistry:
-    """Jobs by run id, with a cap on how many run at once, abandonment and expiry.
+class Runs:
+    """The server's runs: jobs by run id, a cap on how many run at once, abandonment and expiry.
 
     ``max_running``, ``abandon_s`` and ``keep_s`` default to the settings (read when used, so
     tests and deployments can change the environment). ``clock`` must be the clock the jobs
@@ -176,7 +180,7 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         # Every job started and not yet seen to end, even once forgotten: shutdown must wait for them all.
-        self._live: list[Job] = []
+        self._live: list[JobHandle] = []
         self._closed = threading.Event()
         self._reaper: threading.Thread | None = None
 
@@ -199,7 +203,7 @@ class JobRegistry:
     def start(self, run_id: str, make_job: Callable[[], J]) -> J:
         """Start the job ``make_job()`` builds and starts, under ``run_id``; or raise :class:`JobRefused`.
 
-        ``make_job`` is called under the registry's lock, so two visitors clicking Start at once
+        ``make_job`` is called under the table's lock, so two visitors clicking Start at once
         cannot both take the last slot; it should start a thread and return, not do the work.
         A run id whose job is still running is refused (stop it first): a stray click must not
         throw away a run someone has watched for minutes. Its ended job is replaced.
@@ -223,7 +227,7 @@ class JobRegistry:
 
     # --- reading and heartbeats ----------------------------------------------------------------
 
-    def get(self, run_id: str | None) -> Job | None:
+    def get(self, run_id: str | None) -> JobHandle | None:
         """The run's job (running or ended and not yet expired), if any."""
         if not run_id:
             return None
@@ -244,7 +248,7 @@ class JobRegistry:
             return True
 
     def abandoned(self, run_id: str | None) -> bool:
-        """True if the registry stopped this run because no tab watched it for ``abandon_s``."""
+        """True if the sweep stopped this run because no tab watched it for ``abandon_s``."""
         with self._lock:
             entry = self._entries.get(run_id or "")
             return entry is not None and entry.abandoned
@@ -316,7 +320,7 @@ class JobRegistry:
     def _sweep(self) -> list[str]:
         now = self._clock()
         abandon_s, keep_s = self.abandon_s, self.keep_s
-        to_stop: list[Job] = []
+        to_stop: list[JobHandle] = []
         dropped: list[str] = []
         trim = False
         with self._lock:
@@ -349,7 +353,7 @@ class JobRegistry:
         with self._lock:
             if self._reaper is not None:
                 return
-            self._reaper = threading.Thread(target=self._reap, name="job-registry-sweeper", daemon=True)
+            self._reaper = threading.Thread(target=self._reap, name="runs-sweeper", daemon=True)
             self._reaper.start()
             # Python exits with our threads still inside torch otherwise, and the C++ runtime aborts
             # ("terminate called without an active exception", exit 134; issue #10). atexit runs
@@ -362,13 +366,13 @@ class JobRegistry:
             try:
                 self._sweep()
             except Exception:  # noqa: BLE001 - the sweeper must outlive a bad setting; say so
-                log.exception("job registry sweep failed")
+                log.exception("the sweep of the server's runs failed")
 
 
-def _eta(job: Job) -> float | None:
+def _eta(job: JobHandle) -> float | None:
     try:
         eta = job.snapshot().eta_s
-    except Exception:  # noqa: BLE001 - a job that cannot report must not break the registry
+    except Exception:  # noqa: BLE001 - a job that cannot report must not break the others
         log.exception("job %s could not report its time left", getattr(job, "job_id", "?"))
         return None
     return None if eta is None or math.isnan(eta) else float(eta)
@@ -379,9 +383,9 @@ def _eta(job: Job) -> float | None:
 SHUTDOWN_TIMEOUT_S = 8.0
 
 
-def _shutdown(registry: JobRegistry) -> None:
+def _shutdown(runs: Runs) -> None:
     """At interpreter exit: stop every job and wait; exit at once if one will not end in time."""
-    if registry.close(SHUTDOWN_TIMEOUT_S):
+    if runs.close(SHUTDOWN_TIMEOUT_S):
         return
     # A thread still inside a torch op when the interpreter finalises aborts the process; a job
     # that ignored its stop for this long is stuck, and the server was asked to exit.
@@ -390,5 +394,6 @@ def _shutdown(registry: JobRegistry) -> None:
     os._exit(0)
 
 
-#: The process-wide registry the app uses: the one piece of mutable module state, internally locked.
-REGISTRY = JobRegistry()
+#: The server's runs: the one process-wide instance (the one piece of mutable module state,
+#: internally locked). Reach it as ``resnet_core.jobs.RUNS``.
+RUNS = Runs()

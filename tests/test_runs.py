@@ -1,4 +1,4 @@
-"""The job registry: run ids, the training limit, reload, abandonment, expiry, shutdown.
+"""The server's runs (``resnet_core.jobs.RUNS``): run ids, the limit, reload, abandonment, expiry, shutdown.
 
 Every timing here is a fake clock the test advances; the jobs are fakes that end when told, so
 "running", "abandoned" and "expired" are facts, not races. One test drives a real TrainingJob.
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from resnet_core import registry as registry_module
-from resnet_core.registry import Availability, Job, JobRefused, JobRegistry, new_run_id, valid_run_id
+from resnet_core.jobs import runs as runs_module
+from resnet_core.jobs import Availability, JobHandle, JobRefused, Runs, new_run_id, valid_run_id
 from resnet_core.settings import ABANDON_S_ENV, KEEP_S_ENV, MAX_JOBS_ENV, SettingError
 
 
@@ -66,13 +66,13 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_registry(clock: FakeClock, **kwargs: Any) -> JobRegistry:
+def make_runs(clock: FakeClock, **kwargs: Any) -> Runs:
     options = dict(max_running=1, abandon_s=120.0, keep_s=900.0, clock=clock, reap_every=None)
-    return JobRegistry(**{**options, **kwargs})
+    return Runs(**{**options, **kwargs})
 
 
 def test_fake_job_satisfies_the_protocol(clock: FakeClock) -> None:
-    assert isinstance(FakeJob(clock), Job)
+    assert isinstance(FakeJob(clock), JobHandle)
 
 
 def test_run_ids_are_random_hex_and_urls_cannot_inject_other_keys() -> None:
@@ -83,7 +83,7 @@ def test_run_ids_are_random_hex_and_urls_cannot_inject_other_keys() -> None:
 
 
 def test_a_reload_reconnects_to_the_run_by_its_id(clock: FakeClock) -> None:
-    reg = make_registry(clock)
+    reg = make_runs(clock)
     run_id = new_run_id()
     job = reg.start(run_id, lambda: FakeJob(clock))
     # A reload is a new Streamlit session: all it has is the run id from the URL.
@@ -95,7 +95,7 @@ def test_a_reload_reconnects_to_the_run_by_its_id(clock: FakeClock) -> None:
 
 
 def test_second_visitor_is_refused_with_the_time_left(clock: FakeClock) -> None:
-    reg = make_registry(clock)
+    reg = make_runs(clock)
     reg.start("a" * 32, lambda: FakeJob(clock, eta_s=65.0))
     busy = reg.availability()
     assert busy == Availability(running=1, limit=1, eta_s=65.0) and not busy.free
@@ -107,13 +107,13 @@ def test_second_visitor_is_refused_with_the_time_left(clock: FakeClock) -> None:
 
 
 def test_unknown_time_left_is_said_so(clock: FakeClock) -> None:
-    reg = make_registry(clock)
+    reg = make_runs(clock)
     reg.start("a" * 32, lambda: FakeJob(clock, eta_s=None))
     assert "time left not known yet" in reg.availability().busy_message()
 
 
 def test_the_slot_that_frees_first_sets_the_wait(clock: FakeClock) -> None:
-    reg = make_registry(clock, max_running=2)
+    reg = make_runs(clock, max_running=2)
     reg.start("a" * 32, lambda: FakeJob(clock, eta_s=300.0))
     assert reg.availability() == Availability(1, 2, None)  # a slot is free: nobody waits
     reg.start("b" * 32, lambda: FakeJob(clock, eta_s=40.0))
@@ -121,7 +121,7 @@ def test_the_slot_that_frees_first_sets_the_wait(clock: FakeClock) -> None:
 
 
 def test_a_running_run_is_not_replaced_but_an_ended_one_is(clock: FakeClock) -> None:
-    reg = make_registry(clock, max_running=2)
+    reg = make_runs(clock, max_running=2)
     run_id = new_run_id()
     first = reg.start(run_id, lambda: FakeJob(clock))
     with pytest.raises(JobRefused, match="still training"):
@@ -134,7 +134,7 @@ def test_a_running_run_is_not_replaced_but_an_ended_one_is(clock: FakeClock) -> 
 
 
 def test_a_run_nobody_polls_stops_after_abandon_s(clock: FakeClock) -> None:
-    reg = make_registry(clock, max_running=2)
+    reg = make_runs(clock, max_running=2)
     watched, left = new_run_id(), new_run_id()
     watched_job = reg.start(watched, lambda: FakeJob(clock))
     left_job = reg.start(left, lambda: FakeJob(clock))
@@ -150,7 +150,7 @@ def test_a_run_nobody_polls_stops_after_abandon_s(clock: FakeClock) -> None:
 
 
 def test_abandonment_waits_the_whole_period(clock: FakeClock) -> None:
-    reg = make_registry(clock)
+    reg = make_runs(clock)
     job = reg.start(new_run_id(), lambda: FakeJob(clock))
     clock.advance(119.9)
     reg.sweep()
@@ -161,7 +161,7 @@ def test_abandonment_waits_the_whole_period(clock: FakeClock) -> None:
 
 
 def test_results_expire_keep_s_after_the_end_and_the_last_look(clock: FakeClock) -> None:
-    reg = make_registry(clock, keep_s=600.0)
+    reg = make_runs(clock, keep_s=600.0)
     run_id = new_run_id()
     job = reg.start(run_id, lambda: FakeJob(clock))
     clock.advance(50)
@@ -178,8 +178,8 @@ def test_results_expire_keep_s_after_the_end_and_the_last_look(clock: FakeClock)
 
 def test_expiry_hands_memory_back(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(registry_module, "release_memory", lambda: calls.append(1) or True)
-    reg = make_registry(clock, keep_s=10.0)
+    monkeypatch.setattr(runs_module, "release_memory", lambda: calls.append(1) or True)
+    reg = make_runs(clock, keep_s=10.0)
     job = reg.start(new_run_id(), lambda: FakeJob(clock))
     reg.sweep()
     assert calls == []  # running: nothing to give back
@@ -194,7 +194,7 @@ def test_expiry_hands_memory_back(clock: FakeClock, monkeypatch: pytest.MonkeyPa
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    reg = JobRegistry(reap_every=None)
+    reg = Runs(reap_every=None)
     monkeypatch.delenv(MAX_JOBS_ENV, raising=False)
     monkeypatch.delenv(ABANDON_S_ENV, raising=False)
     monkeypatch.delenv(KEEP_S_ENV, raising=False)
@@ -208,12 +208,12 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
                              (ABANDON_S_ENV, "nan", "at least 1")):
         monkeypatch.setenv(name, raw)
         with pytest.raises(SettingError, match=rf"\${name} must be.*{words}"):
-            JobRegistry(reap_every=None).start(new_run_id(), lambda: pytest.fail("must not start"))
+            Runs(reap_every=None).start(new_run_id(), lambda: pytest.fail("must not start"))
         monkeypatch.delenv(name)
 
 
 def test_stop_all_stops_and_joins_every_job(clock: FakeClock) -> None:
-    reg = make_registry(clock, max_running=3)
+    reg = make_runs(clock, max_running=3)
     started = [reg.start(new_run_id(), lambda: FakeJob(clock)) for _ in range(3)]
     assert reg.close(timeout=1)
     assert all(not j.is_active and j.stop_calls == 1 for j in started)
@@ -221,7 +221,7 @@ def test_stop_all_stops_and_joins_every_job(clock: FakeClock) -> None:
 
 
 def test_concurrent_starts_never_exceed_the_limit(clock: FakeClock) -> None:
-    reg = make_registry(clock, max_running=2)
+    reg = make_runs(clock, max_running=2)
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
 
@@ -241,8 +241,8 @@ def test_concurrent_starts_never_exceed_the_limit(clock: FakeClock) -> None:
     assert sorted(outcomes) == ["refused"] * 6 + ["started"] * 2
 
 
-def test_a_real_training_job_through_the_registry() -> None:
-    """The TrainingJob the Train page starts fits the registry: start, reconnect, stop, join."""
+def test_a_real_training_job_through_the_servers_runs() -> None:
+    """The TrainingJob the Train page starts fits the server's runs: start, reconnect, stop, join."""
     import dataclasses
 
     from resnet_core.data import make_synthetic
@@ -251,7 +251,7 @@ def test_a_real_training_job_through_the_registry() -> None:
 
     config = dataclasses.replace(TrainConfig(data="synthetic", device="cpu", precision="fp32"), epochs=None,
                                  budget_s=600.0, batch_size=8, subset=16, test_subset=8, model="resnet20")
-    reg = JobRegistry(max_running=1, reap_every=None)
+    reg = Runs(max_running=1, reap_every=None)
     run_id = new_run_id()
     data = dict(train_data=make_synthetic(16, seed=0), test_data=make_synthetic(8, split="test", seed=0))
     job = reg.start(run_id, lambda: TrainingJob(config, **data).start())
@@ -273,7 +273,7 @@ def test_shutdown_waits_for_jobs_an_earlier_stop_all_gave_up_on(clock: FakeClock
         def stop(self) -> None:
             self.stop_calls += 1
 
-    reg = make_registry(clock, max_running=2)
+    reg = make_runs(clock, max_running=2)
     slow = reg.start(new_run_id(), lambda: Slow(clock))
     forgotten = reg.start(run_id := new_run_id(), lambda: Slow(clock))
     reg.forget(run_id)

@@ -1,0 +1,53 @@
+"""Long work off the caller's thread: job objects the app polls, and the server's runs.
+
+- :mod:`~resnet_core.jobs.job`: the :class:`Job` base (thread, stop event, locked history), its
+  states and the one error text;
+- :mod:`~resnet_core.jobs.training`, :mod:`~resnet_core.jobs.race`, :mod:`~resnet_core.jobs.finetune`:
+  the Train page's :class:`TrainingJob` and :class:`RaceJob`, the Fine-tune page's
+  :class:`FinetuneJob`, each with its frozen snapshot;
+- :mod:`~resnet_core.jobs.runs`: :data:`RUNS`, every job of this server process by run id, with
+  the limit, abandonment, expiry and shutdown.
+
+Names resolve on first use (PEP 562), as in ``resnet_core`` itself: ``from resnet_core.jobs import
+RUNS`` loads no torch, so every page's sidebar can look up its run; the job classes load torch.
+Nothing here imports Streamlit: the pages and the tests are two clients of the same objects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from resnet_core.jobs.finetune import FinetuneJob, FinetuneSnapshot
+    from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
+    from resnet_core.jobs.race import RaceJob, RaceSnapshot
+    from resnet_core.jobs.runs import (
+        RUNS,
+        Availability,
+        JobHandle,
+        JobRefused,
+        Runs,
+        format_duration,
+        new_run_id,
+        valid_run_id,
+    )
+    from resnet_core.jobs.training import TrainingJob, TrainingSnapshot
+
+#: Each public name and the module that defines it.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(("Job", "JobState", "TERMINAL_STATES"), "job"),
+    **dict.fromkeys(("TrainingJob", "TrainingSnapshot"), "training"),
+    **dict.fromkeys(("RaceJob", "RaceSnapshot"), "race"),
+    **dict.fromkeys(("FinetuneJob", "FinetuneSnapshot"), "finetune"),
+    **dict.fromkeys(("RUNS", "Runs", "Availability", "JobHandle", "JobRefused", "format_duration",
+                     "new_run_id", "valid_run_id"), "runs"),
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: load a name's module when it is first asked for
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'resnet_core.jobs' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"resnet_core.jobs.{home}"), name)
