@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from resnet_core.inference import evaluating
+from resnet_core.model_state import evaluating
 from resnet_core.models import BasicBlock, Bottleneck, Residual, ResNet, ZeroPadShortcut, create_model, get_spec
 
 __all__ = [
