@@ -32,7 +32,8 @@ def untouched(model: nn.Module) -> Iterator[nn.Module]:
                 m.training = modes[name]
         with torch.no_grad():
             for name, b in model.named_buffers():
-                if name in buffers and not torch.equal(b, buffers[name]):
+                # A meta tensor (the Architecture page's shape-only models) holds no values to put back.
+                if name in buffers and not b.is_meta and not torch.equal(b, buffers[name]):
                     b.copy_(buffers[name])
 
 

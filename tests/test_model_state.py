@@ -72,3 +72,14 @@ def test_a_model_in_eval_mode_is_not_written_to(helper) -> None:
     with torch.inference_mode(), helper(model):
         model(torch.randn(2, 3, 5, 5))
     assert versions(model) == before and model[1].flag_writes == []
+
+
+@pytest.mark.parametrize("helper", [evaluating, untouched])
+def test_a_shape_only_model_on_the_meta_device(helper) -> None:
+    """The Architecture page runs models on the meta device: no values, nothing to compare or put back."""
+    with torch.device("meta"):
+        model = net().train()
+    with helper(model):
+        model.train()
+        assert model(torch.empty(2, 3, 5, 5, device="meta")).shape == (2, 36)
+    assert model.training and model[1].running_mean.is_meta
