@@ -188,6 +188,19 @@ def reference(text: str) -> None:
     st.caption(f"**Reference:** {text}")
 
 
+def introduce(heading: str, text: str) -> None:
+    st.subheader(heading)
+    st.markdown(text)
+
+
+def trained_nets(heading: str, text: str) -> dict[str, tuple[Checkpoint, str]]:
+    """The trained nets on offer, under the experiment's heading and text, with a word on any missing."""
+    nets = available_nets()
+    introduce(heading, text)
+    explain_missing(nets)
+    return nets
+
+
 def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[bool, ...], str, str] | None:
     """The controls, then ``spec`` on fresh nets: its results, the kinds, the data source and the
     scale; None (after a hint) until at least one depth and one kind are picked."""
@@ -202,12 +215,12 @@ def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[boo
 
 # --- 1. Gradient flow ----------------------------------------------------------------------------
 def render_gradient_flow(spec: ExperimentSpec) -> None:
-    st.subheader("Gradient flow at initialisation")
-    st.markdown(
+    introduce(
+        "Gradient flow at initialisation",
         "Before any training, one batch of test images goes through each network with batch norm in "
         "training mode, as in the first step of training. For every conv layer we measure its gradient "
         "relative to its weights, ‖∂L/∂W‖ / ‖W‖: how far one step of SGD would move that layer. Input on the "
-        "left, output on the right, on a log scale."
+        "left, output on the right, on a log scale.",
     )
     found = fresh_runs(spec, "Measuring gradients…")
     if found is not None:
@@ -224,13 +237,13 @@ def render_gradient_flow(spec: ExperimentSpec) -> None:
 
 # --- 2. Shattered gradients ----------------------------------------------------------------------
 def render_shattered(spec: ExperimentSpec) -> None:
-    st.subheader("Shattered gradients")
-    st.markdown(
+    introduce(
+        "Shattered gradients",
         "Blend one test image into another in 256 small steps and take, at every step, the derivative of the "
         "network's score for the first image's class along that line. A useful gradient changes smoothly "
         "from one step to the next; a *shattered* one jumps about like white noise, and then a gradient step "
         "learnt at one image says nothing about its neighbours. The number is the correlation between "
-        "neighbouring steps: 1 smooth, 0 white noise. Fresh networks, batch norm using the batch's statistics."
+        "neighbouring steps: 1 smooth, 0 white noise. Fresh networks, batch norm using the batch's statistics.",
     )
     found = fresh_runs(spec, "Walking along the line…")
     if found is not None:
@@ -250,15 +263,13 @@ def render_shattered(spec: ExperimentSpec) -> None:
 
 # --- 3-5. Experiments on trained networks ---------------------------------------------------------
 def render_lesion(spec: ExperimentSpec) -> None:
-    nets = available_nets()
-    st.subheader("Lesion study: cut one block out")
-    st.markdown(
+    nets = trained_nets(
+        "Lesion study: cut one block out",
         "Delete one block of a trained network at test time and score it again. In a residual net the "
         "block's branch goes and its shortcut stays; a plain block is replaced by the identity (where a "
         "stage halves the resolution and widens, a plain block cannot be removed: pale bars marked 'kept'). If the net "
-        "were one long chain, every deletion would be fatal."
+        "were one long chain, every deletion would be fatal.",
     )
-    explain_missing(nets)
     pair = pick_pair("lesion", nets)
     c1, c2 = st.columns(2)
     images = int(c1.select_slider("Test images", [250, 500, 1000, 2000], value=250, key="lesion_images",
@@ -290,14 +301,12 @@ def render_lesion(spec: ExperimentSpec) -> None:
 
 
 def render_responses(spec: ExperimentSpec) -> None:
-    nets = available_nets()
-    st.subheader("Layer responses")
-    st.markdown(
+    nets = trained_nets(
+        "Layer responses",
         "The standard deviation of each 3x3 layer's output (after batch norm, before the ReLU and the "
         "shortcut addition) over 500 test images. The residual formulation hopes each block only needs "
-        "to nudge its input, so its response should be small."
+        "to nudge its input, so its response should be small.",
     )
-    explain_missing(nets)
     default = [label for label in nets if label.endswith("(shipped)")] or list(nets)[:2]
     chosen = st.multiselect("Networks", list(nets), default=default, key="responses_nets")
     if chosen:
@@ -314,16 +323,14 @@ def render_responses(spec: ExperimentSpec) -> None:
 
 
 def render_landscape(spec: ExperimentSpec) -> None:
-    nets = available_nets()
-    st.subheader("Loss landscape: a slice through the trained weights")
-    st.markdown(
+    nets = trained_nets(
+        "Loss landscape: a slice through the trained weights",
         "Step away from a trained network's weights along one random direction and watch the test loss. "
         "Batch norm makes a net blind to each filter's scale, so the direction is *filter-normalised*: "
         "every filter of it is as large as the same filter of the trained weights, and α = 1 moves each "
         "filter by its own size. A smooth valley with the trained weights at its floor is easy for SGD to "
-        "descend; a bumpy, chaotic surface is not."
+        "descend; a bumpy, chaotic surface is not.",
     )
-    explain_missing(nets)
     pair = pick_pair("landscape", nets)
     seed = int(st.number_input("Direction seed", min_value=0, max_value=10_000, value=0, key="landscape_seed"))
     if pair:
