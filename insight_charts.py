@@ -1,4 +1,4 @@
-"""Plotly figures for the Why-it-works page, drawn from the run dicts of ``resnet_core.insight.runs``.
+"""Plotly figures for the Why-it-works page, drawn from the typed results of ``resnet_core.insight.results``.
 
 Pure Plotly (no Streamlit), like ``charts.py``. Plain nets are drawn in the app's red, residual
 nets in its blue, deeper nets in darker shades, the same in every figure.
@@ -7,12 +7,19 @@ nets in its blue, deeper nets in darker shades, the same in every figure.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TypeVar
 
 import plotly.graph_objects as go
 
 from resnet_core.insight.nets import net_label
+from resnet_core.insight.results import (
+    GradientFlowResult,
+    LandscapeResult,
+    LesionResult,
+    ResponsesResult,
+    ShatteredResult,
+)
 
 HEIGHT = 340  # px
 PLAIN, RESIDUAL = "#d6452f", "#1f6feb"
@@ -22,7 +29,7 @@ SHADES = {
     True: ("#9cc2f7", "#5e9cf2", "#1f6feb", "#1650b0", "#0d3170"),
 }
 
-Run = Mapping[str, Any]
+FreshNet = TypeVar("FreshNet", GradientFlowResult, ShatteredResult)
 
 
 def colour(residual: bool, index: int = 2, count: int = 1) -> str:
@@ -47,20 +54,20 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *, log_y: bo
     return fig
 
 
-def _of_kind(runs: Sequence[Run], residual: bool) -> list[Run]:
-    return sorted((r for r in runs if bool(r["residual"]) == residual), key=lambda r: r["depth"])
+def _of_kind(runs: Sequence[FreshNet], residual: bool) -> list[FreshNet]:
+    return sorted((r for r in runs if r.residual == residual), key=lambda r: r.depth)
 
 
-def gradient_flow_figure(runs: Sequence[Run], residual: bool, *, y_range: tuple[float, float] | None = None) -> go.Figure:
+def gradient_flow_figure(runs: Sequence[GradientFlowResult], residual: bool, *, y_range: tuple[float, float] | None = None) -> go.Figure:
     """Relative gradient norm per conv layer, input (left) to output (right), one line per depth, log scale."""
     fig = go.Figure()
     mine = _of_kind(runs, residual)
     for i, run in enumerate(mine):
         fig.add_trace(go.Scatter(
-            x=list(range(1, len(run["layers"]) + 1)), y=run["relative_grad_norms"], mode="lines+markers",
-            name=net_label(run["depth"], residual), line={"color": colour(residual, i, len(mine)), "width": 2},
-            marker={"size": 4}, customdata=run["layers"],
-            hovertemplate="%{customdata}: %{y:.3g}<extra>" + net_label(run["depth"], residual) + "</extra>",
+            x=list(range(1, len(run.layers) + 1)), y=list(run.relative_grad_norms), mode="lines+markers",
+            name=net_label(run.depth, residual), line={"color": colour(residual, i, len(mine)), "width": 2},
+            marker={"size": 4}, customdata=list(run.layers),
+            hovertemplate="%{customdata}: %{y:.3g}<extra>" + net_label(run.depth, residual) + "</extra>",
         ))
     _layout(fig, "Residual nets" if residual else "Plain nets", "conv layer (input → output)",
             "‖∂L/∂W‖ / ‖W‖", log_y=True)
@@ -69,42 +76,42 @@ def gradient_flow_figure(runs: Sequence[Run], residual: bool, *, y_range: tuple[
     return fig
 
 
-def gradient_range(runs: Sequence[Run]) -> tuple[float, float]:
+def gradient_range(runs: Sequence[GradientFlowResult]) -> tuple[float, float]:
     """Smallest and largest relative norm over all runs, padded: a shared y axis for both charts."""
-    values = [g for r in runs for g in r["relative_grad_norms"] if g > 0]
+    values = [g for r in runs for g in r.relative_grad_norms if g > 0]
     return min(values) / 2, max(values) * 2
 
 
-def line_gradient_figure(runs: Sequence[Run], residual: bool) -> go.Figure:
+def line_gradient_figure(runs: Sequence[ShatteredResult], residual: bool) -> go.Figure:
     """The gradient along the line, one curve per depth, each scaled to its largest value and stacked."""
     fig = go.Figure()
     mine = _of_kind(runs, residual)
     ticks = []
     for i, run in enumerate(mine):
-        g = run["gradient"]
+        g = run.gradient
         peak = max(abs(v) for v in g) or 1.0
         offset = 2.5 * i
         fig.add_trace(go.Scatter(
-            x=run["t"], y=[offset + v / peak for v in g], mode="lines",
-            name=f"{net_label(run['depth'], residual)} (r = {run['autocorrelation']:.2f})",
+            x=list(run.t), y=[offset + v / peak for v in g], mode="lines",
+            name=f"{net_label(run.depth, residual)} (r = {run.autocorrelation:.2f})",
             line={"color": colour(residual, i, len(mine)), "width": 1.5},
-            hovertemplate="t = %{x:.3f}<extra>" + net_label(run["depth"], residual) + "</extra>",
+            hovertemplate="t = %{x:.3f}<extra>" + net_label(run.depth, residual) + "</extra>",
         ))
-        ticks.append((offset, net_label(run["depth"], residual)))
+        ticks.append((offset, net_label(run.depth, residual)))
     _layout(fig, "Residual nets" if residual else "Plain nets", "position on the line (first image → second)",
             "gradient along the line, scaled")
     fig.update_yaxes(tickvals=[t for t, _ in ticks], ticktext=[label for _, label in ticks], zeroline=False)
     return fig
 
 
-def autocorrelation_figure(runs: Sequence[Run]) -> go.Figure:
+def autocorrelation_figure(runs: Sequence[ShatteredResult]) -> go.Figure:
     """Neighbour correlation against depth, plain and residual."""
     fig = go.Figure()
     for residual in (False, True):
         mine = _of_kind(runs, residual)
         if mine:
             fig.add_trace(go.Scatter(
-                x=[r["depth"] for r in mine], y=[r["autocorrelation"] for r in mine], mode="lines+markers",
+                x=[r.depth for r in mine], y=[r.autocorrelation for r in mine], mode="lines+markers",
                 name="residual" if residual else "plain", line={"color": colour(residual), "width": 2},
                 marker={"size": 8},
             ))
@@ -114,20 +121,20 @@ def autocorrelation_figure(runs: Sequence[Run]) -> go.Figure:
     return fig
 
 
-def lesion_blocks_figure(run: Run, label: str) -> go.Figure:
+def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
     """Test accuracy with each block deleted, baseline dashed; blocks that cannot be deleted marked."""
-    residual = bool(run["residual"])
-    blocks = run["blocks"]
+    residual = run.residual
+    blocks = run.blocks
     # A block that cannot be deleted is drawn as a pale bar at the intact accuracy: nothing changes.
     fig = go.Figure(go.Bar(
-        x=[b["name"] for b in blocks], y=[b["acc"] if b["acc"] is not None else run["baseline_acc"] for b in blocks],
-        marker_color=[colour(residual) if b["acc"] is not None else "#e3e6ea" for b in blocks],
-        text=["" if b["acc"] is not None else "kept" for b in blocks], textposition="inside",
-        customdata=["deleted" if b["acc"] is not None else "not deletable (it changes the shape)" for b in blocks],
+        x=[b.name for b in blocks], y=[b.acc if b.acc is not None else run.baseline_acc for b in blocks],
+        marker_color=[colour(residual) if b.acc is not None else "#e3e6ea" for b in blocks],
+        text=["" if b.acc is not None else "kept" for b in blocks], textposition="inside",
+        customdata=["deleted" if b.acc is not None else "not deletable (it changes the shape)" for b in blocks],
         hovertemplate="%{x}: %{y:.1%}, %{customdata}<extra></extra>", name=label,
     ))
-    fig.add_hline(y=run["baseline_acc"], line={"color": "#1d2330", "width": 1.5, "dash": "dash"},
-                  annotation_text=f"intact {run['baseline_acc']:.1%}", annotation_position="top left")
+    fig.add_hline(y=run.baseline_acc, line={"color": "#1d2330", "width": 1.5, "dash": "dash"},
+                  annotation_text=f"intact {run.baseline_acc:.1%}", annotation_position="top left")
     fig.add_hline(y=0.1, line={"color": "#7b8494", "width": 1, "dash": "dot"},
                   annotation_text="chance", annotation_position="bottom right")
     _layout(fig, label, "deleted block", "test accuracy")
@@ -136,17 +143,17 @@ def lesion_blocks_figure(run: Run, label: str) -> go.Figure:
     return fig
 
 
-def lesion_multi_figure(runs: Sequence[tuple[str, Run]]) -> go.Figure:
+def lesion_multi_figure(runs: Sequence[tuple[str, LesionResult]]) -> go.Figure:
     """Test accuracy against the number of blocks deleted at once: mean line, every draw as a dot."""
     fig = go.Figure()
     for label, run in runs:
-        c = colour(run["residual"])
+        c = colour(run.residual)
         fig.add_trace(go.Scatter(
-            x=[m["deleted"] for m in run["multi"]], y=[m["acc"] for m in run["multi"]], mode="lines+markers",
+            x=[m.count for m in run.multi], y=[m.mean for m in run.multi], mode="lines+markers",
             name=label, line={"color": c, "width": 2},
         ))
         fig.add_trace(go.Scatter(
-            x=[m["deleted"] for m in run["multi"] for _ in m["accs"]], y=[a for m in run["multi"] for a in m["accs"]],
+            x=[m.count for m in run.multi for _ in m.accs], y=[a for m in run.multi for a in m.accs],
             mode="markers", marker={"color": c, "size": 5, "opacity": 0.4}, showlegend=False, hoverinfo="skip",
         ))
     fig.add_hline(y=0.1, line={"color": "#7b8494", "width": 1, "dash": "dot"})
@@ -155,31 +162,31 @@ def lesion_multi_figure(runs: Sequence[tuple[str, Run]]) -> go.Figure:
     return fig
 
 
-def responses_figure(results: Sequence[tuple[str, Run]], *, sort: bool) -> go.Figure:
+def responses_figure(results: Sequence[tuple[str, ResponsesResult]], *, sort: bool) -> go.Figure:
     """Std of each 3x3 layer's response: in layer order, or sorted largest first (Figure 7 top and bottom)."""
     fig = go.Figure()
-    plain = [r for _, r in results if not r["residual"]]
-    res = [r for _, r in results if r["residual"]]
+    plain = [r for _, r in results if not r.residual]
+    res = [r for _, r in results if r.residual]
     for label, run in results:
-        same = res if run["residual"] else plain
-        stds = sorted(run["stds"], reverse=True) if sort else run["stds"]
+        same = res if run.residual else plain
+        stds = sorted(run.stds, reverse=True) if sort else list(run.stds)
         fig.add_trace(go.Scatter(
             x=list(range(1, len(stds) + 1)), y=stds, mode="lines", name=label,
-            line={"color": colour(run["residual"], same.index(run), len(same)), "width": 2,
-                  "dash": "solid" if run["residual"] else "dot"},
+            line={"color": colour(run.residual, same.index(run), len(same)), "width": 2,
+                  "dash": "solid" if run.residual else "dot"},
         ))
     title = "Sorted by magnitude" if sort else "In layer order"
     _layout(fig, title, "3x3 layer, largest response first" if sort else "3x3 layer (input → output)", "std of response")
     return fig
 
 
-def landscape_figure(slices: Sequence[tuple[str, Run]], metric: str) -> go.Figure:
+def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str) -> go.Figure:
     """Loss (log scale) or accuracy along the slice, alpha 0 being the trained weights."""
     fig = go.Figure()
     for label, s in slices:
         fig.add_trace(go.Scatter(
-            x=s["alphas"], y=s["losses"] if metric == "loss" else s["accs"], mode="lines+markers", name=label,
-            line={"color": colour(s["residual"]), "width": 2}, marker={"size": 5},
+            x=list(s.alphas), y=list(s.losses if metric == "loss" else s.accs), mode="lines+markers", name=label,
+            line={"color": colour(s.residual), "width": 2}, marker={"size": 5},
         ))
     if metric == "loss":
         _layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss",

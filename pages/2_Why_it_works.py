@@ -1,12 +1,14 @@
 """Why it works: five small experiments that show why the shortcut helps, each in seconds (issue 8).
 
-Widgets, one call into ``resnet_core.insight`` per experiment (cached: results depend only on the
-inputs), the figures from ``insight_charts``, and the sentences ``resnet_core.insight.verdicts``
-writes from the numbers. Named ``2_...`` so it sorts after Train (``2_Train``) without renumbering.
+The experiments are ``resnet_core.insight.specs.EXPERIMENTS``; one render function each: widgets,
+one call into ``resnet_core.insight`` (cached: results depend only on the inputs), the figures from
+``insight_charts``, and the sentences the experiment's verdict writes from the numbers. Named
+``2_...`` so it sorts after Train (``2_Train``) without renumbering.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -15,16 +17,11 @@ import insight_charts as charts
 from resnet_core.checkpoint import Checkpoint, CheckpointError
 from resnet_core.data import ImageDataset
 from resnet_core.environment import find_cifar10_dir
-from resnet_core.insight import verdicts
 from resnet_core.insight.nets import QUICK, SCALES, InsightError, paper_depths, scale_words
 from resnet_core.insight.probe import Probe, eval_split, make_probe
-from resnet_core.insight.runs import (
-    gradient_flow_runs,
-    landscape_run,
-    lesion_run,
-    responses_run,
-    shattered_runs,
-)
+from resnet_core.insight.results import LandscapeResult, LesionResult, ResponsesResult
+from resnet_core.insight.runs import by_label
+from resnet_core.insight.specs import EXPERIMENTS, ExperimentSpec
 from resnet_core.insight.trained import (
     RACE_NETS,
     TrainedNetMissing,
@@ -50,14 +47,8 @@ st.markdown(
 PROBE_BATCH = 128  # images per probe batch for the experiments at initialisation
 RESPONSE_IMAGES = 500
 SLICE_IMAGES, SLICE_POINTS = 256, 17
-EXPERIMENTS = {
-    "gradient": "1 · Gradient flow",
-    "shattered": "2 · Shattered gradients",
-    "lesion": "3 · Lesion study",
-    "responses": "4 · Layer responses",
-    "landscape": "5 · Loss landscape",
-}
-experiment = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.__getitem__, horizontal=True,
+TITLES = {name: f"{i} · {spec.title}" for i, (name, spec) in enumerate(EXPERIMENTS.items(), start=1)}
+experiment = st.radio("Experiment", list(TITLES), format_func=TITLES.__getitem__, horizontal=True,
                       key="why_experiment", label_visibility="collapsed")
 
 
@@ -77,20 +68,12 @@ def cifar_dir() -> str | None:
     return str(found) if found is not None else None
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def gradient_flow_result(depths: tuple[int, ...], kinds: tuple[bool, ...], seed: int, scale: str,
-                         data: str | None) -> dict[str, Any]:
+@st.cache_data(show_spinner=False, max_entries=128)
+def fresh_nets_result(name: str, depths: tuple[int, ...], kinds: tuple[bool, ...], seed: int, scale: str,
+                      data: str | None) -> tuple[list[Any], str]:
+    """Experiment ``name`` on fresh nets: one result per net, and where the probe images came from."""
     probe = make_probe(test_images(data), PROBE_BATCH, input_size=SCALES[scale].resolution, seed=seed)
-    return {"runs": gradient_flow_runs(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds),
-            "source": probe.source}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def shattered_result(depths: tuple[int, ...], kinds: tuple[bool, ...], seed: int, scale: str,
-                     data: str | None) -> dict[str, Any]:
-    probe = make_probe(test_images(data), PROBE_BATCH, input_size=SCALES[scale].resolution, seed=seed)
-    return {"runs": shattered_runs(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds),
-            "source": probe.source}
+    return EXPERIMENTS[name].run(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds), probe.source
 
 
 def probe_for(ckpt: Checkpoint, n: int, seed: int) -> Probe:
@@ -102,19 +85,19 @@ def probe_for(ckpt: Checkpoint, n: int, seed: int) -> Probe:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def lesion_result(key: str, _ckpt: Checkpoint, images: int, seed: int, data: str | None) -> dict[str, Any]:
+def lesion_result(key: str, _ckpt: Checkpoint, images: int, seed: int, data: str | None) -> LesionResult:
     # One random draw per count and fewer counts than the CLI's (3 draws): the page stays at seconds.
-    return lesion_run(_ckpt, probe_for(_ckpt, images, seed), seed=seed, trials=1, steps=5)
+    return EXPERIMENTS["lesion"].run(_ckpt, probe_for(_ckpt, images, seed), seed=seed, trials=1, steps=5)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def responses_result(key: str, _ckpt: Checkpoint, data: str | None) -> dict[str, Any]:
-    return responses_run(_ckpt, probe_for(_ckpt, RESPONSE_IMAGES, 0))
+def responses_result(key: str, _ckpt: Checkpoint, data: str | None) -> ResponsesResult:
+    return EXPERIMENTS["responses"].run(_ckpt, probe_for(_ckpt, RESPONSE_IMAGES, 0))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def landscape_result(key: str, _ckpt: Checkpoint, seed: int, data: str | None) -> dict[str, Any]:
-    return landscape_run(_ckpt, probe_for(_ckpt, SLICE_IMAGES, 0), seed=seed, points=SLICE_POINTS)
+def landscape_result(key: str, _ckpt: Checkpoint, seed: int, data: str | None) -> LandscapeResult:
+    return EXPERIMENTS["landscape"].run(_ckpt, probe_for(_ckpt, SLICE_IMAGES, 0), seed=seed, points=SLICE_POINTS)
 
 
 @st.cache_resource(show_spinner="Loading the trained networks…")
@@ -205,147 +188,170 @@ def reference(text: str) -> None:
     st.caption(f"**Reference:** {text}")
 
 
-# --- 1. Gradient flow ----------------------------------------------------------------------------
-if experiment == "gradient":
-    st.subheader("Gradient flow at initialisation")
-    st.markdown(
-        "Before any training, one batch of test images goes through each network with batch norm in "
-        "training mode, as in the first step of training. For every conv layer we measure its gradient "
-        "relative to its weights, ‖∂L/∂W‖ / ‖W‖: how far one step of SGD would move that layer. Input on the "
-        "left, output on the right, on a log scale."
-    )
+def introduce(heading: str, text: str) -> None:
+    st.subheader(heading)
+    st.markdown(text)
+
+
+def trained_nets(heading: str, text: str) -> dict[str, tuple[Checkpoint, str]]:
+    """The trained nets on offer, under the experiment's heading and text, with a word on any missing."""
+    nets = available_nets()
+    introduce(heading, text)
+    explain_missing(nets)
+    return nets
+
+
+def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[bool, ...], str, str] | None:
+    """The controls, then ``spec`` on fresh nets: its results, the kinds, the data source and the
+    scale; None (after a hint) until at least one depth and one kind are picked."""
     depths, kinds, seed, scale = untrained_controls()
     if not depths or not kinds:
         st.info("Pick at least one depth and one kind of network.")
-    else:
-        with st.spinner("Measuring gradients…"):
-            result = gradient_flow_result(depths, kinds, seed, scale, cifar_dir())
-        runs = result["runs"]
+        return None
+    with st.spinner(spinner):
+        runs, source = fresh_nets_result(spec.name, depths, kinds, seed, scale, cifar_dir())
+    return runs, kinds, source, scale
+
+
+# --- 1. Gradient flow ----------------------------------------------------------------------------
+def render_gradient_flow(spec: ExperimentSpec) -> None:
+    introduce(
+        "Gradient flow at initialisation",
+        "Before any training, one batch of test images goes through each network with batch norm in "
+        "training mode, as in the first step of training. For every conv layer we measure its gradient "
+        "relative to its weights, ‖∂L/∂W‖ / ‖W‖: how far one step of SGD would move that layer. Input on the "
+        "left, output on the right, on a log scale.",
+    )
+    found = fresh_runs(spec, "Measuring gradients…")
+    if found is not None:
+        runs, kinds, source, scale = found
         y_range = charts.gradient_range(runs)
         for col, residual in zip(st.columns(len(kinds)), kinds):
             col.plotly_chart(charts.gradient_flow_figure(runs, residual, y_range=y_range),
                              key=f"gradient_{residual}", width="stretch")
-        say(verdicts.gradient_flow(runs))
-        st.caption(f"Data: {result['source']}. Networks: {scale_words(SCALES[scale])}.")
+        say(spec.verdict(by_label(runs)))
+        st.caption(f"Data: {source}. Networks: {scale_words(SCALES[scale])}.")
     reference("He et al., *Deep Residual Learning for Image Recognition* (2015), section 4.1: the plain nets' "
               "trouble is 'unlikely to be caused by vanishing gradients', since batch norm keeps signals alive.")
 
+
 # --- 2. Shattered gradients ----------------------------------------------------------------------
-elif experiment == "shattered":
-    st.subheader("Shattered gradients")
-    st.markdown(
+def render_shattered(spec: ExperimentSpec) -> None:
+    introduce(
+        "Shattered gradients",
         "Blend one test image into another in 256 small steps and take, at every step, the derivative of the "
         "network's score for the first image's class along that line. A useful gradient changes smoothly "
         "from one step to the next; a *shattered* one jumps about like white noise, and then a gradient step "
         "learnt at one image says nothing about its neighbours. The number is the correlation between "
-        "neighbouring steps: 1 smooth, 0 white noise. Fresh networks, batch norm using the batch's statistics."
+        "neighbouring steps: 1 smooth, 0 white noise. Fresh networks, batch norm using the batch's statistics.",
     )
-    depths, kinds, seed, scale = untrained_controls()
-    if not depths or not kinds:
-        st.info("Pick at least one depth and one kind of network.")
-    else:
-        with st.spinner("Walking along the line…"):
-            result = shattered_result(depths, kinds, seed, scale, cifar_dir())
-        runs = result["runs"]
+    found = fresh_runs(spec, "Walking along the line…")
+    if found is not None:
+        runs, kinds, source, scale = found
         for col, residual in zip(st.columns(len(kinds)), kinds):
             col.plotly_chart(charts.line_gradient_figure(runs, residual), key=f"line_{residual}", width="stretch")
         left, right = st.columns([2, 3])
         left.plotly_chart(charts.autocorrelation_figure(runs), key="autocorrelation", width="stretch")
         with right:
-            say(verdicts.shattered(runs))
+            say(spec.verdict(by_label(runs)))
             st.caption(f"Each curve is scaled to its own largest value (deep plain nets' gradients are far larger). "
-                       f"Data: {result['source']}. Networks: {scale_words(SCALES[scale])}.")
+                       f"Data: {source}. Networks: {scale_words(SCALES[scale])}.")
     reference("Balduzzi et al., *The Shattered Gradients Problem: If resnets are the answer, then what is the "
               "question?* (ICML 2017): plain nets' gradient correlations decay exponentially with depth, residual "
               "nets' sublinearly.")
 
+
 # --- 3-5. Experiments on trained networks ---------------------------------------------------------
-else:
-    nets = available_nets()
+def render_lesion(spec: ExperimentSpec) -> None:
+    nets = trained_nets(
+        "Lesion study: cut one block out",
+        "Delete one block of a trained network at test time and score it again. In a residual net the "
+        "block's branch goes and its shortcut stays; a plain block is replaced by the identity (where a "
+        "stage halves the resolution and widens, a plain block cannot be removed: pale bars marked 'kept'). If the net "
+        "were one long chain, every deletion would be fatal.",
+    )
+    pair = pick_pair("lesion", nets)
+    c1, c2 = st.columns(2)
+    images = int(c1.select_slider("Test images", [250, 500, 1000, 2000], value=250, key="lesion_images",
+                                  help="More images, steadier numbers, longer wait (about 1 s per 100 on 2 cores)."))
+    seed = int(c2.number_input("Seed", min_value=0, max_value=10_000, value=0, key="lesion_seed",
+                               help="Which test images, and which blocks the multi-block deletions draw."))
+    if pair:
+        note_data([c for _, c, _ in pair])
+        results: list[tuple[str, LesionResult]] = []
+        try:
+            with st.spinner("Deleting blocks one at a time…"):
+                for label, ckpt, key in pair:
+                    results.append((label, lesion_result(key, ckpt, images, seed, cifar_dir())))
+        except InsightError as exc:
+            st.warning(str(exc))
+        if results:
+            for col, (label, run) in zip(st.columns(len(results)), results):
+                col.plotly_chart(charts.lesion_blocks_figure(run, label), key=f"lesion_{run.residual}",
+                                 width="stretch")
+            left, right = st.columns([3, 2])
+            left.plotly_chart(charts.lesion_multi_figure(results), key="lesion_multi", width="stretch")
+            with right:
+                if len(results) == 2:
+                    say(spec.verdict(dict(results)))
+                st.caption(f"{results[0][1].images:,} test images; several blocks: one random draw "
+                           "per count (the CLI averages three).")
+    reference("Veit, Wilber and Belongie, *Residual Networks Behave Like Ensembles of Relatively Shallow "
+              "Networks* (NeurIPS 2016), Figures 3 and 5.")
 
-    if experiment == "lesion":
-        st.subheader("Lesion study: cut one block out")
-        st.markdown(
-            "Delete one block of a trained network at test time and score it again. In a residual net the "
-            "block's branch goes and its shortcut stays; a plain block is replaced by the identity (where a "
-            "stage halves the resolution and widens, a plain block cannot be removed: pale bars marked 'kept'). If the net "
-            "were one long chain, every deletion would be fatal."
-        )
-        explain_missing(nets)
-        pair = pick_pair("lesion", nets)
-        c1, c2 = st.columns(2)
-        images = int(c1.select_slider("Test images", [250, 500, 1000, 2000], value=250, key="lesion_images",
-                                      help="More images, steadier numbers, longer wait (about 1 s per 100 on 2 cores)."))
-        seed = int(c2.number_input("Seed", min_value=0, max_value=10_000, value=0, key="lesion_seed",
-                                   help="Which test images, and which blocks the multi-block deletions draw."))
-        if pair:
-            note_data([c for _, c, _ in pair])
-            results = []
-            try:
-                with st.spinner("Deleting blocks one at a time…"):
-                    for label, ckpt, key in pair:
-                        results.append((label, lesion_result(key, ckpt, images, seed, cifar_dir())))
-            except InsightError as exc:
-                st.warning(str(exc))
-            if results:
-                for col, (label, run) in zip(st.columns(len(results)), results):
-                    col.plotly_chart(charts.lesion_blocks_figure(run, label), key=f"lesion_{run['residual']}",
-                                     width="stretch")
-                left, right = st.columns([3, 2])
-                left.plotly_chart(charts.lesion_multi_figure(results), key="lesion_multi", width="stretch")
-                with right:
-                    if len(results) == 2:
-                        (pl, plain), (rl, residual) = results
-                        say(verdicts.lesion(plain, residual, pl, rl))
-                    st.caption(f"{results[0][1]['images']:,} test images; several blocks: one random draw "
-                               "per count (the CLI averages three).")
-        reference("Veit, Wilber and Belongie, *Residual Networks Behave Like Ensembles of Relatively Shallow "
-                  "Networks* (NeurIPS 2016), Figures 3 and 5.")
 
-    elif experiment == "responses":
-        st.subheader("Layer responses")
-        st.markdown(
-            "The standard deviation of each 3x3 layer's output (after batch norm, before the ReLU and the "
-            "shortcut addition) over 500 test images. The residual formulation hopes each block only needs "
-            "to nudge its input, so its response should be small."
-        )
-        explain_missing(nets)
-        default = [label for label in nets if label.endswith("(shipped)")] or list(nets)[:2]
-        chosen = st.multiselect("Networks", list(nets), default=default, key="responses_nets")
-        if chosen:
-            note_data([nets[label][0] for label in chosen])
-            with st.spinner("Recording responses…"):
-                results = [(label.removesuffix(" (shipped)"), responses_result(nets[label][1], nets[label][0],
-                                                                                cifar_dir()))
-                           for label in chosen]
-            left, right = st.columns(2)
-            left.plotly_chart(charts.responses_figure(results, sort=False), key="responses_order", width="stretch")
-            right.plotly_chart(charts.responses_figure(results, sort=True), key="responses_sorted", width="stretch")
-            say(verdicts.responses({label: r["stds"] for label, r in results},
-                                   {label: r["residual"] for label, r in results}))
-        reference("He et al., *Deep Residual Learning for Image Recognition* (2015), section 4.2 and Figure 7.")
+def render_responses(spec: ExperimentSpec) -> None:
+    nets = trained_nets(
+        "Layer responses",
+        "The standard deviation of each 3x3 layer's output (after batch norm, before the ReLU and the "
+        "shortcut addition) over 500 test images. The residual formulation hopes each block only needs "
+        "to nudge its input, so its response should be small.",
+    )
+    default = [label for label in nets if label.endswith("(shipped)")] or list(nets)[:2]
+    chosen = st.multiselect("Networks", list(nets), default=default, key="responses_nets")
+    if chosen:
+        note_data([nets[label][0] for label in chosen])
+        with st.spinner("Recording responses…"):
+            results = [(label.removesuffix(" (shipped)"), responses_result(nets[label][1], nets[label][0],
+                                                                            cifar_dir()))
+                       for label in chosen]
+        left, right = st.columns(2)
+        left.plotly_chart(charts.responses_figure(results, sort=False), key="responses_order", width="stretch")
+        right.plotly_chart(charts.responses_figure(results, sort=True), key="responses_sorted", width="stretch")
+        say(spec.verdict(dict(results)))
+    reference("He et al., *Deep Residual Learning for Image Recognition* (2015), section 4.2 and Figure 7.")
 
-    else:
-        st.subheader("Loss landscape: a slice through the trained weights")
-        st.markdown(
-            "Step away from a trained network's weights along one random direction and watch the test loss. "
-            "Batch norm makes a net blind to each filter's scale, so the direction is *filter-normalised*: "
-            "every filter of it is as large as the same filter of the trained weights, and α = 1 moves each "
-            "filter by its own size. A smooth valley with the trained weights at its floor is easy for SGD to "
-            "descend; a bumpy, chaotic surface is not."
-        )
-        explain_missing(nets)
-        pair = pick_pair("landscape", nets)
-        seed = int(st.number_input("Direction seed", min_value=0, max_value=10_000, value=0, key="landscape_seed"))
-        if pair:
-            note_data([c for _, c, _ in pair])
-            with st.spinner("Evaluating along the slice…"):
-                slices = [(label, landscape_result(key, ckpt, seed, cifar_dir())) for label, ckpt, key in pair]
-            left, right = st.columns(2)
-            left.plotly_chart(charts.landscape_figure(slices, "loss"), key="landscape_loss", width="stretch")
-            right.plotly_chart(charts.landscape_figure(slices, "acc"), key="landscape_acc", width="stretch")
-            say(verdicts.landscape({label: s for label, s in slices}, {label: s["residual"] for label, s in slices}))
-            st.caption(f"{SLICE_IMAGES} test images, {SLICE_POINTS} points; BN statistics and parameters held "
-                       "fixed, as in the paper.")
-        reference("Li, Xu, Taylor, Studer and Goldstein, *Visualizing the Loss Landscape of Neural Nets* "
-                  "(NeurIPS 2018), section 4 and Figure 5.")
+
+def render_landscape(spec: ExperimentSpec) -> None:
+    nets = trained_nets(
+        "Loss landscape: a slice through the trained weights",
+        "Step away from a trained network's weights along one random direction and watch the test loss. "
+        "Batch norm makes a net blind to each filter's scale, so the direction is *filter-normalised*: "
+        "every filter of it is as large as the same filter of the trained weights, and α = 1 moves each "
+        "filter by its own size. A smooth valley with the trained weights at its floor is easy for SGD to "
+        "descend; a bumpy, chaotic surface is not.",
+    )
+    pair = pick_pair("landscape", nets)
+    seed = int(st.number_input("Direction seed", min_value=0, max_value=10_000, value=0, key="landscape_seed"))
+    if pair:
+        note_data([c for _, c, _ in pair])
+        with st.spinner("Evaluating along the slice…"):
+            slices = [(label, landscape_result(key, ckpt, seed, cifar_dir())) for label, ckpt, key in pair]
+        left, right = st.columns(2)
+        left.plotly_chart(charts.landscape_figure(slices, "loss"), key="landscape_loss", width="stretch")
+        right.plotly_chart(charts.landscape_figure(slices, "acc"), key="landscape_acc", width="stretch")
+        say(spec.verdict(dict(slices)))
+        st.caption(f"{SLICE_IMAGES} test images, {SLICE_POINTS} points; BN statistics and parameters held "
+                   "fixed, as in the paper.")
+    reference("Li, Xu, Taylor, Studer and Goldstein, *Visualizing the Loss Landscape of Neural Nets* "
+              "(NeurIPS 2018), section 4 and Figure 5.")
+
+
+RENDER: dict[str, Callable[[ExperimentSpec], None]] = {
+    "gradient-flow": render_gradient_flow,
+    "shattered": render_shattered,
+    "lesion": render_lesion,
+    "responses": render_responses,
+    "landscape": render_landscape,
+}
+RENDER[experiment](EXPERIMENTS[experiment])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from resnet_core.inference import evaluating
+from resnet_core.model_state import evaluating
 from resnet_core.layer_text import conv_text, max_pool_text
 from resnet_core.models import (
     BasicBlock,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from resnet_core.inference import evaluating
+from resnet_core.model_state import evaluating
 
 __all__ = [
     "METHODS",

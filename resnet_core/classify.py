@@ -23,7 +23,7 @@ from torchvision.transforms import InterpolationMode
 
 from resnet_core import cam as cams
 from resnet_core.checkpoint import SHIPPED_KEY, Checkpoint, load_checkpoint, shipped_checkpoint
-from resnet_core.inference import evaluating
+from resnet_core.model_state import evaluating
 from resnet_core.models import get_spec
 from resnet_core.pretrained import (
     ProgressCallback,

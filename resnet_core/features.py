@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from resnet_core.cam import ActivationCapture, stage_layers
 from resnet_core.colormaps import apply_colormap
-from resnet_core.inference import evaluating
+from resnet_core.model_state import evaluating
 
 __all__ = ["StageFeatures", "feature_grid", "feature_layers", "stage_features"]
 

@@ -22,7 +22,7 @@ from resnet_core.checkpoint import CheckpointError
 from resnet_core.data import DataError
 from resnet_core.insight.nets import SCALES, InsightError, paper_depths
 from resnet_core.insight.probe import eval_split, make_probe
-from resnet_core.insight.runs import gradient_flow_runs, lesion_run, shattered_runs
+from resnet_core.insight.specs import EXPERIMENTS
 from resnet_core.insight.trained import RACE_NETS, load_race_net, trained_on_synthetic
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -94,34 +94,28 @@ def _finish(experiment: str, args: argparse.Namespace, started: float, **fields:
     return EXIT_OK
 
 
-def cmd_gradient_flow(args: argparse.Namespace) -> int:
+def _on_fresh_nets(name: str, args: argparse.Namespace, summary: Callable[[Any], str], **fields: Any) -> int:
+    """Experiment ``name`` on fresh nets of each depth, one progress line per net, then the JSON line."""
     say = _progress(args)
     started = time.perf_counter()
     scale = SCALES[args.scale]
-    dataset = _data(args)
-    probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
-    runs = gradient_flow_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=say)
+    probe = make_probe(_data(args), args.batch, input_size=scale.resolution, seed=args.seed)
+    runs = EXPERIMENTS[name].run(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=say)
     for run in runs:
-        say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
-             f"log10(max/min) = {run['log10_spread']:.2f}, first conv {run['relative_grad_norms'][0]:.3g}, "
-             f"last conv {run['relative_grad_norms'][-1]:.3g}")
-    return _finish("gradient-flow", args, started, scale=scale.name, data=probe.source,
-                   synthetic=probe.synthetic, runs=runs)
+        say(f"{run.model:>9} {'residual' if run.residual else 'plain':>8}: {summary(run)}")
+    return _finish(name, args, started, scale=scale.name, data=probe.source, synthetic=probe.synthetic, **fields,
+                   runs=[run.to_json() for run in runs])
+
+
+def cmd_gradient_flow(args: argparse.Namespace) -> int:
+    return _on_fresh_nets("gradient-flow", args, lambda run: (
+        f"log10(max/min) = {run.log10_spread:.2f}, first conv {run.relative_grad_norms[0]:.3g}, "
+        f"last conv {run.relative_grad_norms[-1]:.3g}"))
 
 
 def cmd_shattered(args: argparse.Namespace) -> int:
-    say = _progress(args)
-    started = time.perf_counter()
-    scale = SCALES[args.scale]
-    dataset = _data(args)
-    probe = make_probe(dataset, args.batch, input_size=scale.resolution, seed=args.seed)
-    runs = shattered_runs(args.depths or DEFAULT_DEPTHS, probe, scale=scale, seed=args.seed, progress=say)
-    for run in runs:
-        say(f"{run['model']:>9} {'residual' if run['residual'] else 'plain':>8}: "
-             f"neighbour correlation {run['autocorrelation']:.2f}")
-        del run["t"], run["gradient"]  # 256 numbers each: the page draws them, the JSON line keeps the summary
-    return _finish("shattered", args, started, scale=scale.name, data=probe.source,
-                   synthetic=probe.synthetic, points=256, runs=runs)
+    return _on_fresh_nets("shattered", args, lambda run: f"neighbour correlation {run.autocorrelation:.2f}",
+                          points=256)
 
 
 def cmd_lesion(args: argparse.Namespace) -> int:
@@ -147,10 +141,10 @@ def cmd_lesion(args: argparse.Namespace) -> int:
                                mean=ckpt.mean, std=ckpt.std)
             sources.add(probe.source)
             say(f"lesion: {label}")
-            run = lesion_run(ckpt, probe, seed=args.seed, progress=lambda m: say(f"  {m}"))
-            worst = min((b["acc"] for b in run["blocks"] if b["acc"] is not None), default=float("nan"))
-            say(f"  baseline {run['baseline_acc']:.1%}, worst single deletion {worst:.1%}")
-            runs.append({"depth": depth, **run})
+            run = EXPERIMENTS["lesion"].run(ckpt, probe, seed=args.seed, progress=lambda m: say(f"  {m}"))
+            worst = min((b.acc for b in run.blocks if b.acc is not None), default=float("nan"))
+            say(f"  baseline {run.baseline_acc:.1%}, worst single deletion {worst:.1%}")
+            runs.append(run.to_json())
     return _finish("lesion", args, started, data="; ".join(sorted(sources)), runs=runs)
 
 

@@ -12,4 +12,7 @@ Each module holds one experiment and is pure PyTorch (no Streamlit, no Plotly):
 
 :mod:`~resnet_core.insight.nets` builds the networks at initialisation, :mod:`~resnet_core.insight.trained`
 loads the trained ones, :mod:`~resnet_core.insight.probe` prepares the images.
+:mod:`~resnet_core.insight.specs` lists the five (name, title, run function, result type, verdict) for
+the page and the CLI; :mod:`~resnet_core.insight.runs` runs them over several nets into the typed
+results of :mod:`~resnet_core.insight.results`, and :mod:`~resnet_core.insight.verdicts` says what they show.
 """

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from resnet_core.insight.nets import Scale, build_net, model_name
 from resnet_core.insight.probe import Probe
-from resnet_core.insight.state import untouched
+from resnet_core.model_state import untouched
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from resnet_core.insight.nets import InsightError
-from resnet_core.insight.state import untouched
+from resnet_core.model_state import evaluating
 from resnet_core.models import BasicBlock, Bottleneck, ResNet
 
 CHUNK = 500  # images per forward pass: bounded memory, full-size matrix products
@@ -130,8 +130,7 @@ def lesion_study(
     chain = _Chain(model)
     correct = [0] * len(chain.blocks)
     base_correct = 0
-    with untouched(model), torch.inference_mode():
-        model.eval()
+    with evaluating(model), torch.inference_mode():
         for done, (x, y) in enumerate(_batches(images, labels, chunk)):
             a = chain.stem(x)
             for i, (_, block) in enumerate(chain.blocks):
@@ -176,8 +175,7 @@ def accuracy_with_deleted(model: nn.Module, images: Tensor, labels: Tensor, name
                           chunk: int = CHUNK) -> float:
     """Test accuracy (eval mode) with every block in ``names`` deleted at once."""
     correct = 0
-    with untouched(model), torch.inference_mode():
-        model.eval()
+    with evaluating(model), torch.inference_mode():
         for x, y in _batches(images, labels, chunk):
             correct += int((forward_with_deleted(model, x, names).argmax(1) == y).sum())
     return correct / len(labels)

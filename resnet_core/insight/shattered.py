@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from resnet_core.insight.nets import InsightError, Scale, build_net, model_name
 from resnet_core.insight.probe import Probe
-from resnet_core.insight.state import untouched
+from resnet_core.model_state import untouched
 
 POINTS = 256  # along the line, as in the paper
 

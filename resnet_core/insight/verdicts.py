@@ -1,27 +1,41 @@
 """What each experiment showed, in a few plain sentences computed from its numbers.
 
 The page says what was measured, including where it disagrees with the paper it illustrates;
-nothing here is written in advance of the result. Runs are the dicts of :mod:`resnet_core.insight.runs`.
+nothing here is written in advance of the result. Every verdict takes the same thing: the typed
+results of :mod:`resnet_core.insight.results` by the label the page gives each net, in its order.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from resnet_core.insight.nets import net_label
+from resnet_core.insight.results import (
+    GradientFlowResult,
+    LandscapeResult,
+    LesionResult,
+    ResponsesResult,
+    ShatteredResult,
+)
 
-Run = Mapping[str, Any]
 CHANCE = 0.1  # ten classes
 
 
-def _pairs(runs: Sequence[Run]) -> list[tuple[int, Run | None, Run | None]]:
+class _FreshNet(Protocol):
+    depth: int
+    residual: bool
+
+
+F = TypeVar("F", bound=_FreshNet)
+
+
+def _pairs(runs: Iterable[F]) -> list[tuple[int, F | None, F | None]]:
     """(depth, plain run, residual run) for every depth, shallowest first."""
-    depths = sorted({int(r["depth"]) for r in runs})
-    pick = {(int(r["depth"]), bool(r["residual"])): r for r in runs}
-    return [(d, pick.get((d, False)), pick.get((d, True))) for d in depths]
+    pick = {(r.depth, r.residual): r for r in runs}
+    return [(d, pick.get((d, False)), pick.get((d, True))) for d in sorted({d for d, _ in pick})]
 
 
 def _times(x: float) -> str:
@@ -35,19 +49,19 @@ def _times(x: float) -> str:
     return f"{x:.3g}x"
 
 
-def gradient_flow(runs: Sequence[Run]) -> list[str]:
+def gradient_flow(results: Mapping[str, GradientFlowResult]) -> list[str]:
     """One sentence per net, then what the plain nets' gradients did toward the input."""
     lines = []
-    for run in runs:
-        g = run["relative_grad_norms"]
+    for run in results.values():
+        g = run.relative_grad_norms
         lines.append(
-            f"**{net_label(run['depth'], run['residual'])}**: first conv {g[0]:.3g}, last conv {g[-1]:.3g}, "
-            f"{run['log10_spread']:.1f} orders of magnitude between its largest and smallest layer."
+            f"**{net_label(run.depth, run.residual)}**: first conv {g[0]:.3g}, last conv {g[-1]:.3g}, "
+            f"{run.log10_spread:.1f} orders of magnitude between its largest and smallest layer."
         )
-    deep = [(d, p, r) for d, p, r in _pairs(runs) if p is not None and r is not None]
+    deep = [(d, p, r) for d, p, r in _pairs(results.values()) if p is not None and r is not None]
     if deep:
         d, plain, residual = deep[-1]
-        pg = plain["relative_grad_norms"]
+        pg = plain.relative_grad_norms
         if pg[0] > pg[-1]:
             lines.append(
                 f"With batch norm, plain-{d}'s gradients do not vanish toward the input: they **grow**, "
@@ -62,52 +76,59 @@ def gradient_flow(runs: Sequence[Run]) -> list[str]:
                 )
         else:
             lines.append(f"Plain-{d}'s gradients shrink {_times(pg[-1] / pg[0])} toward the input: they vanish.")
-        if residual["log10_spread"] < plain["log10_spread"]:
+        if residual.log10_spread < plain.log10_spread:
             lines.append(
-                f"ResNet-{d} keeps its layers within {residual['log10_spread']:.1f} orders of magnitude, against "
-                f"{plain['log10_spread']:.1f} for plain-{d}: every shortcut carries the gradient past its block unchanged."
+                f"ResNet-{d} keeps its layers within {residual.log10_spread:.1f} orders of magnitude, against "
+                f"{plain.log10_spread:.1f} for plain-{d}: every shortcut carries the gradient past its block unchanged."
             )
         else:
             lines.append(f"Here ResNet-{d}'s layers are no closer together than plain-{d}'s: not what the shortcut promises.")
     return lines
 
 
-def shattered(runs: Sequence[Run]) -> list[str]:
+def shattered(results: Mapping[str, ShatteredResult]) -> list[str]:
     """Neighbour correlations per depth, and whether depth shatters plain gradients more than residual ones."""
     lines = []
-    for d, plain, residual in _pairs(runs):
-        parts = [f"{net_label(d, r['residual'])} **{r['autocorrelation']:.2f}**" for r in (plain, residual) if r]
+    pairs = _pairs(results.values())
+    for d, plain, residual in pairs:
+        parts = [f"{net_label(d, r.residual)} **{r.autocorrelation:.2f}**" for r in (plain, residual) if r]
         lines.append(f"Neighbour correlation at depth {d}: " + ", ".join(parts) + ".")
-    both = [(d, p, r) for d, p, r in _pairs(runs) if p is not None and r is not None]
+    both = [(d, p, r) for d, p, r in pairs if p is not None and r is not None]
     if both:
-        noise = [f"plain-{d}" for d, p, _ in both if abs(p["autocorrelation"]) < 0.2]
+        noise = [f"plain-{d}" for d, p, _ in both if abs(p.autocorrelation) < 0.2]
         if noise:
             lines.append(f"{', '.join(noise)}: correlation near zero, so the gradient is white noise: what it says "
                          "at one input tells nothing about the input next to it.")
-        if all(r["autocorrelation"] > p["autocorrelation"] for _, p, r in both):
+        if all(r.autocorrelation > p.autocorrelation for _, p, r in both):
             lines.append("At every depth the residual net's gradient is smoother than its plain twin's, as "
                          "Balduzzi et al. found.")
         else:
-            worse = [f"depth {d}" for d, p, r in both if r["autocorrelation"] <= p["autocorrelation"]]
+            worse = [f"depth {d}" for d, p, r in both if r.autocorrelation <= p.autocorrelation]
             lines.append(f"Unlike Balduzzi et al., the residual net is not smoother at {', '.join(worse)} in this draw; "
                          "try another seed: one line of 256 points is a small sample.")
     return lines
 
 
-def lesion(plain: Run, residual: Run, plain_label: str, residual_label: str) -> list[str]:
-    """What one deleted block leaves of each net, measured above chance so that a net which learnt
+def lesion(results: Mapping[str, LesionResult]) -> list[str]:
+    """What one deleted block leaves of a plain and a residual net (the first of each kind in
+    ``results``; nothing to say without both), measured above chance so that a net which learnt
     less (a lower baseline) is not flattered by having less to lose."""
+    plain_label = next((label for label, r in results.items() if not r.residual), None)
+    residual_label = next((label for label, r in results.items() if r.residual), None)
+    if plain_label is None or residual_label is None:
+        return []
+    plain, residual = results[plain_label], results[residual_label]
     lines = []
     kept: dict[str, float] = {}
     for run, label in ((plain, plain_label), (residual, residual_label)):
-        accs = [(b["acc"], b["name"]) for b in run["blocks"] if b["acc"] is not None]
+        accs = [(b.acc, b.name) for b in run.blocks if b.acc is not None]
         if not accs:
             lines.append(f"**{label}** has no block that can be deleted.")
             continue
-        base = run["baseline_acc"]
+        base = run.baseline_acc
         mean = sum(a for a, _ in accs) / len(accs)
         worst, worst_name = min(accs)
-        skipped = len(run["blocks"]) - len(accs)
+        skipped = len(run.blocks) - len(accs)
         note = f"; {skipped} blocks that change the shape cannot be deleted" if skipped else ""
         share = ""
         if base > CHANCE:
@@ -122,15 +143,16 @@ def lesion(plain: Run, residual: Run, plain_label: str, residual_label: str) -> 
         else:
             lines.append("Unlike Veit et al., the residual net keeps no more of its accuracy than the plain one "
                          "when a block goes.")
-    elif plain["baseline_acc"] <= CHANCE or residual["baseline_acc"] <= CHANCE:
+    elif plain.baseline_acc <= CHANCE or residual.baseline_acc <= CHANCE:
         lines.append("A net at chance has nothing to lose: train it longer for this comparison to mean something.")
     return lines
 
 
-def responses(results: Mapping[str, Sequence[float]], residual: Mapping[str, bool]) -> list[str]:
+def responses(results: Mapping[str, ResponsesResult]) -> list[str]:
     """Mean and median response std per net, and whether the residual nets respond more weakly, as in
     Figure 7: on average, and for the typical (median) layer, which a few loud layers cannot sway."""
-    nets = {label: stds for label, stds in results.items() if stds}
+    nets = {label: r.stds for label, r in results.items() if r.stds}
+    residual = {label: r.residual for label, r in results.items()}
     means = {label: sum(stds) / len(stds) for label, stds in nets.items()}
     medians = {label: statistics.median(stds) for label, stds in nets.items()}
     lines = [f"**{label}**: response std {means[label]:.2f} on average, {medians[label]:.2f} for the median layer, "
@@ -168,23 +190,24 @@ def local_minima(losses: Sequence[float | None]) -> int:
     return sum(1 for i in range(1, len(v) - 1) if v[i] < v[i - 1] and v[i] < v[i + 1])
 
 
-def landscape(slices: Mapping[str, Run], residual: Mapping[str, bool]) -> list[str]:
+def landscape(slices: Mapping[str, LandscapeResult]) -> list[str]:
     """How bumpy each slice is (local minima along it), and where the trained weights sit in it.
 
     Li et al.'s finding is about shape: skip connections keep the surface smooth and convex-looking,
     a deep plain net's is chaotic. A net that learnt little sits high on a flat, bumpy plateau, so
     steepness alone would mislead; the number of local minima does not.
     """
-    minima = {label: local_minima(s["losses"]) for label, s in slices.items()}
+    minima = {label: local_minima(s.losses) for label, s in slices.items()}
+    residual = {label: s.residual for label, s in slices.items()}
     lines = []
     for label, s in slices.items():
-        losses, centre = s["losses"], len(s["losses"]) // 2
+        losses, centre = s.losses, len(s.losses) // 2
         finite = [(x, i) for i, x in enumerate(losses) if x is not None and math.isfinite(x)]
         lowest = min(finite)[1] if finite else centre
         where = ("the trained weights at its lowest point" if lowest == centre
-                 else f"its lowest point at α = {s['alphas'][lowest]:+.2f}, not at the trained weights")
+                 else f"its lowest point at α = {s.alphas[lowest]:+.2f}, not at the trained weights")
         count = minima[label]
-        lines.append(f"**{label}**: loss {losses[centre]:.2f} at the trained weights ({s['accs'][centre]:.0%} "
+        lines.append(f"**{label}**: loss {losses[centre]:.2f} at the trained weights ({s.accs[centre]:.0%} "
                      f"accuracy); {count} local minim{'um' if count == 1 else 'a'} along the slice, {where}.")
     plain = [m for label, m in minima.items() if not residual[label]]
     res = [m for label, m in minima.items() if residual[label]]

@@ -1,0 +1,97 @@
+"""What each experiment measured on one network, as the page, the charts, the verdicts and the CLI read it.
+
+One frozen dataclass per experiment; ``to_json()`` is that network's entry in the CLI's JSON line
+(issue 8), so the page and the CLI read the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from resnet_core.insight.lesion import BlockLesion, MultiLesion
+
+
+@dataclass(frozen=True)
+class GradientFlowResult:
+    """``||dL/dW|| / ||W||`` per conv layer of a fresh net, input to output."""
+
+    model: str  # registry name, e.g. "resnet56"
+    depth: int
+    residual: bool
+    layers: tuple[str, ...]
+    relative_grad_norms: tuple[float, ...]
+    log10_spread: float  # orders of magnitude between the largest and smallest layer
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "depth": self.depth, "residual": self.residual, "layers": list(self.layers),
+                "relative_grad_norms": list(self.relative_grad_norms), "log10_spread": self.log10_spread}
+
+
+@dataclass(frozen=True)
+class ShatteredResult:
+    """The gradient along a line of inputs through a fresh net, and its neighbour correlation."""
+
+    model: str
+    depth: int
+    residual: bool
+    autocorrelation: float  # lag-1: 1 smooth, 0 white noise
+    t: tuple[float, ...]
+    gradient: tuple[float, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        # t and gradient are 256 numbers each: the page draws them, the JSON line keeps the summary.
+        return {"model": self.model, "depth": self.depth, "residual": self.residual,
+                "autocorrelation": self.autocorrelation}
+
+
+@dataclass(frozen=True)
+class LesionResult:
+    """Test accuracy of a trained net intact, with each block deleted, and with several deleted at once."""
+
+    model: str
+    depth: int
+    residual: bool
+    baseline_acc: float
+    blocks: tuple[BlockLesion, ...]  # acc None where a block cannot be deleted
+    multi: tuple[MultiLesion, ...]
+    images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "depth": self.depth, "model": self.model, "residual": self.residual, "baseline_acc": self.baseline_acc,
+            "blocks": [{"name": b.name, "acc": b.acc} for b in self.blocks],
+            "multi": [{"deleted": m.count, "acc": m.mean, "accs": list(m.accs)} for m in self.multi],
+            "images": self.images,
+        }
+
+
+@dataclass(frozen=True)
+class ResponsesResult:
+    """Std of every 3x3 layer's response of a trained net (He et al., Figure 7)."""
+
+    model: str
+    residual: bool
+    layers: tuple[str, ...]
+    stds: tuple[float, ...]
+    images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "residual": self.residual, "layers": list(self.layers),
+                "stds": list(self.stds), "images": self.images}
+
+
+@dataclass(frozen=True)
+class LandscapeResult:
+    """Loss and accuracy along a filter-normalised direction; the middle alpha (0) is the trained weights."""
+
+    model: str
+    residual: bool
+    alphas: tuple[float, ...]
+    losses: tuple[float, ...]
+    accs: tuple[float, ...]
+    images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "residual": self.residual, "alphas": list(self.alphas),
+                "losses": list(self.losses), "accs": list(self.accs), "images": self.images}
