@@ -29,6 +29,7 @@ from resnet_core.settings import DATA_DIR_ENV, cache_dir, data_folder_policy
 
 __all__ = [
     "DataError",
+    "DataSource",
     "ImageDataset",
     "RunData",
     "SYNTHETIC_CLASSES",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 Split = Literal["train", "test"]
+DataSource = Literal["cifar10", "synthetic"]  # what a run trains on
 
 _TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 _TEST_FILES = ("test_batch",)
@@ -478,7 +480,7 @@ SYNTHETIC_TEST = 1_000
 
 
 def load_splits(
-    data: str,
+    data: DataSource,
     data_dir: str | None = None,
     *,
     train_subset: int | None = None,

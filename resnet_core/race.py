@@ -24,7 +24,7 @@ from typing import Callable, Literal, Union
 import torch
 from torch import nn
 
-from resnet_core.data import ImageDataset, load_splits
+from resnet_core.data import DataSource, ImageDataset, load_splits
 from resnet_core.device import pick_device, set_cpu_threads
 from resnet_core.engine.batches import Batches
 from resnet_core.engine.divergence import EXPLODE_FACTOR, EXPLODE_PATIENCE, DivergenceWatch
@@ -64,7 +64,7 @@ class Contender:
 
 @dataclass(frozen=True)
 class RaceConfig:
-    """Everything that defines a race. Build it with :func:`resnet_core.experiments.race_config`."""
+    """Everything that defines a race. Build it with :meth:`resnet_core.lessons.Experiment.config`."""
 
     contenders: tuple[Contender, ...]
     steps: int  # SGD steps per network: the paper's x-axis is iterations
@@ -82,7 +82,7 @@ class RaceConfig:
     crop_padding: int = 4  # random-crop padding in pixels at `resolution` (paper: 4 at 32x32)
     seed: int = 0  # weights, data order and augmentation
     device: str = "auto"
-    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data: DataSource = "cifar10"
     data_dir: str | None = None
     train_subset: int | None = None  # None: the whole training split
     test_subset: int | None = 1000  # test images per evaluation (stratified)

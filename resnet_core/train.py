@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Union
+from typing import IO, Any, Callable, Literal, Union, get_args
 
 import torch
 import torch.distributed as dist
@@ -21,13 +21,13 @@ from torch import nn
 
 from resnet_core.checkpoint import save_checkpoint
 from resnet_core.cifar10 import MEAN, STD
-from resnet_core.data import ImageDataset, load_data
+from resnet_core.data import DataSource, ImageDataset, load_data
 from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device, set_cpu_threads
 from resnet_core.engine.batches import Batches
 from resnet_core.engine.divergence import DivergenceWatch
 from resnet_core.engine.evaluate import eval_totals
 from resnet_core.engine.layers import weighted_layers
-from resnet_core.engine.schedule import lr_at_progress
+from resnet_core.engine.schedule import Schedule, lr_at_progress
 from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
 from resnet_core.optim import SGD, AdamW, Optimizer
@@ -43,11 +43,21 @@ __all__ = [
     "evaluate",
     "lr_at",
     "resolve_precision",
+    "single_run_recipe",
     "train",
     "weighted_layers",
 ]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+OptimizerName = Literal["sgd", "adamw"]
+
+#: The allowed values of TrainConfig's text fields, read off their Literal types (one list each).
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": get_args(OptimizerName),
+    "schedule": get_args(Schedule),
+    "precision": get_args(Precision),
+    "data": get_args(DataSource),
+}
 
 
 CPU_BUDGET_S = 120.0  # seconds of training in the CPU recipes: a visitor watches the whole run
@@ -67,11 +77,11 @@ class TrainConfig:
     budget_s: float | None = None  # seconds of training (evaluation not counted); set epochs=None with it
     batch_size: int = 256  # images per step (per process when distributed); 256 beat 512 on 2 cores
     #                        (more steps in a short run, and faster per image: bench/RESULTS.md)
-    optimizer: Literal["sgd", "adamw"] = "sgd"  # SGD uses Nesterov momentum
+    optimizer: OptimizerName = "sgd"  # SGD uses Nesterov momentum
     lr: float = 0.3  # peak learning rate of the schedule for this batch_size (not rescaled for others)
     momentum: float = 0.9  # SGD momentum; AdamW's beta1
     weight_decay: float = 5e-4  # L2 on conv/linear weights only, per step; BN and biases get none
-    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    schedule: Schedule = "onecycle"
     warmup: float = 0.2  # fraction of the run spent ramping the lr linearly up from 0 (onecycle, cosine)
     label_smoothing: float = 0.2  # probability mass spread over all classes (Szegedy et al., 2016)
     tta: bool = True  # test-time augmentation: average logits of the image and its mirror (2x eval cost)
@@ -82,7 +92,7 @@ class TrainConfig:
     seed: int = 0  # weights, data order and augmentation all derive from it
     device: str = "auto"  # auto|cpu|cuda
     precision: Precision = "auto"  # auto|fp32|bf16|fp16; auto: see resolve_precision()
-    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data: DataSource = "cifar10"
     data_dir: str | None = None  # cifar-10-batches-py or its parent; None: $RESNET_DATA_DIR / cache
     log_every: int = 20  # steps between StepMetrics (each is one host sync on a GPU)
     grad_norm_every: int = 50  # steps between GradNorms; 0: never
@@ -122,13 +132,7 @@ class TrainConfig:
             raise ValueError(f"log_every must be at least 1 step, got {self.log_every}")
         if self.grad_norm_every < 0:
             raise ValueError(f"grad_norm_every must be >= 0 (0: never), got {self.grad_norm_every}")
-        choices: dict[str, tuple[str, ...]] = {
-            "optimizer": ("sgd", "adamw"),
-            "schedule": ("onecycle", "cosine", "constant"),
-            "precision": ("auto", "fp32", "bf16", "fp16"),
-            "data": ("cifar10", "synthetic"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; use one of {', '.join(allowed)}")
         if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
@@ -138,16 +142,12 @@ class TrainConfig:
     def for_device(cls, device: str = "auto") -> "TrainConfig":
         """The tuned default for ``device`` ("auto" resolves to what this machine has).
 
-        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
-        CPU: a ResNet-9 at 1/4 width for a 2-minute budget on 2 cores, in the variant that fits
-        what the CPU can do (:func:`resnet_core.device.cpu_recipe`; bench/RESULTS.md, "Training"):
-
-        - "bf16" (AVX512-BF16 or AMX): the class defaults, batch 256, lr 0.3, bf16 autocast:
-          82.9% in 120 s on a 2-core AVX-512 EPYC (1846 images/s, 4 epochs).
-        - "fp32" (AVX2 only, like many cloud vCPUs): batch 64, lr 0.15: 76.9-78.0% in 120 s on a
-          quiet 2-core AVX2 EPYC (3 seeds, ~700 images/s, under 2 epochs; batch 128, lr 0.2 scored
-          the same, 76.5-77.9%). Batch 64 because its steps need ~90 MB less memory, which keeps a
-          server under 1 GB (issue #10).
+        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the
+        dev machine). CPU: a ResNet-9 at 1/4 width for a 2-minute budget, in the variant that fits
+        what the CPU can do (:func:`resnet_core.device.cpu_recipe`): the class defaults with bf16
+        autocast where the CPU has AVX512-BF16 or AMX; batch 64 at lr 0.15 in fp32 where it has
+        only AVX2, as many cloud vCPUs do (batch 64 because its steps need less memory, which keeps
+        a server under 1 GB, issue #10). Measurements: bench/RESULTS.md, "Training".
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
@@ -157,6 +157,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def single_run_recipe(device: str = "auto") -> TrainConfig:
+    """The default single-network run for ``device``: :meth:`TrainConfig.for_device`, live.
+
+    The Train page and ``python -m resnet_core train`` both start from this; on a CPU it also logs
+    every step (a CPU step is long, so a metric costs nothing next to it and the charts stay live).
+    """
+    recipe = TrainConfig.for_device(device)
+    if recipe.device == "cpu" or (recipe.device == "auto" and pick_device("auto").type == "cpu"):
+        recipe = replace(recipe, log_every=1, grad_norm_every=1)
+    return recipe
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,10 +273,9 @@ class TrainResult:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """What "auto" means on ``device``: bf16 autocast where the hardware runs bf16 natively.
 
-    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on a 2-core AMD EPYC
-    with avx512_bf16, bf16 autocast trained resnet9_w16 at batch 256 at 1997 images/s against 1074
-    for fp32 (bench/RESULTS.md, "training throughput, fp32 vs bf16", load ~1), so "auto" picks
-    bf16 there. Without those instructions bf16 is emulated and slower than fp32: "auto" stays fp32.
+    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX, where bf16 autocast
+    trains nearly twice as fast as fp32 (bench/RESULTS.md, "training throughput, fp32 vs bf16").
+    Without those instructions bf16 is emulated and slower than fp32: "auto" stays fp32.
     """
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
