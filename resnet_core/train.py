@@ -8,6 +8,7 @@ per-epoch test metrics, per-layer gradient norms) and stops promptly when asked.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -24,9 +25,11 @@ from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import DataSource, ImageDataset, load_data
 from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device, set_cpu_threads
 from resnet_core.engine.batches import Batches
+from resnet_core.engine.batchnorm import SETTLED_STEPS, recalibrate_batchnorm
 from resnet_core.engine.divergence import DivergenceWatch
 from resnet_core.engine.evaluate import eval_totals
 from resnet_core.engine.layers import weighted_layers
+from resnet_core.engine.outcome import LOSS_GAP, judge_end
 from resnet_core.engine.schedule import Schedule, lr_at_progress
 from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
@@ -226,6 +229,9 @@ class TrainResult:
     test_acc: float | None  # 0..1, None when there was no evaluation
     test_loss: float | None
     device: str = "cpu"  # where it trained, e.g. "cpu", "cuda:0"
+    #: For people and scripts: "learned", "learned nothing" (chance accuracy at the end),
+    #: "diverged" or "stopped"; "" where there was no final evaluation to judge.
+    outcome: str = ""
     precision: str = "fp32"  # what "auto" resolved to
     data: str = ""  # ImageDataset.source of the training set
     classes: tuple[str, ...] = ()  # class names of the training set, index = label
@@ -243,6 +249,8 @@ class TrainResult:
             "test_acc": None if self.test_acc is None else round(self.test_acc, 4),
             "test_loss": None if self.test_loss is None else round(self.test_loss, 4),
             "status": self.status,
+            "outcome": self.outcome,
+            "message": self.message,
             "data": self.data,
         }
 
@@ -345,6 +353,7 @@ class _RunState:
     status: Literal["finished", "stopped", "diverged"] | None = None  # None while running
     message: str = ""
     last_eval: tuple[float, float] | None = None
+    last_train_loss: float | None = None  # mean training loss of the latest report window
 
 
 class Trainer:
@@ -560,6 +569,7 @@ class Trainer:
                 torch.cuda.synchronize(state.device)
             now = self._elapsed(state)
             seen = stats[2]
+            state.last_train_loss = stats[0] / max(seen, 1)
             self._emit(StepMetrics(
                 step=state.step, epoch=state.epochs_done + (b + 1) / state.batches.steps_per_epoch,
                 loss=stats[0] / max(seen, 1), acc=stats[1] / max(seen, 1), lr=lr,
@@ -608,6 +618,7 @@ class Trainer:
             torch.cuda.synchronize(state.device)
         state.train_s = self._elapsed(state)
         steps_per_epoch = state.batches.steps_per_epoch
+        outcome = ""
         if state.status == "diverged":
             state.message = self._divergence_message(state)
             state.last_eval = None
@@ -628,7 +639,15 @@ class Trainer:
             state.message = (f"finished {state.step} steps ({state.epochs_done} full epochs) "
                              f"in {state.train_s:.1f} s of training")  # fmt: skip
             if state.last_eval is not None:
+                outcome, words = self._judge(state)
                 state.message += f"; test accuracy {state.last_eval[1]:.2%}"
+                if outcome == "diverged":
+                    state.status = "diverged"
+                    state.last_eval = None  # a blown-up network's scores mean nothing
+                if words:
+                    state.message += f", but {words}"
+        if state.status in ("stopped", "diverged"):
+            outcome = state.status
         state.net.eval()
         return TrainResult(
             status=state.status or "finished",
@@ -644,7 +663,38 @@ class Trainer:
             precision=state.precision,
             data=state.train_data.source,
             classes=state.train_data.classes,
+            outcome=outcome,
         )
+
+    def _judge(self, state: _RunState) -> tuple[str, str]:
+        """The outcome of a finished run from its final evaluation, and a sentence ("" if it learned).
+
+        A short run's BatchNorm statistics may not describe its network yet (see
+        :mod:`resnet_core.engine.batchnorm`): where its test loss is orders of magnitude above its
+        training loss, the statistics are re-estimated from training images, and if that explains
+        the gap the network keeps them and the run is scored with them.
+        """
+        assert state.last_eval is not None
+        stats = self._all_sum(state.window.clone()).tolist()  # the steps since the last report
+        train_loss = stats[0] / stats[2] if stats[2] else state.last_train_loss
+        note = ""
+        gap = train_loss is not None and state.last_eval[0] > LOSS_GAP * max(train_loss, 0.01)
+        if gap and state.step < SETTLED_STEPS:
+            settled = copy.deepcopy(state.net)
+            recalibrate_batchnorm(settled, state.batches.images, state.batches.batch_size)
+            again = self._evaluate_ignoring_stop(settled, state.test_data, state.device, state.precision)
+            if again is not None and math.isfinite(again[0]) and again[0] <= LOSS_GAP * max(train_loss, 0.01):
+                note = (f" (BatchNorm's running statistics had not settled after {state.step} steps: the test "
+                        f"loss was {state.last_eval[0]:.3g} with them, {again[0]:.3g} with statistics "
+                        f"re-estimated from training images, which the model now keeps)")  # fmt: skip
+                state.net.load_state_dict(settled.state_dict())
+                state.last_eval = again
+                self._emit(EpochMetrics(state.epochs_done, again[0], again[1], state.train_s))
+        test_loss, test_acc = state.last_eval
+        outcome, words = judge_end(test_loss, test_acc, train_loss, len(state.train_data.classes), self.config.lr)
+        if note:
+            words = (words + note) if words else note.strip(" ()")
+        return outcome, words
 
     @staticmethod
     def _ended_mid_epoch(step: int, steps_per_epoch: int) -> bool:

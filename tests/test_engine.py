@@ -100,3 +100,44 @@ def test_evaluation_counts_and_restores_the_mode() -> None:
     totals = eval_totals(net, test.images, test.labels, device=torch.device("cpu"), batch_size=7)
     assert totals is not None and totals[2] == 30 and 0 <= totals[1] <= 30 and net.training
     assert eval_totals(net, test.images, test.labels, device=torch.device("cpu"), should_stop=lambda: True) is None
+
+
+# --- how a finished run ended (issue 19, item 4) ------------------------------------------------
+
+from resnet_core.engine.batchnorm import recalibrate_batchnorm  # noqa: E402
+from resnet_core.engine.outcome import judge_end  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "test_loss, test_acc, train_loss, outcome, words",
+    [
+        (math.nan, 0.1, 2.3, "diverged", "test loss is nan"),
+        (math.inf, 0.1, 2.3, "diverged", "test loss is inf"),
+        (1.2e4, 0.1, 8.0, "diverged", "over 100x the training loss"),  # lr 10, a 20 s run
+        (1.2e4, 0.1, None, "learned nothing", "is chance (10%)"),  # no training loss to compare with
+        (2.31, 0.105, 2.30, "learned nothing", "test accuracy 10.5% is chance"),
+        (1.1, 0.62, 0.9, "learned", ""),
+        (150.0, 0.6, 2.0, "learned", ""),  # 75x: bad, but not orders of magnitude
+    ],
+)
+def test_the_end_of_a_run_is_judged_on_its_numbers(
+    test_loss: float, test_acc: float, train_loss: float | None, outcome: str, words: str
+) -> None:
+    got, text = judge_end(test_loss, test_acc, train_loss, 10, lr=10.0)
+    assert got == outcome and words in text
+    if outcome != "learned":
+        assert text.startswith(outcome) and "lower the learning rate (now 10)" in text
+
+
+def test_recalibrated_batchnorm_statistics_are_the_images_statistics() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4)).eval()
+    images = make_synthetic(64, split="train", seed=0).images
+    recalibrate_batchnorm(net, images, batch_size=16, max_batches=4)
+    from resnet_core.augment import normalize
+    from resnet_core.cifar10 import MEAN, STD
+
+    with torch.no_grad():
+        out = net[0](normalize(images, MEAN, STD))
+    bn = net[1]
+    assert torch.allclose(bn.running_mean, out.mean((0, 2, 3)), atol=1e-5)
+    assert not net.training and bn.momentum == 0.1  # mode and momentum restored
