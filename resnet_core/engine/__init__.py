@@ -6,6 +6,8 @@
 - :mod:`~resnet_core.engine.divergence`: when a loss has diverged
 - :mod:`~resnet_core.engine.evaluate`: loss and accuracy on held-out images
 - :mod:`~resnet_core.engine.layers`: the weighted layers the paper counts
+- :mod:`~resnet_core.engine.batchnorm`: BatchNorm statistics re-estimated after a short run
+- :mod:`~resnet_core.engine.outcome`: how a finished run ended (learned, learned nothing, diverged)
 
 Each loop composes them in its own order; none of them knows about a config class.
 """
