@@ -7,6 +7,8 @@ what lets the trainer skip the ``DataLoader`` (airbench does the same).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 __all__ = ["normalize", "random_crop", "random_flip", "augment"]
@@ -64,16 +66,21 @@ def augment(
 
 def normalize(
     images: torch.Tensor,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
+    mean: Sequence[float],
+    std: Sequence[float],
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """uint8 ``(N, 3, H, W)`` -> ``(x / 255 - mean) / std`` in ``dtype``, channels_last.
+    """uint8 ``(N, 3, H, W)`` or ``(3, H, W)`` -> ``(x / 255 - mean) / std`` in ``dtype``.
 
+    The one normalisation of every model input here: training, evaluation, classification and
+    the insight probes. ``mean``/``std`` are per channel in [0, 1] units. Batches come back
     channels_last because oneDNN (CPU) and cuDNN (GPU) run convolutions fastest in NHWC; doing
     the conversion here means the network's first layer does not have to.
     """
-    m = torch.tensor(mean, device=images.device, dtype=torch.float32).view(1, 3, 1, 1) * 255
-    s = torch.tensor(std, device=images.device, dtype=torch.float32).view(1, 3, 1, 1) * 255
+    # Folding the 1/255 into mean and std: one subtraction and one division per pixel.
+    m = torch.tensor(mean, device=images.device, dtype=torch.float32).view(-1, 1, 1) * 255
+    s = torch.tensor(std, device=images.device, dtype=torch.float32).view(-1, 1, 1) * 255
     x = (images.to(torch.float32) - m) / s
-    return x.to(dtype=dtype, memory_format=torch.channels_last)
+    if x.ndim == 4:
+        return x.to(dtype=dtype, memory_format=torch.channels_last)
+    return x.to(dtype=dtype)

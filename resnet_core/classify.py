@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torchvision.transforms import InterpolationMode
 
 from resnet_core import cam as cams
+from resnet_core.augment import normalize
 from resnet_core.checkpoint import SHIPPED_KEY, Checkpoint, load_checkpoint, shipped_checkpoint
 from resnet_core.model_state import evaluating
 from resnet_core.models import get_spec
@@ -87,7 +88,7 @@ class Preprocessing:
 
     def normalize(self, view: Tensor) -> Tensor:
         """(…, 3, H, W) uint8 to the normalised float input of the model."""
-        return TF.normalize(view.float() / 255.0, list(self.mean), list(self.std))
+        return normalize(view, self.mean, self.std)
 
     def __call__(self, image: Image.Image) -> Tensor:
         return self.normalize(self.view(image))

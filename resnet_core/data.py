@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -27,24 +27,27 @@ from resnet_core.cifar10 import CLASSES, IMAGE_SIZE
 from resnet_core.environment import find_cifar10_dir
 from resnet_core.settings import DATA_DIR_ENV, cache_dir, data_folder_policy
 
-if TYPE_CHECKING:  # only for the annotation; train.py imports this module
-    from resnet_core.train import TrainConfig
-
 __all__ = [
     "DataError",
+    "DataSource",
     "ImageDataset",
+    "RunData",
     "SYNTHETIC_CLASSES",
+    "SYNTHETIC_TEST",
+    "SYNTHETIC_TRAIN",
     "check_cifar10",
     "clear_cache",
     "download_cifar10",
     "load_cifar10",
     "load_data",
+    "load_splits",
     "make_synthetic",
     "stratified_subset",
     "visitor_cifar10_dir",
 ]
 
 Split = Literal["train", "test"]
+DataSource = Literal["cifar10", "synthetic"]  # what a run trains on
 
 _TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 _TEST_FILES = ("test_batch",)
@@ -472,22 +475,53 @@ def stratified_subset(dataset: ImageDataset, n: int | None) -> ImageDataset:
     )
 
 
-_SYNTHETIC_TRAIN = 5_000  # default sizes when no subset is given: a few seconds of CPU training
-_SYNTHETIC_TEST = 1_000
+SYNTHETIC_TRAIN = 5_000  # images when no subset is given: a few seconds of CPU training
+SYNTHETIC_TEST = 1_000
 
 
-def load_data(config: "TrainConfig") -> tuple[ImageDataset, ImageDataset]:
-    """``(train, test)`` for a run: ``config.data`` from ``config.data_dir``, cut to its subsets."""
-    if config.data == "synthetic":
-        train = make_synthetic(config.subset or _SYNTHETIC_TRAIN, split="train", seed=config.seed)
-        test = make_synthetic(config.test_subset or _SYNTHETIC_TEST, split="test", seed=config.seed)
-        return train, test
-    if config.data != "cifar10":
-        raise DataError(f"unknown data {config.data!r}; use 'cifar10' or 'synthetic'")
-    train = load_cifar10(config.data_dir, split="train", subset=config.subset)
-    test = load_cifar10(config.data_dir, split="test", subset=config.test_subset)
+def load_splits(
+    data: DataSource,
+    data_dir: str | None = None,
+    *,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    size: int | None = None,
+) -> tuple[ImageDataset, ImageDataset]:
+    """``(train, test)``: ``data`` ("cifar10" or "synthetic") cut to its subsets, at ``size`` pixels.
+
+    The one loader of every training loop. Synthetic data has no natural size, so it gets
+    :data:`SYNTHETIC_TRAIN` and :data:`SYNTHETIC_TEST` images where no subset is given. CIFAR-10
+    is read at ``size`` file by file (:func:`load_cifar10`): the 32x32 split is never held.
+    """
+    if data == "synthetic":
+        train = make_synthetic(train_subset or SYNTHETIC_TRAIN, split="train", seed=seed)
+        test = make_synthetic(test_subset or SYNTHETIC_TEST, split="test", seed=seed)
+        if size is None:
+            return train, test
+        return downsample(train, size), downsample(test, size)
+    if data != "cifar10":
+        raise DataError(f"unknown data {data!r}; use 'cifar10' or 'synthetic'")
+    train = load_cifar10(data_dir, split="train", subset=train_subset, size=size)
+    test = load_cifar10(data_dir, split="test", subset=test_subset, size=size)
     return train, test
 
+
+class RunData(Protocol):
+    """What :func:`load_data` reads off a run's config (:class:`resnet_core.train.TrainConfig`)."""
+
+    data: str
+    data_dir: str | None
+    subset: int | None
+    test_subset: int | None
+    seed: int
+
+
+def load_data(config: RunData) -> tuple[ImageDataset, ImageDataset]:
+    """``(train, test)`` for a run: ``config.data`` from ``config.data_dir``, cut to its subsets."""
+    return load_splits(
+        config.data, config.data_dir, train_subset=config.subset, test_subset=config.test_subset, seed=config.seed
+    )
 
 
 def downsample(dataset: ImageDataset, size: int) -> ImageDataset:

@@ -36,6 +36,8 @@ from resnet_core.augment import augment, normalize
 from resnet_core.checkpoint import SHIPPED_KEY as SHIPPED  # the backbone name of the shipped model
 from resnet_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, shipped_checkpoint
 from resnet_core.classify import Preprocessing
+from resnet_core.device import set_cpu_threads
+from resnet_core.engine.step import apply_update, backward
 from resnet_core.models import ResNet, ResNet9, create_model, get_spec
 from resnet_core.optim import AdamW
 from resnet_core.pretrained import (
@@ -498,26 +500,13 @@ def _fit_head(
     nn.init.zeros_(head.weight)  # the problem is convex: start at zero, deterministic
     nn.init.zeros_(head.bias)
     opt = AdamW(head.parameters(), lr=config.head_lr, weight_decay=config.head_weight_decay)
-    stopped = False
-    for _ in range(epochs):
-        total, correct, loss_sum = 0, 0, 0.0
-        for idx in _epoch_batches(len(zx), config.batch_size, generator):
-            logits = head(zx[idx])
-            loss = F.cross_entropy(logits, train_y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == train_y[idx]).sum())
-            total += len(idx)
+
+    def val_logits() -> Tensor:
         with torch.no_grad():
-            val_logits = head(zv)
-            val_loss = float(F.cross_entropy(val_logits, val_y))
-            val_acc = float((val_logits.argmax(1) == val_y).float().mean())
-        on_epoch(loss_sum / total, correct / total, val_loss, val_acc)
-        if stop is not None and stop.is_set():
-            stopped = True
-            break
+            return head(zv)
+
+    phase = _Phase(opt, lambda idx: head(zx[idx]), train_y, val_logits, val_y, stop_mid_epoch=False)
+    stopped = _train_epochs(phase, epochs, config.batch_size, generator, on_epoch, stop)
     with torch.no_grad():
         weight = head.weight / sigma
         bias = head.bias - (head.weight * mu / sigma).sum(1)
@@ -548,6 +537,7 @@ def finetune(
     :class:`FinetuneStopped` is raised if no epoch had finished.
     """
     _check_supported(backbone.model)
+    set_cpu_threads()  # fine-tuning runs on the CPU: one thread per core this process may use, quota included
     t0 = time.perf_counter()
     report = on_progress or (lambda _p: None)
     generator = torch.Generator().manual_seed(config.seed)
@@ -658,26 +648,57 @@ def _fit_last_stage(
         p.requires_grad_(True)
     opt = AdamW(trainable, lr=config.stage_lr, weight_decay=config.stage_weight_decay)
     padding = max(1, backbone.input_size // 8)  # 4 px at 32, 28 px at 224: the CIFAR recipe, scaled
+
+    def forward(idx: Tensor) -> Tensor:
+        x = normalize(augment(train_views[idx], padding=padding, generator=generator), backbone.mean, backbone.std)
+        with torch.no_grad():
+            t = _trunk(model, x)
+        return _logits_from_trunk(model, t)
+
+    def val_logits() -> Tensor:
+        with torch.inference_mode():
+            return _logits_from_trunk(model, val_trunk)
+
+    phase = _Phase(opt, forward, train_y, val_logits, val_y, stop_mid_epoch=True)
+    return _train_epochs(phase, epochs, config.batch_size, generator, on_epoch, stop)
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """One phase of fine-tuning: what its optimiser trains and how it scores itself."""
+
+    optimizer: AdamW
+    forward: Callable[[Tensor], Tensor]  # indices of training pictures -> their logits
+    train_y: Tensor
+    val_logits: Callable[[], Tensor]  # the held-out pictures' logits, without gradients
+    val_y: Tensor
+    stop_mid_epoch: bool  # a stop ends the epoch at once (slow steps) or after it (fast ones)
+
+
+def _train_epochs(
+    phase: _Phase,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    on_epoch: Callable[[float, float, float, float], None],
+    stop: threading.Event | None,
+) -> bool:
+    """Train ``phase`` for ``epochs``, reporting (loss, acc, val loss, val acc) after each; True if stopped."""
+    cpu = torch.device("cpu")
     for _ in range(epochs):
         total, correct, loss_sum = 0, 0, 0.0
-        for idx in _epoch_batches(len(train_views), config.batch_size, generator):
-            x = normalize(augment(train_views[idx], padding=padding, generator=generator), backbone.mean, backbone.std)
-            with torch.no_grad():
-                t = _trunk(model, x)
-            logits = _logits_from_trunk(model, t)
-            loss = F.cross_entropy(logits, train_y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        for idx in _epoch_batches(len(phase.train_y), batch_size, generator):
+            y = phase.train_y[idx]
+            loss, logits = backward(phase.forward, idx, y, phase.optimizer, device=cpu)
+            apply_update(phase.optimizer)
             loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == train_y[idx]).sum())
+            correct += int((logits.argmax(1) == y).sum())
             total += len(idx)
-            if stop is not None and stop.is_set():
+            if phase.stop_mid_epoch and stop is not None and stop.is_set():
                 break
-        with torch.inference_mode():
-            val_logits = _logits_from_trunk(model, val_trunk)
-            val_loss = float(F.cross_entropy(val_logits, val_y))
-            val_acc = float((val_logits.argmax(1) == val_y).float().mean())
+        val_logits = phase.val_logits()
+        val_loss = float(F.cross_entropy(val_logits, phase.val_y))
+        val_acc = float((val_logits.argmax(1) == phase.val_y).float().mean())
         on_epoch(loss_sum / max(total, 1), correct / max(total, 1), val_loss, val_acc)
         if stop is not None and stop.is_set():
             return True

@@ -22,16 +22,18 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from resnet_core.augment import augment, normalize
-from resnet_core.cifar10 import MEAN, STD
-from resnet_core.data import ImageDataset, downsample, load_cifar10, make_synthetic
+from resnet_core.data import DataSource, ImageDataset, load_splits
 from resnet_core.device import pick_device, set_cpu_threads
+from resnet_core.engine.batches import Batches
+from resnet_core.engine.divergence import EXPLODE_FACTOR, EXPLODE_PATIENCE, DivergenceWatch
+from resnet_core.engine.evaluate import eval_totals
+from resnet_core.engine.layers import weighted_layers
+from resnet_core.engine.schedule import step_decay
+from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
 from resnet_core.optim import SGD
-from resnet_core.train import EXPLODE_FACTOR, EXPLODE_PATIENCE
 
 __all__ = [
     "Contender",
@@ -45,7 +47,6 @@ __all__ = [
     "RaceStep",
     "load_race_data",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Contender:
 
 @dataclass(frozen=True)
 class RaceConfig:
-    """Everything that defines a race. Build it with :func:`resnet_core.experiments.race_config`."""
+    """Everything that defines a race. Build it with :meth:`resnet_core.lessons.Experiment.config`."""
 
     contenders: tuple[Contender, ...]
     steps: int  # SGD steps per network: the paper's x-axis is iterations
@@ -81,7 +82,7 @@ class RaceConfig:
     crop_padding: int = 4  # random-crop padding in pixels at `resolution` (paper: 4 at 32x32)
     seed: int = 0  # weights, data order and augmentation
     device: str = "auto"
-    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data: DataSource = "cifar10"
     data_dir: str | None = None
     train_subset: int | None = None  # None: the whole training split
     test_subset: int | None = 1000  # test images per evaluation (stratified)
@@ -112,9 +113,7 @@ class RaceConfig:
 
     def lr_at(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): divided by 10 at each milestone of the schedule."""
-        length = self.schedule_steps or self.steps
-        passed = sum(step >= m * length for m in self.milestones)
-        return self.lr * 0.1**passed
+        return step_decay(self.lr, step, self.schedule_steps or self.steps, self.milestones)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,25 +192,15 @@ def train_window(steps: int) -> int:
 
 def load_race_data(config: RaceConfig) -> tuple[ImageDataset, ImageDataset]:
     """``(train, test)`` at the race's resolution, cut to its subsets."""
-    if config.data == "synthetic":
-        train = make_synthetic(config.train_subset or 5_000, split="train", seed=config.seed)
-        test = make_synthetic(config.test_subset or 1_000, split="test", seed=config.seed)
-    else:
-        # Read at the race's resolution: the 32x32 split (150 MB) is never held, here or in the cache.
-        train = load_cifar10(config.data_dir, split="train", subset=config.train_subset, size=config.resolution)
-        test = load_cifar10(config.data_dir, split="test", subset=config.test_subset, size=config.resolution)
-        return train, test
-    return downsample(train, config.resolution), downsample(test, config.resolution)
+    return load_splits(
+        config.data, config.data_dir, train_subset=config.train_subset, test_subset=config.test_subset,
+        seed=config.seed, size=config.resolution,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
 # The race
 # --------------------------------------------------------------------------------------------
-
-
-def _weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Conv and linear layers of the main path, input to output (the paper counts no projections)."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in n]
 
 
 class Race:
@@ -254,9 +243,13 @@ class Race:
             set_cpu_threads()  # one thread per core this process may use, quota included
         if self.train_data is None or self.test_data is None:
             self.train_data, self.test_data = load_race_data(cfg)
-        self.images = self.train_data.images.to(self.device)
-        self.labels = self.train_data.labels.to(self.device)
-        self.batch_size = min(cfg.batch_size, len(self.labels))
+        self.batches = Batches(
+            self.train_data.images.to(self.device), self.train_data.labels.to(self.device), cfg.batch_size,
+            padding=cfg.crop_padding,
+            order=torch.Generator(device=self.device).manual_seed(cfg.seed),
+            augmentation=torch.Generator(device=self.device).manual_seed(cfg.seed + 1),
+        )  # fmt: skip
+        self._indices = self.batches.forever()
         self.nets: list[nn.Module] = []
         self.optimizers: list[SGD] = []
         kwargs = {} if cfg.widths is None else {"widths": cfg.widths}
@@ -269,29 +262,21 @@ class Race:
             self.optimizers.append(
                 SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
             )
-        self.layers = [_weighted_layers(net) for net in self.nets]
+        self.layers = [weighted_layers(net) for net in self.nets]
         n = len(cfg.contenders)
         self.alive = [True] * n
         self.status: list[Literal["finished", "stopped", "diverged"]] = ["finished"] * n
         self.messages = [""] * n
         self.steps_done = [0] * n
-        self.first_loss: list[float | None] = [None] * n
-        self.high_streak = [0] * n
+        self.watches = [DivergenceWatch(self.device, patience=cfg.explode_patience) for _ in range(n)]
         self.window = train_window(cfg.steps)
         # (loss, error) of each network's latest steps: enough for the final 10% window.
         self.recent: list[deque[tuple[float, float]]] = [deque(maxlen=self.window) for _ in range(n)]
         self.last_eval: RaceEval | None = None
-        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
-        self.aug_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.order = torch.empty(0, dtype=torch.long, device=self.device)
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next augmented mini-batch, drawn without replacement epoch by epoch."""
-        if len(self.order) < self.batch_size:
-            self.order = torch.randperm(len(self.labels), device=self.device, generator=self.gen)
-        idx, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
-        x = augment(self.images[idx], padding=self.config.crop_padding, generator=self.aug_gen)
-        return normalize(x, MEAN, STD), self.labels[idx]
+        return self.batches.batch(next(self._indices))
 
     # -- one step -------------------------------------------------------------------------------
 
@@ -301,64 +286,51 @@ class Race:
         x, y = self._batch()
         lr = cfg.lr_at(step)
         want_grads = cfg.grad_norm_every and (step + 1) % cfg.grad_norm_every == 0
-        losses, errors, grad_names, grad_norms = [], [], [], []
+        losses, errors, grad_names, grad_norm_rows = [], [], [], []
         for i, (net, opt) in enumerate(zip(self.nets, self.optimizers)):
             if not self.alive[i]:
                 losses.append(math.nan)
                 errors.append(math.nan)
                 grad_names.append(())
-                grad_norms.append(())
+                grad_norm_rows.append(())
                 continue
             for g in opt.param_groups:
                 g["lr"] = lr
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            value = float(loss.detach())
-            error = float((logits.detach().argmax(1) != y).float().mean())
+            loss, logits = backward(net, x, y, opt, device=self.device)
+            value = float(loss)
+            error = float((logits.argmax(1) != y).float().mean())
             if want_grads:
                 grad_names.append(tuple(n for n, _ in self.layers[i]))
-                grad_norms.append(tuple(float(m.weight.grad.norm()) for _, m in self.layers[i]))
+                grad_norm_rows.append(tuple(grad_norms(self.layers[i])))
             if self._diverged(i, value, step):
                 losses.append(math.nan)
                 errors.append(math.nan)
                 continue
-            opt.step()
+            apply_update(opt)
             self.steps_done[i] = step + 1
             losses.append(value)
             errors.append(error)
             self.recent[i].append((value, error))
         if want_grads:
-            self._emit(RaceGrads(step + 1, tuple(grad_names), tuple(grad_norms)))
+            self._emit(RaceGrads(step + 1, tuple(grad_names), tuple(grad_norm_rows)))
         elapsed = self.clock() - self.start
         self._emit(RaceStep(step + 1, tuple(losses), tuple(errors), lr, elapsed, (step + 1) / cfg.steps))
 
     def _diverged(self, i: int, loss: float, step: int) -> bool:
         """Retire network ``i`` if its loss is not finite or has stayed blown up; True if retired."""
-        first = self.first_loss[i]
-        if first is None:
-            self.first_loss[i] = first = loss
-        if math.isfinite(loss) and loss <= EXPLODE_FACTOR * max(first, 1e-3):
-            self.high_streak[i] = 0
+        watch = self.watches[i]
+        if not bool(watch.update(loss, step + 1)):
             return False
-        self.high_streak[i] += 1
-        if math.isfinite(loss) and self.high_streak[i] < self.config.explode_patience:
-            return False
-        what = f"became {loss}" if not math.isfinite(loss) else (
-            f"stayed above {EXPLODE_FACTOR:g}x its starting value ({first:.2f}) for {self.high_streak[i]} steps"
-        )
         self.alive[i] = False
         self.status[i] = "diverged"
         self.messages[i] = (
-            f"{self.config.contenders[i].label} diverged at step {step + 1}: the loss {what}. "
+            f"{self.config.contenders[i].label} diverged at step {step + 1}: the loss {watch.what()}. "
             f"Lower the learning rate (now {self.config.lr:g}) and try again."
         )
         return True
 
     # -- evaluation -------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self, step: int) -> RaceEval:
         """Test loss and error of every network (eval mode, BN running statistics), one view."""
         assert self.test_data is not None
@@ -368,17 +340,11 @@ class Race:
                 losses.append(math.nan)
                 errors.append(math.nan)
                 continue
-            net.eval()
-            loss_sum, wrong = 0.0, 0
-            for j in range(0, len(self.test_data), 500):
-                x = normalize(self.test_data.images[j : j + 500].to(self.device), MEAN, STD)
-                y = self.test_data.labels[j : j + 500].to(self.device)
-                logits = net(x).float()
-                loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-                wrong += int((logits.argmax(1) != y).sum())
-            net.train()
-            losses.append(loss_sum / len(self.test_data))
-            errors.append(wrong / len(self.test_data))
+            totals = eval_totals(net, self.test_data.images, self.test_data.labels, device=self.device)
+            assert totals is not None  # no stop callback was given
+            loss_sum, correct, count = totals.tolist()
+            losses.append(loss_sum / count)
+            errors.append((count - correct) / count)
         record = RaceEval(step, tuple(losses), tuple(errors))
         self.last_eval = record
         self._emit(record)

@@ -8,23 +8,30 @@ per-epoch test metrics, per-layer gradient norms) and stops promptly when asked.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Union
+from typing import IO, Any, Callable, Literal, Union, get_args
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
-from resnet_core.augment import augment, normalize
 from resnet_core.checkpoint import save_checkpoint
 from resnet_core.cifar10 import MEAN, STD
-from resnet_core.data import ImageDataset, load_data
+from resnet_core.data import DataSource, ImageDataset, load_data
 from resnet_core.device import cpu_recipe, cpu_supports_bf16, pick_device, set_cpu_threads
+from resnet_core.engine.batches import Batches
+from resnet_core.engine.batchnorm import SETTLED_STEPS, recalibrate_batchnorm
+from resnet_core.engine.divergence import DivergenceWatch
+from resnet_core.engine.evaluate import eval_totals
+from resnet_core.engine.layers import weighted_layers
+from resnet_core.engine.outcome import LOSS_GAP, judge_end
+from resnet_core.engine.schedule import Schedule, lr_at_progress
+from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
 from resnet_core.optim import SGD, AdamW, Optimizer
 
@@ -37,11 +44,23 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "evaluate",
+    "lr_at",
     "resolve_precision",
+    "single_run_recipe",
     "train",
+    "weighted_layers",
 ]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+OptimizerName = Literal["sgd", "adamw"]
+
+#: The allowed values of TrainConfig's text fields, read off their Literal types (one list each).
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": get_args(OptimizerName),
+    "schedule": get_args(Schedule),
+    "precision": get_args(Precision),
+    "data": get_args(DataSource),
+}
 
 
 CPU_BUDGET_S = 120.0  # seconds of training in the CPU recipes: a visitor watches the whole run
@@ -61,11 +80,11 @@ class TrainConfig:
     budget_s: float | None = None  # seconds of training (evaluation not counted); set epochs=None with it
     batch_size: int = 256  # images per step (per process when distributed); 256 beat 512 on 2 cores
     #                        (more steps in a short run, and faster per image: bench/RESULTS.md)
-    optimizer: Literal["sgd", "adamw"] = "sgd"  # SGD uses Nesterov momentum
+    optimizer: OptimizerName = "sgd"  # SGD uses Nesterov momentum
     lr: float = 0.3  # peak learning rate of the schedule for this batch_size (not rescaled for others)
     momentum: float = 0.9  # SGD momentum; AdamW's beta1
     weight_decay: float = 5e-4  # L2 on conv/linear weights only, per step; BN and biases get none
-    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    schedule: Schedule = "onecycle"
     warmup: float = 0.2  # fraction of the run spent ramping the lr linearly up from 0 (onecycle, cosine)
     label_smoothing: float = 0.2  # probability mass spread over all classes (Szegedy et al., 2016)
     tta: bool = True  # test-time augmentation: average logits of the image and its mirror (2x eval cost)
@@ -76,7 +95,7 @@ class TrainConfig:
     seed: int = 0  # weights, data order and augmentation all derive from it
     device: str = "auto"  # auto|cpu|cuda
     precision: Precision = "auto"  # auto|fp32|bf16|fp16; auto: see resolve_precision()
-    data: Literal["cifar10", "synthetic"] = "cifar10"
+    data: DataSource = "cifar10"
     data_dir: str | None = None  # cifar-10-batches-py or its parent; None: $RESNET_DATA_DIR / cache
     log_every: int = 20  # steps between StepMetrics (each is one host sync on a GPU)
     grad_norm_every: int = 50  # steps between GradNorms; 0: never
@@ -116,13 +135,7 @@ class TrainConfig:
             raise ValueError(f"log_every must be at least 1 step, got {self.log_every}")
         if self.grad_norm_every < 0:
             raise ValueError(f"grad_norm_every must be >= 0 (0: never), got {self.grad_norm_every}")
-        choices: dict[str, tuple[str, ...]] = {
-            "optimizer": ("sgd", "adamw"),
-            "schedule": ("onecycle", "cosine", "constant"),
-            "precision": ("auto", "fp32", "bf16", "fp16"),
-            "data": ("cifar10", "synthetic"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; use one of {', '.join(allowed)}")
         if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
@@ -132,16 +145,12 @@ class TrainConfig:
     def for_device(cls, device: str = "auto") -> "TrainConfig":
         """The tuned default for ``device`` ("auto" resolves to what this machine has).
 
-        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the dev machine).
-        CPU: a ResNet-9 at 1/4 width for a 2-minute budget on 2 cores, in the variant that fits
-        what the CPU can do (:func:`resnet_core.device.cpu_recipe`; bench/RESULTS.md, "Training"):
-
-        - "bf16" (AVX512-BF16 or AMX): the class defaults, batch 256, lr 0.3, bf16 autocast:
-          82.9% in 120 s on a 2-core AVX-512 EPYC (1846 images/s, 4 epochs).
-        - "fp32" (AVX2 only, like many cloud vCPUs): batch 64, lr 0.15: 76.9-78.0% in 120 s on a
-          quiet 2-core AVX2 EPYC (3 seeds, ~700 images/s, under 2 epochs; batch 128, lr 0.2 scored
-          the same, 76.5-77.9%). Batch 64 because its steps need ~90 MB less memory, which keeps a
-          server under 1 GB (issue #10).
+        GPU: the full-width ResNet-9 of Page (2018) for 10 epochs (not measured here: no GPU on the
+        dev machine). CPU: a ResNet-9 at 1/4 width for a 2-minute budget, in the variant that fits
+        what the CPU can do (:func:`resnet_core.device.cpu_recipe`): the class defaults with bf16
+        autocast where the CPU has AVX512-BF16 or AMX; batch 64 at lr 0.15 in fp32 where it has
+        only AVX2, as many cloud vCPUs do (batch 64 because its steps need less memory, which keeps
+        a server under 1 GB, issue #10). Measurements: bench/RESULTS.md, "Training".
         """
         if pick_device(device).type == "cuda":
             return cls(model="resnet9", epochs=10.0, batch_size=512, lr=0.4, device=device, log_every=50)
@@ -151,6 +160,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def single_run_recipe(device: str = "auto") -> TrainConfig:
+    """The default single-network run for ``device``: :meth:`TrainConfig.for_device`, live.
+
+    The Train page and ``python -m resnet_core train`` both start from this; on a CPU it also logs
+    every step (a CPU step is long, so a metric costs nothing next to it and the charts stay live).
+    """
+    recipe = TrainConfig.for_device(device)
+    if recipe.device == "cpu" or (recipe.device == "auto" and pick_device("auto").type == "cpu"):
+        recipe = replace(recipe, log_every=1, grad_norm_every=1)
+    return recipe
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,13 +215,6 @@ class GradNorms:
 Metrics = Union[StepMetrics, EpochMetrics, GradNorms]
 
 
-#: A loss this many times its first value, for EXPLODE_PATIENCE steps in a row, is a blow-up: the
-#: run is "diverged" even though every number is finite (lr 10 on CIFAR-10 ended at a test loss of
-#: 1,166 and 9% accuracy without ever producing a NaN).
-EXPLODE_FACTOR = 5.0
-EXPLODE_PATIENCE = 20
-
-
 @dataclass
 class TrainResult:
     """The outcome of :meth:`Trainer.run`."""
@@ -215,6 +229,9 @@ class TrainResult:
     test_acc: float | None  # 0..1, None when there was no evaluation
     test_loss: float | None
     device: str = "cpu"  # where it trained, e.g. "cpu", "cuda:0"
+    #: For people and scripts: "learned", "learned nothing" (chance accuracy at the end),
+    #: "diverged" or "stopped"; "" where there was no final evaluation to judge.
+    outcome: str = ""
     precision: str = "fp32"  # what "auto" resolved to
     data: str = ""  # ImageDataset.source of the training set
     classes: tuple[str, ...] = ()  # class names of the training set, index = label
@@ -232,6 +249,8 @@ class TrainResult:
             "test_acc": None if self.test_acc is None else round(self.test_acc, 4),
             "test_loss": None if self.test_loss is None else round(self.test_loss, 4),
             "status": self.status,
+            "outcome": self.outcome,
+            "message": self.message,
             "data": self.data,
         }
 
@@ -262,10 +281,9 @@ class TrainResult:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """What "auto" means on ``device``: bf16 autocast where the hardware runs bf16 natively.
 
-    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX: on a 2-core AMD EPYC
-    with avx512_bf16, bf16 autocast trained resnet9_w16 at batch 256 at 1997 images/s against 1074
-    for fp32 (bench/RESULTS.md, "training throughput, fp32 vs bf16", load ~1), so "auto" picks
-    bf16 there. Without those instructions bf16 is emulated and slower than fp32: "auto" stays fp32.
+    On CUDA that is Ampere and newer. On a CPU it needs AVX512-BF16 or AMX, where bf16 autocast
+    trains nearly twice as fast as fp32 (bench/RESULTS.md, "training throughput, fp32 vs bf16").
+    Without those instructions bf16 is emulated and slower than fp32: "auto" stays fp32.
     """
     if precision != "auto":
         if precision == "fp16" and device.type != "cuda":
@@ -278,17 +296,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def lr_at(config: TrainConfig, progress: float) -> float:
     """Learning rate at ``progress`` (0 at the start, 1 at the end of the run)."""
-    p = min(max(progress, 0.0), 1.0)
-    if config.schedule == "constant":
-        return config.lr
-    if p < config.warmup:
-        return config.lr * p / config.warmup
-    q = (p - config.warmup) / (1 - config.warmup)  # 0..1 over the decay phase
-    if config.schedule == "onecycle":
-        # Linear warmup then linear decay to zero: the triangular one-cycle of Smith (2018)
-        # that Page's ResNet-9 and airbench use; it beats step schedules on short runs.
-        return config.lr * (1 - q)
-    return config.lr * 0.5 * (1 + math.cos(math.pi * q))
+    return lr_at_progress(config.schedule, config.lr, config.warmup, progress)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -300,72 +308,13 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Conv and linear layers of the main path, input to output (shortcut projections left out).
-
-    Our models register their modules in forward order, so module order is data-flow order.
-    Projections are left out as the paper's layer count leaves them out.
-    """
-    return [
-        (name, m)
-        for name, m in model.named_modules()
-        if isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in name
-    ]
-
-
-def _autocast(device: torch.device, precision: str) -> torch.autocast:
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
-    return torch.autocast(device.type, dtype=dtype, enabled=precision in ("bf16", "fp16"))
-
-
-
-
-@torch.no_grad()
-def _eval_totals(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    device: torch.device,
-    precision: str,
-    tta: bool,
-    batch_size: int,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> torch.Tensor | None:
-    """Summed loss, correct count and image count over ``images``, on ``device``; None if stopped."""
-    was_training = model.training
-    model.eval()
-    totals = torch.zeros(3, device=device, dtype=torch.float64)
-    try:
-        for i in range(0, len(labels), batch_size):
-            if should_stop():
-                return None
-            x = normalize(images[i : i + batch_size].to(device, non_blocking=True), MEAN, STD)
-            y = labels[i : i + batch_size].to(device, non_blocking=True)
-            with _autocast(device, precision):
-                logits = model(x)
-                if tta:
-                    # Mirror test-time augmentation: the net was trained on flipped images, so
-                    # averaging both views is a cheap gain on CIFAR (airbench does this); 2x the cost.
-                    logits = 0.5 * (logits + model(x.flip(3)))
-            logits = logits.float()
-            totals[0] += F.cross_entropy(logits, y, reduction="sum").double()
-            totals[1] += (logits.argmax(1) == y).sum()
-            totals[2] += len(y)
-    finally:
-        model.train(was_training)
-    return totals
-
-
 def evaluate(
     model: nn.Module, data: ImageDataset, *, tta: bool = False, device: str = "cpu", batch_size: int = 500
 ) -> tuple[float, float]:
     """``(mean cross-entropy, accuracy 0..1)`` of ``model`` on all of ``data``, in fp32."""
     dev = pick_device(device)
     model = model.to(dev)
-    totals = _eval_totals(
-        model, data.images, data.labels, device=dev, precision="fp32", tta=tta, batch_size=batch_size
-    )
+    totals = eval_totals(model, data.images, data.labels, device=dev, precision="fp32", tta=tta, batch_size=batch_size)
     assert totals is not None  # no stop callback was given
     loss_sum, correct, count = totals.tolist()
     return loss_sum / max(count, 1), correct / max(count, 1)
@@ -390,20 +339,11 @@ class _RunState:
     model: nn.Module  # what is called in training: ``net``, or its DDP wrapper
     optimizer: Optimizer  # resnet_core.optim: torch.optim would import torch._dynamo (+155 MB)
     scaler: torch.amp.GradScaler
-    images: torch.Tensor  # the training split, uint8, on the device
-    labels: torch.Tensor
-    n_local: int  # images this process trains on per epoch
-    batch_size: int
-    steps_per_epoch: int
+    batches: Batches  # this process's augmented mini-batches, on the device
     total_steps: int | None  # None under a time budget
-    gen: torch.Generator  # data order
-    aug_gen: torch.Generator  # augmentation
     layers: list[tuple[str, nn.Module]]  # for gradient norms
     window: torch.Tensor  # loss sum, correct, images since the last report
-    first_bad: torch.Tensor  # the first non-finite or blown-up step, -1 while none
-    bad_loss: torch.Tensor  # the loss at that step
-    first_loss: torch.Tensor  # the run's first loss: what "blown up" is relative to
-    streak: torch.Tensor  # steps in a row above EXPLODE_FACTOR x first_loss
+    watch: DivergenceWatch
     check_every: int  # steps between divergence checks on the host
     clock_start: float  # self.clock() when the training clock last (re)started
     train_s: float = 0.0  # training seconds banked before clock_start
@@ -413,6 +353,7 @@ class _RunState:
     status: Literal["finished", "stopped", "diverged"] | None = None  # None while running
     message: str = ""
     last_eval: tuple[float, float] | None = None
+    last_train_loss: float | None = None  # mean training loss of the latest report window
 
 
 class Trainer:
@@ -475,13 +416,11 @@ class Trainer:
         """``(loss, accuracy)`` of ``model`` on ``data`` (sharded over processes), or None if stopped.
 
         In batches of the training batch size (at least 64): evaluation's activations then fit in
-        the memory the training steps have just freed. Batches of 200 after steps of 64 raised a
-        process's peak by 41-72 MB (glibc kept the step-sized blocks and took new ones), and 1,000
-        by ~390 MB; on 2 CPU cores 64 or 128 evaluate as fast as 200, or faster (bench/RESULTS.md,
-        "Server memory").
+        the memory the training steps have just freed; bigger batches raised a server's peak
+        memory and were no faster on 2 cores (bench/RESULTS.md, "Server memory").
         """
         rank, world = self._dist()
-        totals = _eval_totals(
+        totals = eval_totals(
             model, data.images[rank::world], data.labels[rank::world], device=device, precision=precision,
             tta=self.config.tta, batch_size=max(self.config.batch_size, 64), should_stop=self.stop_event.is_set,
         )  # fmt: skip
@@ -490,28 +429,24 @@ class Trainer:
         loss_sum, correct, count = self._all_sum(totals).tolist()
         return loss_sum / max(count, 1), correct / max(count, 1)
 
-    # -- the loop ----------------------------------------------------------------------------------
-
     # -- the loop: setup, step, epoch end, finish -----------------------------------------------
 
     def run(self) -> TrainResult:
         """Train until the epochs or the time budget are used up, or until stopped or diverged."""
-        st = self._setup()
-        while st.status is None:
-            perm = torch.randperm(len(st.labels), device=st.device, generator=st.gen)
-            perm = perm[st.rank * st.n_local : (st.rank + 1) * st.n_local]
-            for b in range(st.steps_per_epoch):
-                if self._should_end(st):
+        state = self._setup()
+        while state.status is None:
+            for b, idx in enumerate(state.batches.epoch()):
+                if self._should_end(state):
                     break
-                self._step(st, perm[b * st.batch_size : (b + 1) * st.batch_size], b)
-                if st.status is not None:
+                self._step(state, idx, b)
+                if state.status is not None:
                     break
             else:
-                st.epochs_done += 1
-            self._end_epoch(st)
-        return self._finish(st)
+                state.epochs_done += 1
+            self._end_epoch(state)
+        return self._finish(state)
 
-    def _setup(self) -> "_RunState":
+    def _setup(self) -> _RunState:
         """Device, data on it, network, optimiser and the counters of one run."""
         cfg = self.config
         rank, world = self._dist()
@@ -520,9 +455,7 @@ class Trainer:
             device = torch.device("cuda", torch.cuda.current_device())
         precision = resolve_precision(cfg.precision, device)
         if device.type == "cpu":
-            # PyTorch defaults to one thread per *physical* core it detects, which can exceed the
-            # cores this process may use (containers, cgroups); oversubscription is much slower.
-            set_cpu_threads(divide_by=world)
+            set_cpu_threads(divide_by=world)  # one thread per core this process may use, quota included
         if self.train_data is None or self.test_data is None:
             loaded_train, loaded_test = load_data(cfg)
             train_data, test_data = self.train_data or loaded_train, self.test_data or loaded_test
@@ -541,193 +474,227 @@ class Trainer:
         else:
             optimizer = AdamW(groups, lr=0.0, betas=(cfg.momentum, 0.999))
 
-        # The whole split on the device, once. Each process trains on its own slice per epoch.
-        labels = train_data.labels.to(device)
-        n_local = len(labels) // world
-        batch_size = min(cfg.batch_size, n_local)
-        steps_per_epoch = max(1, n_local // batch_size)  # drop the ragged last batch: BN likes full ones
+        # The whole split on the device, once. Each process trains on its own slice per epoch;
+        # every rank draws the same permutation (same seed) and augments with its own generator.
+        batches = Batches(
+            train_data.images.to(device), train_data.labels.to(device), cfg.batch_size, size=cfg.train_size,
+            order=torch.Generator(device=device).manual_seed(cfg.seed),
+            augmentation=torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + rank + 1),
+            rank=rank, world=world,
+        )  # fmt: skip
         model.train()
         return _RunState(
             device=device, precision=precision, rank=rank, world=world, train_data=train_data, test_data=test_data,
             net=net, model=model, optimizer=optimizer,
             # fp16 needs loss scaling to keep small gradients from flushing to zero; bf16 does not.
             scaler=torch.amp.GradScaler("cuda", enabled=precision == "fp16"),
-            images=train_data.images.to(device), labels=labels, n_local=n_local, batch_size=batch_size,
-            steps_per_epoch=steps_per_epoch,
-            total_steps=None if cfg.budget_s is not None else max(1, math.ceil(cfg.epochs * steps_per_epoch)),
-            # Same seed on every rank, so every rank draws the same permutation and takes its slice.
-            gen=torch.Generator(device=device).manual_seed(cfg.seed),
-            aug_gen=torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + rank + 1),
+            batches=batches,
+            total_steps=None if cfg.budget_s is not None else max(1, math.ceil(cfg.epochs * batches.steps_per_epoch)),
             layers=weighted_layers(net),
             window=torch.zeros(3, device=device, dtype=torch.float64),
-            first_bad=torch.full((), -1, device=device, dtype=torch.int64),
-            bad_loss=torch.zeros((), device=device),
-            first_loss=torch.full((), math.inf, device=device),
-            streak=torch.zeros((), device=device, dtype=torch.int64),
+            watch=DivergenceWatch(device),
             # On a CPU every op is synchronous, so checking the loss each step costs nothing; on a
             # GPU it would stall the queue, so there we only look at the logging syncs.
             check_every=1 if device.type == "cpu" else cfg.log_every,
             clock_start=self.clock(),
         )  # fmt: skip
 
-    def _elapsed(self, st: "_RunState") -> float:
+    def _elapsed(self, state: _RunState) -> float:
         """Training seconds so far: the clock runs while training and pauses around evaluation."""
-        return st.train_s + (self.clock() - st.clock_start)
+        return state.train_s + (self.clock() - state.clock_start)
 
-    def _progress(self, st: "_RunState", seconds: float) -> float:
-        """0..1 of the run after ``seconds`` of training and ``st.step`` steps."""
+    def _progress(self, state: _RunState, seconds: float) -> float:
+        """0..1 of the run after ``seconds`` of training and ``state.step`` steps."""
         if self.config.budget_s is not None:
             return min(1.0, seconds / self.config.budget_s)
-        return st.step / st.total_steps  # type: ignore[operator]
+        return state.step / state.total_steps  # type: ignore[operator]
 
-    def _should_end(self, st: "_RunState") -> bool:
+    def _should_end(self, state: _RunState) -> bool:
         """Before a step: has the run been stopped, run out of steps or time, or diverged elsewhere?"""
         cfg = self.config
         stop_now = self.stop_event.is_set()
-        over = cfg.budget_s is not None and self._elapsed(st) >= cfg.budget_s
-        if st.world > 1:
-            stop_now, over, diverged = self._agree(st, stop_now, over)
+        over = cfg.budget_s is not None and self._elapsed(state) >= cfg.budget_s
+        if state.world > 1:
+            stop_now, over, diverged = self._agree(state, stop_now, over)
             if diverged:
-                st.status = "diverged"
+                state.status = "diverged"
                 return True
         if stop_now:
-            st.status, st.message = "stopped", f"stopped by request at step {st.step}"
+            state.status, state.message = "stopped", f"stopped by request at step {state.step}"
             return True
-        if over or (st.total_steps is not None and st.step >= st.total_steps):
-            st.status = "finished"
+        if over or (state.total_steps is not None and state.step >= state.total_steps):
+            state.status = "finished"
             return True
         return False
 
-    def _agree(self, st: "_RunState", stop_now: bool, over: bool) -> tuple[bool, bool, bool]:
+    def _agree(self, state: _RunState, stop_now: bool, over: bool) -> tuple[bool, bool, bool]:
         """Multi-process only: one small all-reduce so every rank stops at the same step.
 
         Divergence travels in the same all-reduce: a rank that left the loop alone would leave the
         others waiting in their next collective forever. The stop button lives on rank 0.
         """
-        local = [float(stop_now), float(over), float(st.first_bad >= 0)]
-        flags = self._all_max(torch.tensor(local, device=st.device)).tolist()
+        local = [float(stop_now), float(over), float(state.watch.tripped)]
+        flags = self._all_max(torch.tensor(local, device=state.device)).tolist()
         return flags[0] > 0, flags[1] > 0, flags[2] > 0
 
-    def _step(self, st: "_RunState", idx: torch.Tensor, b: int) -> None:
-        """One optimiser step on the mini-batch ``idx``; sets ``st.status`` when the loss diverges."""
+    def _step(self, state: _RunState, idx: torch.Tensor, b: int) -> None:
+        """One optimiser step on the mini-batch ``idx``; sets ``state.status`` when the loss diverges."""
         cfg = self.config
-        lr = lr_at(cfg, self._progress(st, self._elapsed(st)))
-        for g in st.optimizer.param_groups:
+        lr = lr_at(cfg, self._progress(state, self._elapsed(state)))
+        for g in state.optimizer.param_groups:
             g["lr"] = lr
-        x = normalize(augment(st.images[idx], size=cfg.train_size, generator=st.aug_gen), MEAN, STD)
-        y = st.labels[idx]
-        with _autocast(st.device, st.precision):
-            logits = st.model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-        st.optimizer.zero_grad(set_to_none=True)
-        st.scaler.scale(loss).backward()
-        st.step += 1
-
-        value = loss.detach()
-        st.first_loss = torch.where(torch.isinf(st.first_loss), value, st.first_loss)
-        st.streak = torch.where(value > EXPLODE_FACTOR * st.first_loss, st.streak + 1, 0)
-        newly_bad = (st.first_bad < 0) & (~torch.isfinite(value) | (st.streak >= EXPLODE_PATIENCE))
-        st.first_bad = torch.where(newly_bad, st.step, st.first_bad)
-        st.bad_loss = torch.where(newly_bad, value, st.bad_loss)
-        st.window[0] += value.double() * len(y)
-        st.window[1] += (logits.detach().argmax(1) == y).sum()
-        st.window[2] += len(y)
-        if st.world == 1 and st.step % st.check_every == 0 and int(st.first_bad) >= 0:
-            st.status = "diverged"
+        x, y = state.batches.batch(idx)
+        loss, logits = backward(
+            state.model, x, y, state.optimizer, device=state.device, precision=state.precision,
+            scaler=state.scaler, label_smoothing=cfg.label_smoothing,
+        )  # fmt: skip
+        state.step += 1
+        state.watch.update(loss, state.step)
+        state.window[0] += loss.double() * len(y)
+        state.window[1] += (logits.argmax(1) == y).sum()
+        state.window[2] += len(y)
+        if state.world == 1 and state.step % state.check_every == 0 and bool(state.watch.tripped):
+            state.status = "diverged"
             return
 
-        if cfg.grad_norm_every and st.step % cfg.grad_norm_every == 0:
-            st.scaler.unscale_(st.optimizer)
-            norms = torch.stack([m.weight.grad.detach().float().norm() for _, m in st.layers])
+        if cfg.grad_norm_every and state.step % cfg.grad_norm_every == 0:
+            state.scaler.unscale_(state.optimizer)
             # After DDP's all-reduce every rank holds the same averaged gradients.
-            self._emit(GradNorms(st.step, tuple(n for n, _ in st.layers), tuple(norms.tolist())))
-        st.scaler.step(st.optimizer)
-        st.scaler.update()
+            self._emit(GradNorms(state.step, tuple(n for n, _ in state.layers), tuple(grad_norms(state.layers))))
+        apply_update(state.optimizer, state.scaler)
 
-        if st.step % cfg.log_every == 0:
-            stats = self._all_sum(st.window.clone()).tolist()
-            if st.device.type == "cuda":
-                torch.cuda.synchronize(st.device)
-            now = self._elapsed(st)
+        if state.step % cfg.log_every == 0:
+            stats = self._all_sum(state.window.clone()).tolist()
+            if state.device.type == "cuda":
+                torch.cuda.synchronize(state.device)
+            now = self._elapsed(state)
             seen = stats[2]
+            state.last_train_loss = stats[0] / max(seen, 1)
             self._emit(StepMetrics(
-                step=st.step, epoch=st.epochs_done + (b + 1) / st.steps_per_epoch, loss=stats[0] / max(seen, 1),
-                acc=stats[1] / max(seen, 1), lr=lr, images_per_s=seen / max(now - st.window_start, 1e-9),
-                elapsed_s=now, progress=self._progress(st, now),
+                step=state.step, epoch=state.epochs_done + (b + 1) / state.batches.steps_per_epoch,
+                loss=stats[0] / max(seen, 1), acc=stats[1] / max(seen, 1), lr=lr,
+                images_per_s=seen / max(now - state.window_start, 1e-9), elapsed_s=now,
+                progress=self._progress(state, now),
             ))  # fmt: skip
-            st.window.zero_()
-            st.window_start = now
+            state.window.zero_()
+            state.window_start = now
 
-    def _end_epoch(self, st: "_RunState") -> None:
+    def _end_epoch(self, state: _RunState) -> None:
         """After an epoch (or a break): agree on divergence, evaluate with the training clock paused."""
-        if st.status == "diverged" or self._any_rank(st.first_bad >= 0):
-            st.status = "diverged"
+        if state.status == "diverged" or self._any_rank(state.watch.tripped):
+            state.status = "diverged"
             return
-        if st.status is not None or not self.config.eval_every_epoch:
+        if state.status is not None or not self.config.eval_every_epoch:
             return
-        if st.device.type == "cuda":
-            torch.cuda.synchronize(st.device)
-        st.train_s = self._elapsed(st)  # the training clock stops here and restarts after evaluation
-        st.last_eval = self.evaluate(st.net, st.test_data, st.device, st.precision)
-        st.clock_start = self.clock()
-        if st.last_eval is None:
-            st.status, st.message = "stopped", f"stopped by request at step {st.step}"
+        if state.device.type == "cuda":
+            torch.cuda.synchronize(state.device)
+        state.train_s = self._elapsed(state)  # the training clock stops here and restarts after evaluation
+        state.last_eval = self.evaluate(state.net, state.test_data, state.device, state.precision)
+        state.clock_start = self.clock()
+        if state.last_eval is None:
+            state.status, state.message = "stopped", f"stopped by request at step {state.step}"
             return
-        self._emit(EpochMetrics(st.epochs_done, st.last_eval[0], st.last_eval[1], st.train_s))
+        self._emit(EpochMetrics(state.epochs_done, state.last_eval[0], state.last_eval[1], state.train_s))
 
-    def _finish(self, st: "_RunState") -> TrainResult:
+    def _divergence_message(self, state: _RunState) -> str:
+        """What went wrong, at which step (the earliest over all ranks), and what to do."""
+        watch = state.watch
+        never = torch.iinfo(torch.int64).max
+        bad = -int(self._all_max(torch.where(watch.first_bad < 0, -never, -watch.first_bad).reshape(1))[0])
+        if self._any_rank(~torch.isfinite(watch.bad_loss)):
+            what = "became " + ("nan" if self._any_rank(torch.isnan(watch.bad_loss)) else "inf")
+        else:
+            what = (f"blew up to {float(watch.bad_loss):.3g} (over {watch.factor:g}x its first value for "
+                    f"{watch.patience} steps)")  # fmt: skip
+        return (
+            f"loss {what} at step {bad}; lower the learning rate (now {self.config.lr:g})"
+            + (" or use precision 'fp32'" if state.precision != "fp32" else "")
+        )
+
+    def _finish(self, state: _RunState) -> TrainResult:
         """The final evaluation and message for how the run ended; the network back on the CPU."""
         cfg = self.config
-        if st.device.type == "cuda":
-            torch.cuda.synchronize(st.device)
-        st.train_s = self._elapsed(st)
-        if st.status == "diverged":
-            # The earliest bad step over all ranks (ranks that stayed finite hold -1).
-            never = torch.iinfo(torch.int64).max
-            bad = -int(self._all_max(torch.where(st.first_bad < 0, -never, -st.first_bad).reshape(1))[0])
-            if self._any_rank(~torch.isfinite(st.bad_loss)):
-                what = "became " + ("nan" if self._any_rank(torch.isnan(st.bad_loss)) else "inf")
-            else:
-                what = (f"blew up to {float(st.bad_loss):.3g} (over {EXPLODE_FACTOR:g}x its first value for "
-                        f"{EXPLODE_PATIENCE} steps)")
-            st.message = (
-                f"loss {what} at step {bad}; lower the learning rate (now {cfg.lr:g})"
-                + (" or use precision 'fp32'" if st.precision != "fp32" else "")
-            )
-            st.last_eval = None
-        elif st.status == "stopped":
+        if state.device.type == "cuda":
+            torch.cuda.synchronize(state.device)
+        state.train_s = self._elapsed(state)
+        steps_per_epoch = state.batches.steps_per_epoch
+        outcome = ""
+        if state.status == "diverged":
+            state.message = self._divergence_message(state)
+            state.last_eval = None
+        elif state.status == "stopped":
             # A final evaluation is cheap on small test sets and tells the user where the model got;
             # skip it on big ones so "stop" stays prompt.
-            st.last_eval = None
-            if len(st.test_data) <= 2_000:
-                st.last_eval = self._evaluate_ignoring_stop(st.net, st.test_data, st.device, st.precision)
-            st.message += f" after {st.epochs_done} epochs ({st.train_s:.1f} s of training)"
+            state.last_eval = None
+            if len(state.test_data) <= 2_000:
+                state.last_eval = self._evaluate_ignoring_stop(state.net, state.test_data, state.device, state.precision)
+            state.message += f" after {state.epochs_done} epochs ({state.train_s:.1f} s of training)"
         else:
             # The last epoch was evaluated already unless the run ended mid-epoch or skipped evals.
-            if (st.last_eval is None or not cfg.eval_every_epoch
-                    or self._ended_mid_epoch(st.step, st.steps_per_epoch)):
-                st.last_eval = self.evaluate(st.net, st.test_data, st.device, st.precision)
-                if st.last_eval is not None:
-                    self._emit(EpochMetrics(st.epochs_done, st.last_eval[0], st.last_eval[1], st.train_s))
-            st.message = f"finished {st.step} steps ({st.epochs_done} full epochs) in {st.train_s:.1f} s of training"
-            if st.last_eval is not None:
-                st.message += f"; test accuracy {st.last_eval[1]:.2%}"
-        st.net.eval()
+            if (state.last_eval is None or not cfg.eval_every_epoch
+                    or self._ended_mid_epoch(state.step, steps_per_epoch)):
+                state.last_eval = self.evaluate(state.net, state.test_data, state.device, state.precision)
+                if state.last_eval is not None:
+                    self._emit(EpochMetrics(state.epochs_done, state.last_eval[0], state.last_eval[1], state.train_s))
+            state.message = (f"finished {state.step} steps ({state.epochs_done} full epochs) "
+                             f"in {state.train_s:.1f} s of training")  # fmt: skip
+            if state.last_eval is not None:
+                outcome, words = self._judge(state)
+                state.message += f"; test accuracy {state.last_eval[1]:.2%}"
+                if outcome == "diverged":
+                    state.status = "diverged"
+                    state.last_eval = None  # a blown-up network's scores mean nothing
+                if words:
+                    state.message += f", but {words}"
+        if state.status in ("stopped", "diverged"):
+            outcome = state.status
+        state.net.eval()
         return TrainResult(
-            status=st.status or "finished",
-            message=st.message,
+            status=state.status or "finished",
+            message=state.message,
             config=cfg,
-            model=st.net.to("cpu", memory_format=torch.contiguous_format).float(),
-            epochs_completed=st.epochs_done,
-            train_seconds=st.train_s,
-            images_per_second=st.step * st.batch_size * st.world / max(st.train_s, 1e-9),
-            test_acc=None if st.last_eval is None else st.last_eval[1],
-            test_loss=None if st.last_eval is None else st.last_eval[0],
-            device=str(st.device),
-            precision=st.precision,
-            data=st.train_data.source,
-            classes=st.train_data.classes,
+            model=state.net.to("cpu", memory_format=torch.contiguous_format).float(),
+            epochs_completed=state.epochs_done,
+            train_seconds=state.train_s,
+            images_per_second=state.step * state.batches.batch_size * state.world / max(state.train_s, 1e-9),
+            test_acc=None if state.last_eval is None else state.last_eval[1],
+            test_loss=None if state.last_eval is None else state.last_eval[0],
+            device=str(state.device),
+            precision=state.precision,
+            data=state.train_data.source,
+            classes=state.train_data.classes,
+            outcome=outcome,
         )
+
+    def _judge(self, state: _RunState) -> tuple[str, str]:
+        """The outcome of a finished run from its final evaluation, and a sentence ("" if it learned).
+
+        A short run's BatchNorm statistics may not describe its network yet (see
+        :mod:`resnet_core.engine.batchnorm`): where its test loss is orders of magnitude above its
+        training loss, the statistics are re-estimated from training images, and if that explains
+        the gap the network keeps them and the run is scored with them.
+        """
+        assert state.last_eval is not None
+        stats = self._all_sum(state.window.clone()).tolist()  # the steps since the last report
+        train_loss = stats[0] / stats[2] if stats[2] else state.last_train_loss
+        note = ""
+        gap = train_loss is not None and state.last_eval[0] > LOSS_GAP * max(train_loss, 0.01)
+        if gap and state.step < SETTLED_STEPS:
+            settled = copy.deepcopy(state.net)
+            recalibrate_batchnorm(settled, state.batches.images, state.batches.batch_size)
+            again = self._evaluate_ignoring_stop(settled, state.test_data, state.device, state.precision)
+            if again is not None and math.isfinite(again[0]) and again[0] <= LOSS_GAP * max(train_loss, 0.01):
+                note = (f" (BatchNorm's running statistics had not settled after {state.step} steps: the test "
+                        f"loss was {state.last_eval[0]:.3g} with them, {again[0]:.3g} with statistics "
+                        f"re-estimated from training images, which the model now keeps)")  # fmt: skip
+                state.net.load_state_dict(settled.state_dict())
+                state.last_eval = again
+                self._emit(EpochMetrics(state.epochs_done, again[0], again[1], state.train_s))
+        test_loss, test_acc = state.last_eval
+        outcome, words = judge_end(test_loss, test_acc, train_loss, len(state.train_data.classes), self.config.lr)
+        if note:
+            words = (words + note) if words else note.strip(" ()")
+        return outcome, words
 
     @staticmethod
     def _ended_mid_epoch(step: int, steps_per_epoch: int) -> bool:

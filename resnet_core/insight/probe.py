@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from resnet_core.augment import normalize
 from resnet_core.cifar10 import MEAN, STD
 from resnet_core.data import DataError, ImageDataset, downsample, load_cifar10, make_synthetic
 from resnet_core.environment import find_cifar10_dir
@@ -42,10 +43,7 @@ def eval_split(data_dir: str | Path | None = None, *, synthetic: bool = False, s
 
 def normalise(images: Tensor, mean: tuple[float, ...] = MEAN, std: tuple[float, ...] = STD) -> Tensor:
     """uint8 ``(N, 3, H, W)`` -> float, normalised per channel (``mean``, ``std`` in [0, 1] units)."""
-    x = images.float().div_(255)
-    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
-    return (x - m) / s
+    return normalize(images, mean, std)
 
 
 def make_probe(
