@@ -643,6 +643,7 @@ class Trainer:
                 state.message += f"; test accuracy {state.last_eval[1]:.2%}"
                 if outcome == "diverged":
                     state.status = "diverged"
+                    state.message = state.message.replace("finished", "ran", 1)  # it did not end well
                     state.last_eval = None  # a blown-up network's scores mean nothing
                 if words:
                     state.message += f", but {words}"
@@ -691,7 +692,9 @@ class Trainer:
                 state.last_eval = again
                 self._emit(EpochMetrics(state.epochs_done, again[0], again[1], state.train_s))
         test_loss, test_acc = state.last_eval
-        outcome, words = judge_end(test_loss, test_acc, train_loss, len(state.train_data.classes), self.config.lr)
+        blew_up = float(self._all_max(state.watch.peak_ratio().reshape(1))[0])
+        outcome, words = judge_end(test_loss, test_acc, train_loss, len(state.train_data.classes), self.config.lr,
+                                   blew_up=blew_up)
         if note:
             words = (words + note) if words else note.strip(" ()")
         return outcome, words

@@ -129,6 +129,27 @@ def test_the_end_of_a_run_is_judged_on_its_numbers(
         assert text.startswith(outcome) and "lower the learning rate (now 10)" in text
 
 
+def test_chance_after_a_blow_up_is_divergence_and_without_one_it_learned_nothing() -> None:
+    # lr 10 on CIFAR-10: the loss spikes past 5x its first value for a few steps (too few to trip
+    # the watch), then the network answers uniformly: test loss ~ln 10, accuracy at chance.
+    got, text = judge_end(2.315, 0.104, 2.33, 10, lr=10.0, blew_up=11.4)
+    assert got == "diverged" and "blew up to 11.4x" in text and "lower the learning rate (now 10)" in text
+    assert judge_end(2.315, 0.104, 2.33, 10, lr=10.0, blew_up=1.2)[0] == "learned nothing"
+    assert judge_end(1.1, 0.62, 0.9, 10, lr=10.0, blew_up=11.4)[0] == "learned"  # it recovered
+
+
+def test_the_watch_remembers_a_blow_up_too_short_to_trip_it() -> None:
+    watch = DivergenceWatch(patience=20)
+    for step, loss in enumerate([2.6, 2.6, 15.7, 29.7, 6.5, 2.6, 2.4]):
+        watch.update(loss, step)
+    assert not bool(watch.tripped)
+    assert float(watch.peak_ratio()) == pytest.approx(29.7 / 2.6)
+    calm = DivergenceWatch()
+    for step, loss in enumerate([2.6, 2.5, float("nan")]):
+        calm.update(loss, step)
+    assert float(calm.peak_ratio()) == pytest.approx(1.0)  # a NaN is divergence, not a peak
+
+
 def test_recalibrated_batchnorm_statistics_are_the_images_statistics() -> None:
     net = nn.Sequential(nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4)).eval()
     images = make_synthetic(64, split="train", seed=0).images

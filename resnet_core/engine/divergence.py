@@ -35,6 +35,7 @@ class DivergenceWatch:
         self.streak = torch.zeros((), device=device, dtype=torch.int64)  # steps in a row blown up
         self.first_bad = torch.full((), -1, device=device, dtype=torch.int64)  # -1 while none
         self.bad_loss = torch.zeros((), device=device)  # the loss at first_bad
+        self.peak = torch.zeros((), device=device)  # the highest finite loss so far
 
     def update(self, loss: torch.Tensor | float, step: int) -> torch.Tensor:
         """Record the loss of step ``step``; returns a 0-d bool tensor: "this loss has diverged".
@@ -51,7 +52,16 @@ class DivergenceWatch:
         newly_bad = (self.first_bad < 0) & bad
         self.first_bad = torch.where(newly_bad, step, self.first_bad)
         self.bad_loss = torch.where(newly_bad, value, self.bad_loss)
+        self.peak = torch.where(torch.isfinite(value), torch.maximum(self.peak, value), self.peak)
         return bad
+
+    def peak_ratio(self) -> torch.Tensor:
+        """0-d tensor: the highest loss so far over the first (0 before any update).
+
+        Above ``factor``, the loss blew up at least once, if too briefly to trip the watch: what
+        tells a run that collapsed after a blow-up from one that merely learned too little.
+        """
+        return self.peak / self.first_loss.clamp_min(1e-3)
 
     @property
     def tripped(self) -> torch.Tensor:
