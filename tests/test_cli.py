@@ -210,3 +210,16 @@ def test_pyproject_installs_every_package_of_resnet_core() -> None:
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "resnet_core").rglob("__init__.py")}
     assert listed == on_disk
     assert config["project"]["scripts"]["resnet-core"] == "resnet_core.__main__:main"
+
+
+@pytest.mark.slow
+def test_a_short_run_that_blows_up_exits_3_and_says_so(cifar10_dir: Path) -> None:
+    # Issue 19, item 4: at lr 10 a 20 s run blows up for fewer steps than the step-by-step watch
+    # needs, then ends at chance; it used to exit 0 as "finished".
+    proc = run_cli("-m", "resnet_core", "train", "--model", "resnet20", "--data-dir", str(cifar10_dir), "--budget", "20",
+                   "--lr", "10",
+                   "--device", "cpu", timeout=240)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "diverged" and summary["outcome"] == "diverged"
+    assert "lower the learning rate" in summary["message"] and summary["test_acc"] is None
