@@ -44,7 +44,7 @@ def seconds_per_step(scale: str, steps: int = 4) -> float:
     import torch
 
     from resnet_core.data import ImageDataset
-    from resnet_core.experiments import DEGRADATION
+    from resnet_core.lessons import DEGRADATION
     from resnet_core.race import Race
 
     cfg = DEGRADATION.config(scale, device="cpu", steps=steps + 1)

@@ -166,7 +166,7 @@ def test_torchrun_two_cpu_processes_print_one_json_line(tmp_path: Path) -> None:
 
 
 def test_train_defaults_to_the_devices_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
-    from resnet_core.experiments import single_run_recipe
+    from resnet_core.train import single_run_recipe
 
     args = cli.build_parser().parse_args(["train", "--synthetic", "--device", "cpu"])
     config = cli_train._train_config(args)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from resnet_core import experiments as ex
+from resnet_core.lessons import DEGRADATION, PAPER, QUICK, depth_experiment, twins_experiment
+from resnet_core.reference_curves import reference_curves
+from resnet_core.verdict import Verdict, data_words, grad_flow_words, pace_note, single_run_note, verdict
 from resnet_core.models import get_spec
 from resnet_core.race import Contender, ContenderResult
 
@@ -12,19 +14,19 @@ from resnet_core.race import Contender, ContenderResult
 def results(errors: dict[str, float | None], steps: int = 500, status: str = "finished") -> list[ContenderResult]:
     """Crafted results: each contender of the degradation race with the given training error."""
     out = []
-    for c in ex.DEGRADATION.contenders:
+    for c in DEGRADATION.contenders:
         err = errors.get(c.label)
         st = "diverged" if err is None else status
         out.append(ContenderResult(c, st, steps if err is not None else 3, err, None, err, ""))  # type: ignore[arg-type]
     return out
 
 
-def outcomes(v: ex.Verdict) -> dict[str, str]:
+def outcomes(v: Verdict) -> dict[str, str]:
     return {f.comparison.name: f.outcome for f in v.findings}
 
 
 def test_a_clear_win_reproduces_the_paper() -> None:
-    v = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.82, "ResNet-20": 0.55, "ResNet-56": 0.50}),
+    v = verdict(DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.82, "ResNet-20": 0.55, "ResNet-56": 0.50}),
                    planned_steps=500)
     assert outcomes(v) == {"degradation": "as in the paper", "the fix": "as in the paper"}
     assert v.conclusive and v.headline.startswith("This run reproduced the paper on CIFAR-10")
@@ -34,45 +36,45 @@ def test_a_clear_win_reproduces_the_paper() -> None:
 
 
 def test_a_tie_and_a_contradiction_are_said_plainly() -> None:
-    v = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.61, "ResNet-56": 0.66}), planned_steps=500)
+    v = verdict(DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.61, "ResNet-56": 0.66}), planned_steps=500)
     assert outcomes(v) == {"degradation": "tie", "the fix": "opposite of the paper"}
     assert v.conclusive  # every comparison was decided, one of them against the paper
     assert "reproduced" not in v.headline
     assert "unlike the paper, plain-56 leads by 5.0%" in v.findings[1].text
     assert "The paper:" in v.findings[0].text and "a tie in this run" in v.findings[0].text
-    residual = ex.verdict(ex.depth_experiment(20, 56, residual=True),
+    residual = verdict(depth_experiment(20, 56, residual=True),
                           [ContenderResult(c, "finished", 500, e, None, e, "")
-                           for c, e in zip(ex.depth_experiment(20, 56, True).contenders, (0.52, 0.57))],
+                           for c, e in zip(depth_experiment(20, 56, True).contenders, (0.52, 0.57))],
                           planned_steps=500)
     assert "unlike the paper, ResNet-20 leads by 5.0%" in residual.findings[0].text
 
 
 def test_a_run_too_short_to_say() -> None:
-    short = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.5, "plain-56": 0.9, "ResNet-20": 0.5, "ResNet-56": 0.4},
+    short = verdict(DEGRADATION, results({"plain-20": 0.5, "plain-56": 0.9, "ResNet-20": 0.5, "ResNet-56": 0.4},
                                                steps=100), planned_steps=500)
     assert set(outcomes(short).values()) == {"too early"}
     assert not short.conclusive and short.headline.startswith("Too early to say")
-    at_chance = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.88, "plain-56": 0.90, "ResNet-20": 0.87,
+    at_chance = verdict(DEGRADATION, results({"plain-20": 0.88, "plain-56": 0.90, "ResNet-20": 0.87,
                                                     "ResNet-56": 0.89}), planned_steps=500)
     assert set(outcomes(at_chance).values()) == {"too early"}
     assert "neither network has learned yet" in at_chance.findings[0].text
 
 
 def test_a_diverged_network_gives_no_result_for_its_comparisons() -> None:
-    v = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.6, "plain-56": None, "ResNet-20": 0.5, "ResNet-56": 0.45}),
+    v = verdict(DEGRADATION, results({"plain-20": 0.6, "plain-56": None, "ResNet-20": 0.5, "ResNet-56": 0.45}),
                    planned_steps=500)
     assert outcomes(v) == {"degradation": "no result", "the fix": "no result"}
     assert "plain-56 diverged" in v.findings[0].text and not v.conclusive
 
 
 def test_synthetic_data_is_named_in_the_headline() -> None:
-    v = ex.verdict(ex.DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.82, "ResNet-20": 0.55, "ResNet-56": 0.50}),
-                   planned_steps=500, data=ex.data_words("Synthetic shapes (not CIFAR-10; 5,000 train images)"))
+    v = verdict(DEGRADATION, results({"plain-20": 0.60, "plain-56": 0.82, "ResNet-20": 0.55, "ResNet-56": 0.50}),
+                   planned_steps=500, data=data_words("Synthetic shapes (not CIFAR-10; 5,000 train images)"))
     assert "synthetic shapes (not CIFAR-10)" in v.headline
 
 
 def test_degradation_race_is_the_papers_networks_at_the_quick_scale() -> None:
-    cfg = ex.DEGRADATION.config("quick", seed=3)
+    cfg = DEGRADATION.config("quick", seed=3)
     assert [(c.label, c.model, c.residual) for c in cfg.contenders] == [
         ("plain-20", "resnet20", False), ("plain-56", "resnet56", False), ("ResNet-56", "resnet56", True)]
     assert all(get_spec(c.model).paper_family for c in cfg.contenders)
@@ -80,39 +82,39 @@ def test_degradation_race_is_the_papers_networks_at_the_quick_scale() -> None:
     # The paper's optimiser, and the live race is the start of the schedule: lr 0.1 throughout.
     assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9, 1e-4)
     assert {cfg.lr_at(s) for s in range(cfg.steps)} == {0.1}
-    full = ex.DEGRADATION.config("quick", steps=2000)
+    full = DEGRADATION.config("quick", steps=2000)
     assert full.lr_at(999) == 0.1 and full.lr_at(1000) == pytest.approx(0.01) and full.lr_at(1500) == pytest.approx(0.001)
-    paper = ex.DEGRADATION.config("paper")
+    paper = DEGRADATION.config("paper")
     assert (paper.resolution, paper.widths, paper.steps, paper.test_subset) == (32, None, 64_000, None)
-    assert ex.DEGRADATION.paper_error("ResNet-56") == 6.97 and ex.DEGRADATION.paper_error("plain-56") is None
+    assert DEGRADATION.paper_error("ResNet-56") == 6.97 and DEGRADATION.paper_error("plain-56") is None
 
 
 def test_twins_and_depth_experiments_claim_what_the_paper_says() -> None:
-    twins = ex.twins_experiment(110)
+    twins = twins_experiment(110)
     assert [c.label for c in twins.contenders] == ["plain-110", "ResNet-110"]
     assert twins.comparisons[0].better == "ResNet-110"
-    plain = ex.depth_experiment(20, 56, residual=False)
+    plain = depth_experiment(20, 56, residual=False)
     assert (plain.comparisons[0].better, plain.comparisons[0].worse) == ("plain-20", "plain-56")
-    residual = ex.depth_experiment(20, 56, residual=True)
+    residual = depth_experiment(20, 56, residual=True)
     assert (residual.comparisons[0].better, residual.comparisons[0].worse) == ("ResNet-56", "ResNet-20")
 
 
 def test_pace_note_only_when_far_slower_than_a_quiet_cpu() -> None:
-    assert ex.pace_note(ex.QUICK, ex.QUICK.cpu_step_s * 1.5, 400) is None
-    note = ex.pace_note(ex.QUICK, ex.QUICK.cpu_step_s * 4, 300)
+    assert pace_note(QUICK, QUICK.cpu_step_s * 1.5, 400) is None
+    note = pace_note(QUICK, QUICK.cpu_step_s * 4, 300)
     assert note is not None and "4.0x slower" in note
-    assert f"about {ex.QUICK.cpu_step_s * 4 * 300 / 60:.0f} more minutes" in note
-    assert ex.pace_note(ex.PAPER, 100.0, 1000) is None  # no CPU expectation at the paper scale
+    assert f"about {QUICK.cpu_step_s * 4 * 300 / 60:.0f} more minutes" in note
+    assert pace_note(PAPER, 100.0, 1000) is None  # no CPU expectation at the paper scale
 
 
 def test_shipped_reference_curves_say_how_they_were_made() -> None:
-    ref = ex.reference_curves(ex.DEGRADATION, "quick")
+    ref = reference_curves(DEGRADATION, "quick")
     if ref is None:
         pytest.fail("resnet_core/reference/degradation_quick.json is missing: the Train page draws it")
     assert ref["command"].startswith("python -m resnet_core experiment degradation")
     assert {"date", "machine", "seed"} <= set(ref)
     runs = ref["curves"]["runs"]
-    assert {c.label for c in ex.DEGRADATION.contenders} <= set(runs)
+    assert {c.label for c in DEGRADATION.contenders} <= set(runs)
     assert len(runs["plain-56"]["train_error"]) == len(ref["curves"]["train_step"])
     assert "/work/" not in str(ref) and "/home/" not in str(ref)  # no machine-specific paths shipped
 
@@ -130,17 +132,17 @@ def test_a_single_run_at_chance_or_starved_says_its_numbers_mean_little() -> Non
         cfg = TrainConfig(epochs=None, budget_s=120) if budget else TrainConfig()
         return TrainResult("finished", "", cfg, nn.Linear(1, 1), epochs, 120.0, 80.0, acc, 1.0)
 
-    assert ex.single_run_note(result(0.80, 3, budget=True)) is None
-    assert "chance level" in ex.single_run_note(result(0.12, 3, budget=True))
-    starved = ex.single_run_note(result(0.40, 0, budget=True))
+    assert single_run_note(result(0.80, 3, budget=True)) is None
+    assert "chance level" in single_run_note(result(0.12, 3, budget=True))
+    starved = single_run_note(result(0.40, 0, budget=True))
     assert starved is not None and "80 training images per second" in starved and "did not finish one pass" in starved
-    assert ex.single_run_note(result(0.40, 0, budget=False)) is None  # an epochs run is never cut short
+    assert single_run_note(result(0.40, 0, budget=False)) is None  # an epochs run is never cut short
 
 
 def test_grad_flow_words_describe_the_measured_profile() -> None:
-    words = ex.grad_flow_words({"plain-56": [0.001, 0.01, 0.1], "ResNet-56": [0.5, 0.4, 1.0], "empty": []})
+    words = grad_flow_words({"plain-56": [0.001, 0.01, 0.1], "ResNet-56": [0.5, 0.4, 1.0], "empty": []})
     assert "plain-56: 100x larger at the output than at the input, layers spanning 2.0 orders" in words
     assert "ResNet-56: 2x larger at the output than at the input, layers spanning 0.4 orders" in words
     assert "empty" not in words
-    assert "1e+03x larger at the input" in ex.grad_flow_words({"x": [1000.0, 1.0]})
-    assert ex.grad_flow_words({}) == ""
+    assert "1e+03x larger at the input" in grad_flow_words({"x": [1000.0, 1.0]})
+    assert grad_flow_words({}) == ""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from torch import nn
 
-from resnet_core import experiments as ex
+from resnet_core.lessons import DEGRADATION, QUICK
 from resnet_core.jobs import job as job_module
 from resnet_core.data import DataError, load_data, make_synthetic
 from resnet_core.jobs import RaceJob, TrainingJob
@@ -200,9 +200,9 @@ def test_snapshot_is_a_consistent_copy() -> None:
 
 
 def test_race_job_records_every_step_and_judges_at_the_end() -> None:
-    config = dataclasses.replace(ex.DEGRADATION.config("quick", data="synthetic", device="cpu", steps=6),
+    config = dataclasses.replace(DEGRADATION.config("quick", data="synthetic", device="cpu", steps=6),
                                  train_subset=256, test_subset=64, resolution=8, eval_every=3, grad_norm_every=2)
-    job = RaceJob(ex.DEGRADATION, ex.QUICK, config).start()
+    job = RaceJob(DEGRADATION, QUICK, config).start()
     assert job.join(timeout=120)
     snap = job.snapshot()
     assert snap.state == "finished", snap.message
@@ -227,12 +227,12 @@ def test_race_pace_note_appears_when_the_machine_is_slow() -> None:
         def run(self) -> Any:
             for i in range(1, 21):
                 n = 3
-                self.callback(RaceStep(i, (1.0,) * n, (0.5,) * n, 0.1, i * 10.0 * ex.QUICK.cpu_step_s, i / 500))
+                self.callback(RaceStep(i, (1.0,) * n, (0.5,) * n, 0.1, i * 10.0 * QUICK.cpu_step_s, i / 500))
             self.stop_event.wait(30)
             raise RuntimeError("stopped")
 
-    config = ex.DEGRADATION.config("quick", data="synthetic")
-    job = RaceJob(ex.DEGRADATION, ex.QUICK, config, race_factory=SlowRace, clock=clock).start()
+    config = DEGRADATION.config("quick", data="synthetic")
+    job = RaceJob(DEGRADATION, QUICK, config, race_factory=SlowRace, clock=clock).start()
     try:
         for _ in range(200):
             if len(job.snapshot().steps) == 20:

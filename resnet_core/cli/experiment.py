@@ -24,7 +24,8 @@ from typing import Any
 from resnet_core.cli import insight
 from resnet_core.cli.common import UsageError, ctrl_c_stops, json_safe, say
 from resnet_core.cli.machine import machine_words
-from resnet_core.experiments import EXPERIMENTS, SCALES, Experiment, Scale, data_words, verdict
+from resnet_core.lessons import EXPERIMENTS, Experiment, SCALES, Scale
+from resnet_core.verdict import data_words, verdict
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceMetrics, RaceResult, RaceStep
 
 

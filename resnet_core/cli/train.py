@@ -157,7 +157,7 @@ def distributed(device: str) -> Iterator[DistInfo]:
 
 def _train_config(args: argparse.Namespace) -> Any:
     """The TrainConfig for ``args``: the device's recipe with the given options replaced."""
-    from resnet_core.experiments import single_run_recipe
+    from resnet_core.train import single_run_recipe
 
     base = single_run_recipe(args.device)
     changes: dict[str, Any] = {"residual": not args.no_residual, "device": args.device}

@@ -1,6 +1,6 @@
 """The networks the experiments compare: the paper's 6n+2 CIFAR nets, plain or residual, at a chosen scale.
 
-The scales are the degradation race's (``resnet_core.experiments``): quick (half width, 16x16 inputs:
+The scales are the degradation race's (``resnet_core.lessons``): quick (half width, 16x16 inputs:
 the shipped trained nets) and paper; the experiments use their widths and resolution only.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from resnet_core.experiments import PAPER, QUICK, SCALES, Scale
+from resnet_core.lessons import PAPER, QUICK, SCALES, Scale
 from resnet_core.models import create_model, get_spec, list_models
 
 __all__ = ["PAPER", "QUICK", "SCALES", "InsightError", "Scale", "build_net", "model_name", "net_label",

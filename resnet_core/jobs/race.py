@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from resnet_core.data import ImageDataset
-from resnet_core.experiments import Experiment, Scale, Verdict, data_words, pace_note, verdict
+from resnet_core.lessons import Experiment, Scale
+from resnet_core.verdict import Verdict, data_words, pace_note, verdict
 from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
 from resnet_core.jobs.training import mean_grad_norms
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceGrads, RaceMetrics, RaceResult, RaceStep
@@ -49,7 +50,7 @@ class RaceSnapshot:
 
 
 class RaceJob(Job[RaceResult, RaceMetrics]):
-    """One :class:`~resnet_core.race.Race` of an :class:`~resnet_core.experiments.Experiment` on a thread."""
+    """One :class:`~resnet_core.race.Race` of an :class:`~resnet_core.lessons.Experiment` on a thread."""
 
     def __init__(
         self,
