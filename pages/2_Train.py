@@ -3,7 +3,7 @@
 Widgets build a race from ``resnet_core.experiments`` or a ``TrainConfig`` from its single-run
 recipe; the work runs in a job owned by ``resnet_core.jobs.REGISTRY`` under this browser session,
 so reruns and visits to other pages do not interrupt it; a fragment polls the job's snapshot once
-a second and redraws the charts.
+a second and redraws the figures.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import io
 
 import streamlit as st
 
-import charts
-import ui
-from tables import markdown_table
 from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
@@ -25,6 +22,10 @@ from resnet_core.environment import find_cifar10_dir
 from resnet_core.models import get_spec, list_models
 from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult
+from webui.figures import train as figures
+from webui.shell import setup_page
+from webui.state import offer_trained_model, run_id, watch_run
+from webui.tables import markdown_table
 
 POLL_S = 1.0  # seconds between chart refreshes while training
 MODES = {
@@ -34,7 +35,7 @@ MODES = {
     "one": "One network",
 }
 
-ui.setup_page("Train", "📈")
+setup_page("Train", "📈")
 st.title("Train a ResNet")
 st.caption(
     "Watch the paper's central experiment happen: a deeper plain network trains *worse*, and the "
@@ -42,8 +43,8 @@ st.caption(
     "switch pages and come back."
 )
 
-sid = ui.run_id()  # in the URL: a reload finds the run again
-ui.watch_run(sid)
+sid = run_id()  # in the URL: a reload finds the run again
+watch_run(sid)
 job = jobs.REGISTRY.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
@@ -241,13 +242,13 @@ def race_view(snap: jobs.RaceSnapshot) -> None:
         return
     reference = ex.reference_curves(snap.experiment, snap.scale.name) if snap.config.data == "cifar10" else None
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.race_error_figure(snap, reference), key="chart_race", width="stretch")
+    left.plotly_chart(figures.race_error_figure(snap, reference), key="chart_race", width="stretch")
     if reference is not None:
         left.caption(f"Dotted: the same race run for {reference['curves']['train_step'][-1]:,} steps with "
                      f"`{reference['command']}` on {reference['date']} ({reference['machine']['cpu']}), seed "
                      f"{reference['seed']}; it shows where the live curves are heading.")
     if snap.grads:
-        right.plotly_chart(charts.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
+        right.plotly_chart(figures.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
         flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
         right.caption(ex.grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
                       "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
@@ -265,17 +266,17 @@ def single_view(snap: jobs.TrainingSnapshot) -> None:
             st.caption("Loading the data and building the network: the charts start with the first logged step.")
         return
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(snap), key="chart_loss", width="stretch")
-    c2.plotly_chart(charts.accuracy_figure(snap), key="chart_acc", width="stretch")
+    c1.plotly_chart(figures.loss_figure(snap), key="chart_loss", width="stretch")
+    c2.plotly_chart(figures.accuracy_figure(snap), key="chart_acc", width="stretch")
     c3, c4 = st.columns(2)
-    c3.plotly_chart(charts.lr_figure(snap), key="chart_lr", width="stretch")
+    c3.plotly_chart(figures.lr_figure(snap), key="chart_lr", width="stretch")
     if snap.grad_norms:
-        c4.plotly_chart(charts.grad_flow_figure(snap), key="chart_grad", width="stretch")
+        c4.plotly_chart(figures.grad_flow_figure(snap), key="chart_grad", width="stretch")
 
 
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
-    ui.watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
+    watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
     current = jobs.REGISTRY.get(sid)
     if current is None:
         return
@@ -373,7 +374,7 @@ def single_results(snap: jobs.TrainingSnapshot) -> None:
     offered: set[str] = st.session_state.setdefault("train_offered", set())
     if snap.job_id not in offered:
         try:
-            ui.offer_trained_model(offer, load_checkpoint(payload))
+            offer_trained_model(offer, load_checkpoint(payload))
             offered.add(snap.job_id)
         except CheckpointError as exc:
             st.error(f"Could not offer this model to Classify and Grad-CAM: {exc}")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from webui.pages import PAGES as APP_PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-results" / "screenshots"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -32,9 +34,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-# URL path of each page: Streamlit derives it from the file name, minus the number prefix.
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
-         "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
+# URL path of each page, by label: Streamlit derives it from the file name, minus the number prefix.
+PAGES = {p.label: p.url_path for p in APP_PAGES}
 
 def _require_or_skip(reason: str) -> None:
     if os.environ.get("RESNET_REQUIRE_BROWSER") == "1":

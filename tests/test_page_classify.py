@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
 from resnet_core.cifar10 import CLASSES, MEAN, STD
@@ -18,7 +19,7 @@ from resnet_core.models import create_model
 import pagetest
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-PAGE = "pages/3_Classify.py"
+PAGE = pages.page("Classify").path
 
 
 def run_page(**session: object) -> AppTest:

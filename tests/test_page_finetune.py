@@ -13,8 +13,9 @@ import pytest
 from pagetest import open_app_page
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
-PAGE = "pages/5_Fine-tune.py"
+PAGE = pages.page("Fine-tune").path
 
 
 def page() -> AppTest:
@@ -92,7 +93,7 @@ def test_classes_uploads_train_and_hand_off_to_classify() -> None:
     assert label.startswith("Fine-tuned: circle, square") and checkpoint.classes == ("circle", "square")
 
     # Classify and Grad-CAM offer it, and use it on a new picture.
-    for page_file, prefix in (("pages/3_Classify.py", "classify"), ("pages/4_Grad-CAM.py", "gradcam")):
+    for page_file, prefix in ((pages.page("Classify").path, "classify"), (pages.page("Grad-CAM").path, "gradcam")):
         at.switch_page(page_file).run()
         at.selectbox(key=f"{prefix}_model").set_value(f"trained:{label}").run()
         at.radio(key=f"{prefix}_picture_mode").set_value("Upload").run()

@@ -12,6 +12,7 @@ import pytest
 import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
 from resnet_core.cifar10 import CLASSES, MEAN, STD
@@ -20,7 +21,7 @@ from resnet_core.models import create_model
 import pagetest
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-PAGE = "pages/4_Grad-CAM.py"
+PAGE = pages.page("Grad-CAM").path
 
 
 def run_page(**session: object) -> AppTest:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pagetest import open_app_page
 from streamlit.testing.v1 import AppTest
+from webui import pages
 from torch import nn
 
 from resnet_core import jobs
@@ -23,7 +24,7 @@ from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, DATA_FOLDERS_ENV
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "pages/2_Train.py"
+PAGE = pages.page("Train").path
 
 
 @pytest.fixture(autouse=True)
@@ -134,13 +135,13 @@ def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download
 
 def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/2_Train.py").run()
+    at.switch_page(PAGE).run()
     at.button(key="start").click().run()  # the default race: 400 steps, far longer than this test
     assert not at.button(key="stop").disabled
 
-    at.switch_page("pages/3_Classify.py").run()  # wander off: the job keeps training
+    at.switch_page(pages.page("Classify").path).run()  # wander off: the job keeps training
     assert jobs.REGISTRY.running_count() == 1
-    at.switch_page("pages/2_Train.py").run()  # and back: the page finds it again
+    at.switch_page(PAGE).run()  # and back: the page finds it again
     assert not at.button(key="stop").disabled
     wait_for(at, lambda a: any(m.label == "Steps per network" and not m.value.startswith("0 ") for m in a.metric),
              timeout=120)

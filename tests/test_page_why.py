@@ -10,11 +10,12 @@ import pytest
 import torch
 from pagetest import open_app_page, run_page
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint
 from resnet_core.models import create_model
 
-PAGE = "pages/2_Why_it_works.py"
+PAGE = pages.page("Why it works").path
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
