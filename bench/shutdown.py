@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import ROOT, _free_port, machine, torch_version, wait_healthy  # noqa: E402
+from appserver import ROOT, free_port, machine, torch_version, wait_healthy  # noqa: E402
 
 
 def time_exit(jobs: int, signum: int) -> tuple[int, float]:
     """(exit code, seconds from the signal to the exit) of a server running ``jobs`` trainings."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RESNET_MAX_JOBS": str(max(jobs, 1)), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_training.py"), str(port), str(jobs)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -54,7 +54,8 @@ def _chromium() -> str:
     raise AssertionError  # unreachable
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -63,7 +64,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """A live ``streamlit run app.py`` on a free port; stopped when the test session ends."""
-    port = _free_port()
+    port = free_port()
     (ROOT / "test-results").mkdir(exist_ok=True)
     log = open(ROOT / "test-results" / "streamlit-server.log", "w")
     proc = subprocess.Popen(

@@ -6,11 +6,9 @@ the script, which is what the browser's fragment reruns amount to.
 
 from __future__ import annotations
 
-import time
-from typing import Any
 
 import pytest
-from pagetest import open_app_page
+from pagetest import open_app_page, wait_for
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
 from webui import pages
@@ -48,16 +46,6 @@ def counts(at: AppTest) -> dict[str, int]:
     return out
 
 
-def wait_for(at: AppTest, done: Any, timeout: float = 90.0) -> AppTest:
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert not at.exception, [e.value for e in at.exception]
-        assert time.monotonic() < deadline, "the page did not get there"
-        time.sleep(0.2)
-        at.run()
-    return at
-
-
 def finished(at: AppTest) -> bool:
     job = at.session_state["ft_job"] if "ft_job" in at.session_state else None
     return job is not None and job.snapshot().finished and any(m.label == "Held-out accuracy" for m in at.metric)
@@ -83,7 +71,7 @@ def test_classes_uploads_train_and_hand_off_to_classify() -> None:
     assert not at.button(key="ft_train").disabled
 
     at.button(key="ft_train").click().run()
-    wait_for(at, finished)
+    wait_for(at, finished, timeout=90)
     accuracy = next(m for m in at.metric if m.label == "Held-out accuracy")
     assert accuracy.value == "100%"  # red circles against blue squares
     assert at.get("plotly_chart"), "the history and confusion-matrix charts are drawn"

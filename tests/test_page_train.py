@@ -7,12 +7,11 @@ the script, which is what a browser's fragment reruns amount to.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pagetest import open_app_page
+from pagetest import open_app_page, wait_for
 from streamlit.testing.v1 import AppTest
 from webui import pages
 from torch import nn
@@ -50,17 +49,6 @@ def race_table(at: AppTest) -> dict[str, list[str]]:
             header, _, *rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in text.splitlines()]
             return {name: [row[i] for row in rows] for i, name in enumerate(header)}
     return {}
-
-
-def wait_for(at: AppTest, done: Any, timeout: float = 60.0) -> AppTest:
-    """Rerun the page until ``done(at)`` holds, as the fragment's timer would."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert not at.exception, at.exception
-        assert time.monotonic() < deadline, f"page did not get there: {texts(at, 'markdown')[-3:]}"
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def tiny_run(at: AppTest) -> AppTest:

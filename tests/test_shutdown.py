@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browsing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -44,7 +38,7 @@ def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> Non
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_signal_with_two_runs_in_progress_exits_0_within_seconds(signum: int, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RESNET_MAX_JOBS": "2", "PYTHONUNBUFFERED": "1"}
     err = open(tmp_path / "stderr.txt", "w+")
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_training.py"), str(port), "2"],
