@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import PAGES, setup_page
+from webui.pages import PAGES
+from webui.shell import setup_page
 
 setup_page("Home", "🏠")
 
@@ -26,10 +27,10 @@ BLURBS = {
 PER_ROW = 3  # six cards in one row cut their titles short
 cards = PAGES[1:]
 for start in range(0, len(cards), PER_ROW):
-    for col, (path, label, icon) in zip(st.columns(PER_ROW), cards[start : start + PER_ROW]):
+    for col, card in zip(st.columns(PER_ROW), cards[start : start + PER_ROW]):
         with col.container(border=True):
-            st.page_link(path, label=f"**{label}**", icon=icon)
-            st.caption(BLURBS[label])
+            st.page_link(card.path, label=f"**{card.label}**", icon=card.icon)
+            st.caption(BLURBS[card.label])
 
 st.divider()
 st.markdown(

@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from webui.pages import PAGES, page  # noqa: E402, F401 (the app's page list: no Streamlit, no torch)
+
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run"]
@@ -66,7 +69,7 @@ class AppServer:
     def __init__(self, env: dict[str, str] | None = None, extra_args: list[str] | None = None,
                  every: float = 0.1, log_path: Path | None = None, script: str = "app.py",
                  cgroups: list[Path] | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.extra_args = extra_args or []
@@ -221,7 +224,8 @@ def torch_version() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

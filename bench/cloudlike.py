@@ -25,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from appserver import MB, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
+from appserver import MB, PAGES, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
+
+URL_PATHS = {p.label: p.url_path for p in PAGES}
 from load import photo  # noqa: E402
 from memory import run_finished, start_run  # noqa: E402
 from pictures import shape_files  # noqa: E402
@@ -89,14 +91,14 @@ def main() -> None:
             wait_for_script(page, 600)
 
         def race() -> None:
-            page.goto(f"{server.url}/Train")
+            page.goto(f"{server.url}/{URL_PATHS['Train']}")
             wait_for_script(page, 600)
             start_run(page)
             run_finished(page, 3600)
 
         def classify() -> None:
             upload = photo(Path(tmp) / "photo_6mp.jpg")
-            page.goto(f"{server.url}/Classify")
+            page.goto(f"{server.url}/{URL_PATHS['Classify']}")
             wait_for_script(page, 600)
             page.get_by_text("Upload", exact=True).click()
             page.wait_for_selector('input[type="file"]', state="attached", timeout=300_000)
@@ -105,7 +107,7 @@ def main() -> None:
             wait_for_script(page, 600)
 
         def finetune() -> None:
-            page.goto(f"{server.url}/Fine-tune")
+            page.goto(f"{server.url}/{URL_PATHS['Fine-tune']}")
             wait_for_script(page, 600)
             for name, files in shape_files(per_class=6).items():
                 page.get_by_label("New class").fill(name)

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import ROOT, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import ROOT, AppServer, append_results, chromium, machine, page, torch_version, wait_for_script  # noqa: E402
 
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Classify": "Classify", "Grad-CAM": "Grad-CAM"}
+PAGES = {label: page(label).url_path for label in ("Home", "Architecture", "Train", "Classify", "Grad-CAM")}
 TITLES = {"Home": "ResNet, explained", "Architecture": "Architecture", "Train": "Train a ResNet",
           "Classify": "Classify", "Grad-CAM": "Grad-CAM"}  # the start of each page's h1
 LIMITS_S = {"Home cold first paint": 4.0, "warm view": 1.5}

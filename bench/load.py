@@ -31,15 +31,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import MB, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
+from appserver import MB, PAGES, AppServer, bench_parser, chromium, page, report, wait_for_script  # noqa: E402
 from memory import DONE_JS, start_run  # noqa: E402
 
 GOAL_PEAK_MB = 1300  # issue 19: 10 sessions peak at most 1.3 GB
 GOAL_AFTER_MB = 100  # issue 19: after expiry at most the baseline + 100 MB
 # The issue's mix of ten, in the order visitors arrive; more or fewer sessions repeat or cut it.
-MIX = ["Train", "Classify", "Architecture", "Why_it_works", "Classify",
-       "Architecture", "Train", "Classify", "Why_it_works", "Architecture"]
-ALL_PAGES = ["", "Architecture", "Train", "Why_it_works", "Classify", "Grad-CAM", "Fine-tune"]
+MIX = [page(label).url_path for label in ("Train", "Classify", "Architecture", "Why it works", "Classify",
+                                          "Architecture", "Train", "Classify", "Why it works", "Architecture")]
+ALL_PAGES = [p.url_path for p in PAGES]
 H1_JS = "() => !!document.querySelector('h1')"
 
 
@@ -112,10 +112,10 @@ def settle(browser: Any, server: AppServer, wait_s: float = 45) -> None:
 
 def drive(visitors: list[Visitor], server_url: str, upload: Path, run_timeout_s: float) -> tuple[int, float]:
     """Each visitor does its page's thing; the browsers reload until the run ends. Returns (reloads, run s)."""
-    trainers = [v for v in visitors if v.page_path == "Train"]
+    trainers = [v for v in visitors if v.page_path == page("Train").url_path]
     for v in visitors:
         wait_for_script(v.tab, 600)
-        if v.page_path == "Classify":
+        if v.page_path == page("Classify").url_path:
             v.tab.get_by_text("Upload", exact=True).click()
             v.tab.wait_for_selector('input[type="file"]', state="attached", timeout=120_000)
             v.tab.locator('input[type="file"]').set_input_files(str(upload))
@@ -126,7 +126,7 @@ def drive(visitors: list[Visitor], server_url: str, upload: Path, run_timeout_s:
         except Exception as exc:  # noqa: BLE001 - the second trainer finds the slot taken
             v.notes.append(f"trainer {i + 1} could not start: {type(exc).__name__}")
     reloads = 0
-    browsing = [v for v in visitors if v.page_path in ("Architecture", "Why_it_works")]
+    browsing = [v for v in visitors if v.page_path in (page("Architecture").url_path, page("Why it works").url_path)]
     while trainers and not trainers[0].tab.evaluate(DONE_JS) and time.monotonic() - t_run < run_timeout_s:
         for v in browsing:
             v.tab.goto(f"{server_url}/{v.page_path}")

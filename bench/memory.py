@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import MB, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
+from appserver import MB, PAGES as APP_PAGES, AppServer, append_results, chromium, machine, torch_version, wait_for_script  # noqa: E402
+
+URL_PATHS = {p.label: p.url_path for p in APP_PAGES}
 
 LIMITS_MB = {"first Home page": 550, "one default CPU training run": 1024, "4 sessions": 1536}
-PAGES = ["", "Architecture", "Classify", "Grad-CAM"]  # what the browsing visitors look at
+PAGES = [URL_PATHS[label] for label in ("Home", "Architecture", "Classify", "Grad-CAM")]  # what the browsing visitors look at
 
 
 def big_photo(path: Path, megapixels: float = 50.0) -> Path:
@@ -120,7 +122,7 @@ def main() -> None:
         # A visitor who goes from Home straight to Train and starts it with the page's defaults: the
         # degradation race (three networks on CIFAR-10 at 16x16).
         t0 = time.monotonic()
-        train = tab("Train")
+        train = tab(URL_PATHS["Train"])
         time.sleep(2)
         rows.append(("Train page open, nothing running", server.rss() / MB, server.anon() / MB, None))
         if not args.skip_race:
@@ -161,7 +163,7 @@ def run_rest(server: AppServer, tab: Any, home: Any, train: Any, photo: Path,
     """Phases 3 and 4: every page once, then four visitors at once, then everybody leaves."""
     # Every other page once (torchvision, the classifier, the summaries), then wait until that
     # run's results expire (20 s) and the pages' rate-limited release (30 s) has had its turn.
-    for path in ("Architecture", "Classify", "Grad-CAM"):
+    for path in PAGES[1:]:
         home.goto(f"{server.url}/{path}")
         wait_for_script(home)
     time.sleep(35)
@@ -172,16 +174,16 @@ def run_rest(server: AppServer, tab: Any, home: Any, train: Any, photo: Path,
     before_runs = server.rss()
 
     t0 = time.monotonic()
-    trainer = tab("Train")  # a new visitor: their own run id
+    trainer = tab(URL_PATHS["Train"])  # a new visitor: their own run id
     start_run(trainer, steps=race_steps)
-    classify = tab("Classify")
+    classify = tab(URL_PATHS["Classify"])
     classify.get_by_text("Upload", exact=True).click()
     classify.wait_for_selector('input[type="file"]', state="attached", timeout=60_000)
     classify.locator('input[type="file"]').set_input_files(str(photo))
     # The picture's caption names the file: the upload was decoded and classified.
     classify.wait_for_function(f"() => document.body.innerText.includes('{photo.name} (')", timeout=180_000)
     wait_for_script(classify)
-    browsers = [tab(""), tab("Architecture")]
+    browsers = [tab(URL_PATHS["Home"]), tab(URL_PATHS["Architecture"])]
     visits = 0
     while not trainer.evaluate(DONE_JS) and time.monotonic() - t0 < 900:
         for b in browsers:

@@ -36,6 +36,7 @@ import torch  # noqa: E402
 from bench.summary_bench import machine  # noqa: E402
 from resnet_core import create_model  # noqa: E402
 from resnet_core.pretrained import weights_path  # noqa: E402
+from webui.pages import page  # noqa: E402
 
 SECTION = "## Page views"
 COMMAND = "flock /tmp/cpu.lock python bench/page_bench.py"
@@ -57,18 +58,18 @@ def pick(key: str, value: object, kind: str = "selectbox") -> Setup:
 
 
 SCENARIOS: list[tuple[str, str, list[Setup]]] = [
-    ("Home (baseline)", "app.py", []),
-    ("Architecture, resnet18", "pages/1_Architecture.py", []),
-    ("Architecture, resnet152", "pages/1_Architecture.py", [pick("variant", "resnet152")]),
-    ("Architecture, resnet110 plain twin", "pages/1_Architecture.py",
+    ("Home (baseline)", page("Home").path, []),
+    ("Architecture, resnet18", page("Architecture").path, []),
+    ("Architecture, resnet152", page("Architecture").path, [pick("variant", "resnet152")]),
+    ("Architecture, resnet110 plain twin", page("Architecture").path,
      [pick("variant", "resnet110"), pick("residual", False, "toggle")]),
-    ("Classify, shipped ResNet-9 (w24)", "pages/3_Classify.py", [pick("classify_model", "shipped")]),
-    ("Classify, ImageNet ResNet-50", "pages/3_Classify.py", [pick("classify_model", "imagenet:resnet50")]),
-    ("Grad-CAM, shipped ResNet-9 (w24)", "pages/4_Grad-CAM.py", [pick("gradcam_model", "shipped")]),
-    ("Grad-CAM, shipped, shared scale", "pages/4_Grad-CAM.py",
+    ("Classify, shipped ResNet-9 (w24)", page("Classify").path, [pick("classify_model", "shipped")]),
+    ("Classify, ImageNet ResNet-50", page("Classify").path, [pick("classify_model", "imagenet:resnet50")]),
+    ("Grad-CAM, shipped ResNet-9 (w24)", page("Grad-CAM").path, [pick("gradcam_model", "shipped")]),
+    ("Grad-CAM, shipped, shared scale", page("Grad-CAM").path,
      [pick("gradcam_model", "shipped"), pick("gradcam_scaling", "shared", "radio")]),
-    ("Grad-CAM, ImageNet ResNet-50", "pages/4_Grad-CAM.py", [pick("gradcam_model", "imagenet:resnet50")]),
-    ("Train (the lead's page, for reference)", "pages/2_Train.py", []),
+    ("Grad-CAM, ImageNet ResNet-50", page("Grad-CAM").path, [pick("gradcam_model", "imagenet:resnet50")]),
+    ("Train (the lead's page, for reference)", page("Train").path, []),
 ]
 
 

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from appserver import ROOT, _free_port, machine, torch_version, wait_healthy  # noqa: E402
+from appserver import ROOT, free_port, machine, torch_version, wait_healthy  # noqa: E402
 
 
 def time_exit(jobs: int, signum: int, finetunes: int = 0) -> tuple[int, float]:
     """(exit code, seconds from the signal to the exit) of a server running ``jobs`` trainings and ``finetunes``."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RESNET_MAX_JOBS": str(max(jobs + finetunes, 1)), "PYTHONUNBUFFERED": "1"}
     args = [str(port), str(jobs), "--finetunes", str(finetunes)]
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_training.py"), *args],

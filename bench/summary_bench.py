@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     # Imported here so streamlit's "no runtime" warnings come after the header, not before it.
-    from ui import cached_comparison, cached_summary
+    from webui.resources import cached_comparison, cached_summary
 
     where = machine()
     print(where)

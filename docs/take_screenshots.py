@@ -10,7 +10,6 @@ saves each page as a palette PNG under 300 KB (the README is read on GitHub, oft
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -21,24 +20,22 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from appserver import free_port  # noqa: E402
+from webui.pages import page  # noqa: E402
 DOCS = ROOT / "docs"
 LIMIT = 300_000  # bytes per screenshot
 WIDTH = 1400  # browser viewport, CSS pixels
 
 # (file, URL path, viewport height, texts to click in order, text to scroll to before the shot)
 SHOTS: list[tuple[str, str, int, list[str], str | None]] = [
-    ("home.png", "", 900, [], None),
-    ("architecture.png", "Architecture", 2300, ["conv3_x (layer2)"], None),
-    ("train.png", "Train", 1500, [], None),
-    ("classify.png", "Classify", 2500, [], None),
-    ("gradcam.png", "Grad-CAM", 2300, [], None),
+    ("home.png", page("Home").url_path, 900, [], None),
+    ("architecture.png", page("Architecture").url_path, 2300, ["conv3_x (layer2)"], None),
+    ("train.png", page("Train").url_path, 1500, [], None),
+    ("classify.png", page("Classify").url_path, 2500, [], None),
+    ("gradcam.png", page("Grad-CAM").url_path, 2300, [], None),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def settle(page: object) -> None:

@@ -1,19 +1,18 @@
 """Architecture page: every registered ResNet, the whole network drawn from its modules, compared."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from log_axes import log_axis
 from resnet_core import get_spec, list_models
 from resnet_core.anatomy import NetworkAnatomy, format_shape, network_anatomy, representative_blocks
 from resnet_core.diagrams import block_dot, network_dot, stage_dot
 from resnet_core.summary import format_count, layout_source, records
-from ui import cached_comparison, cached_summary, setup_page
+from webui.figures import architecture as figures
+from webui.resources import cached_comparison, cached_summary
+from webui.shell import setup_page
 
 setup_page("Architecture", "🧱")
 
 FAMILY_LABELS = {"imagenet": "ImageNet, 224 px", "cifar": "CIFAR-10, 32 px"}
-FAMILY_COLORS = {"imagenet": "#4c78a8", "cifar": "#f58518"}
 
 
 @st.cache_data(show_spinner="Walking the model…")
@@ -178,43 +177,15 @@ if not chosen:
     st.info("Pick at least one variant to compare.")
 else:
     rows = [comparison[n] for n in chosen]
-    names = [r.name for r in rows]
-    colors = [FAMILY_COLORS[r.family] for r in rows]
     st.caption(
         "Mult-adds are for one image at each variant's native size: 224x224 for ImageNet, 32x32 for "
         "CIFAR-10. Log scales, one label per power of ten: ResNet-152 has over 200 times the parameters "
         "of ResNet-20."
     )
-    params_fig = go.Figure(
-        [
-            go.Bar(name="residual", x=names, y=[r.parameters for r in rows], marker_color=colors),
-            # Hatched and outlined, not just paler: the twins must differ in more than colour.
-            go.Bar(
-                name="plain twin",
-                x=names,
-                y=[r.plain_parameters for r in rows],
-                marker=dict(
-                    color="white",
-                    line=dict(color=colors, width=1.5),
-                    pattern=dict(shape="/", fgcolor=colors, size=6, solidity=0.4),
-                ),
-            ),
-        ]
-    )
-    params_fig.update_layout(
-        title="Parameters", barmode="group", height=380,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-    )
-    params_fig.update_yaxes(**log_axis([v for r in rows for v in (r.parameters, r.plain_parameters)]))
-    macs_fig = go.Figure(go.Bar(x=names, y=[r.mult_adds for r in rows], marker_color=colors))
-    macs_fig.update_layout(title="Mult-adds (MACs) per image", height=380)
-    macs_fig.update_yaxes(**log_axis([r.mult_adds for r in rows]))
-    depth_fig = go.Figure(go.Bar(x=names, y=[r.depth for r in rows], marker_color=colors))
-    depth_fig.update_layout(title="Depth (weighted layers)", height=380)
     chart_cols = st.columns(3)
-    chart_cols[0].plotly_chart(params_fig, key="chart_params")
-    chart_cols[1].plotly_chart(macs_fig, key="chart_macs")
-    chart_cols[2].plotly_chart(depth_fig, key="chart_depth")
+    chart_cols[0].plotly_chart(figures.parameters_figure(rows), key="chart_params")
+    chart_cols[1].plotly_chart(figures.mult_adds_figure(rows), key="chart_macs")
+    chart_cols[2].plotly_chart(figures.depth_figure(rows), key="chart_depth")
     st.caption(
         "Blue: ImageNet variants; orange: CIFAR-10 variants. Hatched bars are the plain twins: identity "
         "and zero-padding shortcuts cost no parameters, only the 1x1 projections where the shape "
@@ -225,29 +196,13 @@ else:
 st.subheader("What the extra layers bought: cost against error on CIFAR-10")
 paper = [comparison[n] for n in list_models("cifar") if get_spec(n).paper_family]
 errors = [get_spec(r.name).paper_error for r in paper]
-cost_fig = go.Figure(
-    go.Scatter(
-        x=[r.mult_adds for r in paper],
-        y=errors,
-        mode="lines+markers+text",
-        text=[f"ResNet-{r.depth}" for r in paper],
-        textposition="top right",
-        marker=dict(size=[8 + r.parameters / 150_000 for r in paper], color=FAMILY_COLORS["cifar"], line=dict(color="#1d2330", width=1)),
-        line=dict(color=FAMILY_COLORS["cifar"], dash="dot"),
-        customdata=[[r.parameters] for r in paper],
-        hovertemplate="%{text}<br>%{x:.3s} MACs, %{customdata[0]:,} parameters<br>test error %{y:.2f} %<extra></extra>",
-    )
-)
-cost_fig.update_layout(height=380, margin=dict(t=20))
-cost_fig.update_xaxes(
-    title="mult-adds (MACs) per 32x32 image", exponentformat="SI", range=[0, 1.2 * max(r.mult_adds for r in paper)]
-)
-cost_fig.update_yaxes(title="CIFAR-10 test error (%)", ticksuffix=" %")
-st.plotly_chart(cost_fig, key="chart_cost_error")
+st.plotly_chart(figures.cost_error_figure(paper, errors), key="chart_cost_error")
+shallowest, deepest = paper[0], paper[-1]
 st.caption(
     "He et al. (2015), Table 6: CIFAR-10 test error of the 6n+2 networks of section 4.2, as the paper "
     "reports it (ResNet-110: best of 5 runs; their mean was 6.61 %); mult-adds measured here. Marker "
     "size grows with the parameter count. Each doubling of depth costs about twice the compute and "
-    "buys less: 8.75 % to 6.43 % from 6 times the work. The paper's ResNet-1202 (19.4 M parameters, not "
-    "registered here) did worse, 7.93 %, which the authors put down to overfitting."
+    f"buys less: {errors[0]:.2f} % to {errors[-1]:.2f} % from "
+    f"{deepest.mult_adds / shallowest.mult_adds:.0f} times the work. The paper's ResNet-1202 (19.4 M "
+    "parameters, not registered here) did worse, 7.93 %, which the authors put down to overfitting."
 )

@@ -1,9 +1,9 @@
 """Train page: the degradation race (the default), other plain/residual races, or one network.
 
-Widgets build a race from ``resnet_core.experiments`` or a ``TrainConfig`` from its single-run
+Widgets build a race from ``resnet_core.lessons`` or a ``TrainConfig`` from its single-run
 recipe; the work runs in a job in ``resnet_core.jobs.RUNS`` under this browser session,
 so reruns and visits to other pages do not interrupt it; a fragment polls the job's snapshot once
-a second and redraws the charts.
+a second and redraws the figures.
 """
 
 from __future__ import annotations
@@ -13,18 +13,21 @@ import io
 
 import streamlit as st
 
-import charts
-import ui
-from tables import markdown_table
-from resnet_core import experiments as ex
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
 from resnet_core.data import DataError, check_cifar10, download_cifar10, visitor_cifar10_dir
 from resnet_core.device import pick_device
 from resnet_core.environment import find_cifar10_dir
+from resnet_core.lessons import DEGRADATION, SCALES, depth_experiment, twins_experiment
 from resnet_core.models import get_spec, list_models
+from resnet_core.reference_curves import reference_curves
 from resnet_core.settings import data_folder_policy
-from resnet_core.train import TrainConfig, TrainResult
+from resnet_core.train import TrainConfig, TrainResult, single_run_recipe
+from resnet_core.verdict import grad_flow_words, single_run_note
+from webui.figures import train as figures
+from webui.shell import setup_page
+from webui.state import offer_trained_model, run_id, watch_run
+from webui.tables import markdown_table
 
 POLL_S = 1.0  # seconds between chart refreshes while training
 MODES = {
@@ -34,7 +37,7 @@ MODES = {
     "one": "One network",
 }
 
-ui.setup_page("Train", "📈")
+setup_page("Train", "📈")
 st.title("Train a ResNet")
 st.caption(
     "Watch the paper's central experiment happen: a deeper plain network trains *worse*, and the "
@@ -42,8 +45,8 @@ st.caption(
     "switch pages and come back."
 )
 
-sid = ui.run_id("train", kind=(jobs.TrainingJob, jobs.RaceJob))  # in the URL: a reload finds the run again
-ui.watch_run(sid)
+sid = run_id("train", kind=(jobs.TrainingJob, jobs.RaceJob))  # in the URL: a reload finds the run again
+watch_run(sid)
 job = jobs.RUNS.get(sid)
 running = job is not None and job.is_active
 device = pick_device("auto")
@@ -120,25 +123,25 @@ if mode != "one":
     paper_depths = [get_spec(m).depth for m in list_models("cifar") if get_spec(m).paper_family]
     c1, c2, c3 = st.columns(3)
     if mode == "race":
-        experiment = ex.DEGRADATION
+        experiment = DEGRADATION
     elif mode == "twins":
         depth = c1.selectbox("Depth", paper_depths, index=paper_depths.index(56), key="twin_depth", disabled=running)
-        experiment = ex.twins_experiment(depth)
+        experiment = twins_experiment(depth)
     else:
         shallow = c1.selectbox("Shallow", paper_depths, index=0, key="shallow", disabled=running)
         deep = c2.selectbox("Deep", paper_depths, index=paper_depths.index(56), key="deep", disabled=running)
         residual = c3.toggle("With shortcuts", value=False, key="depth_residual", disabled=running,
                              help="Off: the paper's Figure 1, where the deeper plain net is worse. On: the fix.")
-        experiment = ex.depth_experiment(shallow, deep, residual) if shallow != deep else None
+        experiment = depth_experiment(shallow, deep, residual) if shallow != deep else None
         if experiment is None:
             st.warning("Pick two different depths.")
-    scale_names = list(ex.SCALES)
+    scale_names = list(SCALES)
     scale_name = st.radio(
         "Scale", scale_names, index=scale_names.index("paper" if device.type == "cuda" else "quick"),
-        format_func=lambda s: ex.SCALES[s].description.split(":")[0].capitalize(), horizontal=True,
+        format_func=lambda s: SCALES[s].description.split(":")[0].capitalize(), horizontal=True,
         key="scale", disabled=running,
     )
-    scale = ex.SCALES[scale_name]
+    scale = SCALES[scale_name]
     st.caption(scale.description[0].upper() + scale.description[1:] + ".")
     with st.expander("Advanced settings"):
         a1, a2 = st.columns(2)
@@ -156,7 +159,7 @@ if mode != "one":
 
 # --- 2b. One network -------------------------------------------------------------------------
 else:
-    recipe = ex.single_run_recipe(device.type)
+    recipe = single_run_recipe(device.type)
     cifar_models = list_models(family="cifar")
     c1, c2, c3 = st.columns(3)
     model = c1.selectbox("Network", cifar_models, index=cifar_models.index(recipe.model), key="model",
@@ -239,17 +242,17 @@ def race_view(snap: jobs.RaceSnapshot) -> None:
         if not snap.done:
             st.caption("Loading the data and building the networks: the curves start with the first step.")
         return
-    reference = ex.reference_curves(snap.experiment, snap.scale.name) if snap.config.data == "cifar10" else None
+    reference = reference_curves(snap.experiment, snap.scale.name) if snap.config.data == "cifar10" else None
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.race_error_figure(snap, reference), key="chart_race", width="stretch")
+    left.plotly_chart(figures.race_error_figure(snap, reference), key="chart_race", width="stretch")
     if reference is not None:
         left.caption(f"Dotted: the same race run for {reference['curves']['train_step'][-1]:,} steps with "
                      f"`{reference['command']}` on {reference['date']} ({reference['machine']['cpu']}), seed "
                      f"{reference['seed']}; it shows where the live curves are heading.")
     if snap.grads:
-        right.plotly_chart(charts.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
+        right.plotly_chart(figures.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
         flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
-        right.caption(ex.grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
+        right.caption(grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
                       "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
 
 
@@ -265,17 +268,17 @@ def single_view(snap: jobs.TrainingSnapshot) -> None:
             st.caption("Loading the data and building the network: the charts start with the first logged step.")
         return
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(snap), key="chart_loss", width="stretch")
-    c2.plotly_chart(charts.accuracy_figure(snap), key="chart_acc", width="stretch")
+    c1.plotly_chart(figures.loss_figure(snap), key="chart_loss", width="stretch")
+    c2.plotly_chart(figures.accuracy_figure(snap), key="chart_acc", width="stretch")
     c3, c4 = st.columns(2)
-    c3.plotly_chart(charts.lr_figure(snap), key="chart_lr", width="stretch")
+    c3.plotly_chart(figures.lr_figure(snap), key="chart_lr", width="stretch")
     if snap.grad_norms:
-        c4.plotly_chart(charts.grad_flow_figure(snap), key="chart_grad", width="stretch")
+        c4.plotly_chart(figures.grad_flow_figure(snap), key="chart_grad", width="stretch")
 
 
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
-    ui.watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
+    watch_run(sid)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
     current = jobs.RUNS.get(sid)
     if current is None:
         return
@@ -337,7 +340,7 @@ def checkpoint_bytes(job_id: str, result: TrainResult) -> bytes:
 
 
 def single_results(snap: jobs.TrainingSnapshot) -> None:
-    note = ex.single_run_note(snap.result) if snap.result is not None else None
+    note = single_run_note(snap.result) if snap.result is not None else None
     if snap.state == "finished" and note:
         st.warning(f"Training finished, but: {note}")
     elif snap.state == "finished":
@@ -373,7 +376,7 @@ def single_results(snap: jobs.TrainingSnapshot) -> None:
     offered: set[str] = st.session_state.setdefault("train_offered", set())
     if snap.job_id not in offered:
         try:
-            ui.offer_trained_model(offer, load_checkpoint(payload))
+            offer_trained_model(offer, load_checkpoint(payload))
             offered.add(snap.job_id)
         except CheckpointError as exc:
             st.error(f"Could not offer this model to Classify and Grad-CAM: {exc}")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from webui.pages import PAGES as APP_PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-results" / "screenshots"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -32,9 +34,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-# URL path of each page: Streamlit derives it from the file name, minus the number prefix.
-PAGES = {"Home": "", "Architecture": "Architecture", "Train": "Train", "Why it works": "Why_it_works",
-         "Classify": "Classify", "Grad-CAM": "Grad-CAM", "Fine-tune": "Fine-tune"}
+# URL path of each page, by label: Streamlit derives it from the file name, minus the number prefix.
+PAGES = {p.label: p.url_path for p in APP_PAGES}
 
 def _require_or_skip(reason: str) -> None:
     if os.environ.get("RESNET_REQUIRE_BROWSER") == "1":
@@ -53,7 +54,8 @@ def _chromium() -> str:
     raise AssertionError  # unreachable
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -62,7 +64,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """A live ``streamlit run app.py`` on a free port; stopped when the test session ends."""
-    port = _free_port()
+    port = free_port()
     (ROOT / "test-results").mkdir(exist_ok=True)
     log = open(ROOT / "test-results" / "streamlit-server.log", "w")
     proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Pages import the shared ``ui`` module from the repository root, as ``streamlit run`` does.
+# Pages import the shared ``webui`` package from the repository root, as ``streamlit run`` does.
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +33,26 @@ def run_page(page: str, timeout: float = 120, **session: object) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def wait_for(at: AppTest, done: Callable[[AppTest], object], timeout: float = 60.0) -> AppTest:
+    """Rerun the page until ``done(at)`` holds, as a fragment's timer would (AppTest fires none)."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert not at.exception, [e.value for e in at.exception]
+        assert time.monotonic() < deadline, f"the page did not get there: {[m.value for m in at.markdown][-3:]}"
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    """Every Plotly chart on the page, as the figure dict the browser gets."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def png(size: tuple[int, int] = (60, 40), colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+    """A one-colour PNG, as an upload."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()

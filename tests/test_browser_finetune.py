@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from pictures import shape_files
-from browsing import SHOTS, error_texts, wait_for_drawn, wait_for_script
+from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: object) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 3000})
     try:
-        page.goto(f"{app_url}/Fine-tune")
+        page.goto(f"{app_url}/{PAGES['Fine-tune']}")
         wait_for_script(page)
         for name, files in shape_files(per_class=6).items():
             page.get_by_label("New class").fill(name)

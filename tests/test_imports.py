@@ -137,7 +137,7 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     assert "resnet_core.cli.main" in graph["resnet_core.__main__"]
     assert "resnet_core.train" in graph["resnet_core.cli.train"]  # inside a function
     assert "resnet_core.cli.common" in graph["resnet_core.cli.insight"]  # inside a function
-    assert "ui" in graph["app"] and "resnet_core.classify" in graph["pages.3_Classify"]  # the app is in the graph
+    assert "webui.shell" in graph["app"] and "resnet_core.classify" in graph["pages.4_Classify"]  # the app is in the graph
 
 
 def test_find_cycles_reports_a_path_round_each_cycle() -> None:

@@ -55,7 +55,8 @@ RACE_PROBE = """
 import json, sys, time
 sys.path.insert(0, "tests")
 from pagetest import open_app_page
-at = open_app_page("pages/2_Train.py", timeout=60).run()
+from webui.pages import page
+at = open_app_page(page("Train").path, timeout=60).run()
 at.number_input(key="race_steps_quick").set_value(10).run()
 at.button(key="start").click().run()
 deadline = time.monotonic() + 120

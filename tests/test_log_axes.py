@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from log_axes import decade_label, decade_ticks, log_axis
+from webui.log_axes import decade_label, decade_ticks, log_axis
 
 
 def test_decade_labels_use_si_prefixes() -> None:
@@ -33,3 +33,10 @@ def test_log_axis_layout() -> None:
     minor = axis["minor"]["tickvals"]
     assert minor[:3] == [2e7, 3e7, 4e7] and minor[-1] == 9e10 and len(minor) == 8 * 4
     assert not set(minor) & set(axis["tickvals"])
+
+
+def test_power_labels_and_values_a_diverged_run_leaves() -> None:
+    values, labels = decade_ticks([0.03, 2.4, float("inf"), float("nan"), None], labels="power")
+    assert values == [0.01, 0.1, 1.0, 10.0]  # inf and NaN left out: a blown-up loss keeps its axis
+    assert labels == ["10<sup>-2</sup>", "10<sup>-1</sup>", "1", "10"]
+    assert log_axis([3e-6, 4e-3], labels="power")["ticktext"][0] == "10<sup>-6</sup>"

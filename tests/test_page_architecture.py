@@ -8,8 +8,9 @@ import pytest
 from pagetest import open_app_page
 from resnet_core.models import list_models
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
-PAGE = "pages/1_Architecture.py"
+PAGE = pages.page("Architecture").path
 # A cold first run imports torch and traces all 24 variants-and-twins on 2 busy cores.
 TIMEOUT = 120
 

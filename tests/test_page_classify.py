@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
 from resnet_core.cifar10 import CLASSES, MEAN, STD
 from resnet_core.models import create_model
 
 import pagetest
+from pagetest import charts, png
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-PAGE = "pages/3_Classify.py"
+PAGE = pages.page("Classify").path
 
 
 def run_page(**session: object) -> AppTest:
     return pagetest.run_page(PAGE, 120, **session)
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def png(size=(60, 40), colour=(30, 120, 200)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def test_shipped_model_and_a_sample_give_a_top5_chart(shipped, hub_dir, sample_photos, cifar10_dir) -> None:

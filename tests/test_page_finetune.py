@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any, Iterator
 
 import pytest
-from pagetest import open_app_page
+from pagetest import open_app_page, wait_for
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
 from torch import nn
@@ -24,8 +23,9 @@ from resnet_core.finetune import FinetuneConfig, FinetuneStopped
 from resnet_core.jobs import RUNS, FinetuneJob, TrainingJob, new_run_id
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 from resnet_core.userdata import read_pictures
+from webui import pages
 
-PAGE = "pages/5_Fine-tune.py"
+PAGE = pages.page("Fine-tune").path
 
 
 @pytest.fixture(autouse=True)
@@ -65,16 +65,6 @@ def counts(at: AppTest) -> dict[str, int]:
     return out
 
 
-def wait_for(at: AppTest, done: Any, timeout: float = 90.0) -> AppTest:
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert not at.exception, [e.value for e in at.exception]
-        assert time.monotonic() < deadline, "the page did not get there"
-        time.sleep(0.2)
-        at.run()
-    return at
-
-
 def run_of(at: AppTest) -> str:
     """The run id the page wrote into its URL."""
     value = at.query_params["run"]
@@ -106,7 +96,7 @@ def test_classes_uploads_train_and_hand_off_to_classify() -> None:
     assert not at.button(key="ft_train").disabled
 
     at.button(key="ft_train").click().run()
-    wait_for(at, finished)
+    wait_for(at, finished, timeout=90)
     accuracy = next(m for m in at.metric if m.label == "Held-out accuracy")
     assert accuracy.value == "100%"  # red circles against blue squares
     assert at.get("plotly_chart"), "the history and confusion-matrix charts are drawn"
@@ -116,7 +106,7 @@ def test_classes_uploads_train_and_hand_off_to_classify() -> None:
     assert label.startswith("Fine-tuned: circle, square") and checkpoint.classes == ("circle", "square")
 
     # Classify and Grad-CAM offer it, and use it on a new picture.
-    for page_file, prefix in (("pages/3_Classify.py", "classify"), ("pages/4_Grad-CAM.py", "gradcam")):
+    for page_file, prefix in ((pages.page("Classify").path, "classify"), (pages.page("Grad-CAM").path, "gradcam")):
         at.switch_page(page_file).run()
         at.selectbox(key=f"{prefix}_model").set_value(f"trained:{label}").run()
         at.radio(key=f"{prefix}_picture_mode").set_value("Upload").run()
@@ -206,7 +196,7 @@ def train_two_classes(at: AppTest, per_class: int = 4) -> AppTest:
         add_class(at, name)
         upload(at, name, files)
     at.button(key="ft_train").click().run()
-    return wait_for(at, finished)
+    return wait_for(at, finished, timeout=90)
 
 
 def chart_data(at: AppTest) -> list[dict]:
@@ -281,7 +271,7 @@ def test_the_sidebar_keeps_a_running_fine_tune_alive_from_other_pages() -> None:
     job = FinetuneJob(read_pictures(shape_files(per_class=2)), lambda: "a backbone", FinetuneConfig(),
                       finetune_fn=waits_for_stop)
     RUNS.start(run, job.start)
-    at = open_app_page("pages/1_Architecture.py")
+    at = open_app_page(pages.page("Architecture").path)
     at.session_state["run_id_finetune"] = run  # this tab started it on the Fine-tune page
     at.run()
     assert not at.exception

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 import numpy as np
-from PIL import Image
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint, save_checkpoint
 from resnet_core.cifar10 import CLASSES, MEAN, STD
@@ -20,7 +19,7 @@ from resnet_core.models import create_model
 import pagetest
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-PAGE = "pages/4_Grad-CAM.py"
+PAGE = pages.page("Grad-CAM").path
 
 
 def run_page(**session: object) -> AppTest:
@@ -152,9 +151,7 @@ def test_a_bad_upload_shows_an_error_and_a_good_one_works(shipped, hub_dir) -> N
     at.radio(key="gradcam_picture_mode").set_value("Upload").run()
     at.file_uploader(key="gradcam_upload").set_value(("photo.heic", b"\x00\x00\x00\x18ftypheic" + bytes(40), "image/heic")).run()
     assert not at.exception and len(at.error) == 1 and "HEIC" in at.error[0].value
-    buf = io.BytesIO()
-    Image.new("RGB", (50, 50), (200, 30, 30)).save(buf, format="PNG")
-    at.file_uploader(key="gradcam_upload").set_value(("red.png", buf.getvalue(), "image/png")).run()
+    at.file_uploader(key="gradcam_upload").set_value(("red.png", pagetest.png((50, 50), (200, 30, 30)), "image/png")).run()
     assert not at.exception and not at.error and len(at.get("plotly_chart")) == 1
 
 

@@ -7,13 +7,13 @@ the script, which is what a browser's fragment reruns amount to.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pagetest import open_app_page
+from pagetest import open_app_page, wait_for
 from streamlit.testing.v1 import AppTest
+from webui import pages
 from torch import nn
 
 from resnet_core import jobs
@@ -23,7 +23,7 @@ from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, DATA_FOLDERS_ENV
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "pages/2_Train.py"
+PAGE = pages.page("Train").path
 
 
 @pytest.fixture(autouse=True)
@@ -49,17 +49,6 @@ def race_table(at: AppTest) -> dict[str, list[str]]:
             header, _, *rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in text.splitlines()]
             return {name: [row[i] for row in rows] for i, name in enumerate(header)}
     return {}
-
-
-def wait_for(at: AppTest, done: Any, timeout: float = 60.0) -> AppTest:
-    """Rerun the page until ``done(at)`` holds, as the fragment's timer would."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert not at.exception, at.exception
-        assert time.monotonic() < deadline, f"page did not get there: {texts(at, 'markdown')[-3:]}"
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def tiny_run(at: AppTest) -> AppTest:
@@ -134,13 +123,13 @@ def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download
 
 def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/2_Train.py").run()
+    at.switch_page(PAGE).run()
     at.button(key="start").click().run()  # the default race: 400 steps, far longer than this test
     assert not at.button(key="stop").disabled
 
-    at.switch_page("pages/3_Classify.py").run()  # wander off: the job keeps training
+    at.switch_page(pages.page("Classify").path).run()  # wander off: the job keeps training
     assert jobs.RUNS.running_count() == 1
-    at.switch_page("pages/2_Train.py").run()  # and back: the page finds it again
+    at.switch_page(PAGE).run()  # and back: the page finds it again
     assert not at.button(key="stop").disabled
     wait_for(at, lambda a: any(m.label == "Steps per network" and not m.value.startswith("0 ") for m in a.metric),
              timeout=120)

@@ -3,18 +3,18 @@ with missing trained nets."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-from pagetest import open_app_page, run_page
+from pagetest import charts, open_app_page, run_page
 from streamlit.testing.v1 import AppTest
+from webui import pages
 
 from resnet_core.checkpoint import load_checkpoint
 from resnet_core.models import create_model
 
-PAGE = "pages/2_Why_it_works.py"
+PAGE = pages.page("Why it works").path
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
@@ -23,10 +23,6 @@ def synthetic_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No CIFAR-10 (an empty data dir), so the page's fallback is what is tested and runs stay small."""
     monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path / "no-cifar"))
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def text(at: AppTest) -> str:

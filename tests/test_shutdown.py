@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browsing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -45,7 +39,7 @@ def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> Non
 
 def _exit_after_signal(signum: int, tmp_path: Path, args: list[str], max_jobs: int) -> tuple[int, str]:
     """(exit code, stderr) of tests/serve_training.py ``args`` sent ``signum`` once its jobs train."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RESNET_MAX_JOBS": str(max_jobs), "PYTHONUNBUFFERED": "1"}
     err = open(tmp_path / "stderr.txt", "w+")
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_training.py"), str(port), *args],

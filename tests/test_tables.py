@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tables import markdown_table
+from webui.tables import markdown_table
 
 
 def test_columns_rows_and_alignment() -> None:

@@ -1,14 +1,16 @@
 """Classify page: a photo in, the exact tensor the model sees, its top five classes, what each stage sees."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from resnet_core.classify import Classifier, Prediction, classifier_from_checkpoint
+from resnet_core.classify import Classifier, classifier_from_checkpoint
 from resnet_core.confidence import must_choose_text, read_confidence
 from resnet_core.features import feature_grid, stage_features
 from resnet_core.models import find_twin
 from resnet_core.overlay import crop_preview, enlarge
-from ui import choose_model, choose_picture, setup_page, trained_models
+from webui.figures.classify import top5_figure
+from webui.shell import setup_page
+from webui.state import trained_models
+from webui.widgets import choose_model, choose_picture
 
 setup_page("Classify", "🔎")
 st.title("Classify")
@@ -18,36 +20,6 @@ st.caption(
 )
 
 READING_BOX = {"confident": st.success, "unsure": st.info, "guess": st.warning}
-
-
-def top5_chart(top: list[Prediction], true_label: str | None, ceiling: float | None) -> go.Figure:
-    """Horizontal bars, most probable on top; the true class, when known, in the accent colour."""
-    rows = list(reversed(top))
-    colours = ["#d6452f" if p.label == true_label else "#7b8494" for p in rows]
-    fig = go.Figure(
-        go.Bar(
-            x=[p.probability for p in rows],
-            y=[p.label for p in rows],
-            orientation="h",
-            marker_color=colours,
-            text=[f"{p.probability:.1%}" for p in rows],
-            textposition="auto",
-            cliponaxis=False,
-            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
-        )
-    )
-    if ceiling is not None and ceiling < 1:
-        # Label smoothing: the probability training aimed at for the right class (resnet_core.confidence).
-        fig.add_vline(
-            x=ceiling, line_dash="dash", line_color="#1d2330",
-            annotation_text=f"training target {ceiling:.0%}", annotation_position="top",
-        )
-    fig.update_layout(
-        xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
-        margin=dict(l=10, r=10, t=30, b=10),
-        height=300,
-    )
-    return fig
 
 
 def twin_classifier(classifier: Classifier) -> Classifier | None:
@@ -92,7 +64,7 @@ if classifier is not None and picture is not None:
                 f"wrong: the picture is out of its distribution."
             )
         st.subheader("Top 5")
-        st.plotly_chart(top5_chart(top, picture.true_label, reading.ceiling), key="top5")
+        st.plotly_chart(top5_figure(top, picture.true_label, reading.ceiling), key="top5")
         st.markdown(f"**It must choose.** {must_choose_text(classifier.classes)}")
         st.markdown(f"**Why this confidence.** {reading.why}")
         st.markdown(f"**Model:** {classifier.name}")

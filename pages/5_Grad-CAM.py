@@ -1,16 +1,16 @@
 """Grad-CAM page: where the network looks, for the class you choose, per layer, per method and per class."""
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from resnet_core.cam import METHOD_LABELS, METHODS, stage_layers
 from resnet_core.cam_compare import SCALINGS, explain_classes, grid_note, last_stage_grid
 from resnet_core.classify import ModelSource
-from resnet_core.colormaps import COLORMAPS, plotly_colorscale
+from resnet_core.colormaps import COLORMAPS
 from resnet_core.overlay import annotated_overlay, colorbar_legend, overlay, png_bytes
-from ui import choose_model, choose_picture, setup_page, trained_models
+from webui.figures.gradcam import overlay_figure
+from webui.shell import setup_page
+from webui.state import trained_models
+from webui.widgets import choose_model, choose_picture
 
 setup_page("Grad-CAM", "🔥")
 st.title("Grad-CAM")
@@ -22,27 +22,6 @@ st.caption(
 
 TILE = 320  # pixels, side of each small overlay in the rows below (shown at column width)
 COLORMAP_LABELS = {"viridis": "viridis", "inferno": "inferno", "jet": "jet (as in the papers)"}
-
-
-def overlay_figure(view: Image.Image, values: np.ndarray, alpha: float, colormap: str, scale_title: str) -> go.Figure:
-    """The picture with the map on top, one cell per input pixel; hovering shows the map's value."""
-    fig = go.Figure(go.Image(z=np.asarray(view), hoverinfo="skip"))
-    fig.add_trace(
-        go.Heatmap(
-            z=np.round(values, 3),
-            colorscale=plotly_colorscale(colormap),
-            zmin=0,
-            zmax=1,
-            zsmooth=False,  # cells, as the PNG download draws them
-            opacity=alpha,
-            colorbar=dict(title=dict(text=scale_title, side="right"), thickness=14, tickvals=[0, 0.5, 1]),
-            hovertemplate="x %{x}, y %{y}<br>map %{z:.2f}<extra></extra>",
-        )
-    )
-    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=460)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    return fig
 
 
 def finer_than_4x4(source: ModelSource) -> bool:

@@ -1,16 +1,18 @@
 """Log axes labelled at whole decades only (1k, 10k, 100k, 1M, ...), for any Plotly chart.
 
-Plotly's default log axis labels minor ticks too ("5, 2, 10M, 5, 2, 1M"), which reads as noise.
+Plotly's default log axis labels minor ticks too ("5, 2, 10M, 5, 2, 1M"), which reads as noise,
+and its automatic ticks are slow to draw (bench/RESULTS.md, "First views", 2026-11-26).
 ``log_axis(values)`` returns the layout dict of an axis that labels each power of ten once, in SI
-units, with unlabelled minor ticks between. Pure Python: usable from charts.py and pages alike.
+units (counts) or as powers of ten (losses, gradient norms), with unlabelled minor ticks between.
+Pure Python; figures use it through ``webui.style``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-__all__ = ["decade_label", "decade_ticks", "log_axis", "minor_ticks"]
+__all__ = ["decade_label", "decade_ticks", "log_axis", "minor_ticks", "power_label"]
 
 _PREFIXES = {0: "", 3: "k", 6: "M", 9: "G", 12: "T", -3: "m"}
 
@@ -23,9 +25,21 @@ def decade_label(exponent: int) -> str:
     return f"{10 ** (exponent - base)}{_PREFIXES[base]}"
 
 
-def decade_ticks(values: Iterable[float]) -> tuple[list[float], list[str]]:
-    """Powers of ten spanning the positive ``values``: (tick values, SI labels)."""
-    positive = [v for v in values if v is not None and v > 0]
+def power_label(exponent: int) -> str:
+    """10**exponent as a power of ten: 0 -> "1", 1 -> "10", -3 -> "10<sup>-3</sup>" (Plotly's markup)."""
+    return {0: "1", 1: "10"}.get(exponent, f"10<sup>{exponent}</sup>")
+
+
+LABELS: dict[str, Callable[[int], str]] = {"si": decade_label, "power": power_label}
+
+
+def decade_ticks(values: Iterable[float | None], labels: str = "si") -> tuple[list[float], list[str]]:
+    """Powers of ten spanning the positive, finite ``values``: (tick values, labels).
+
+    ``labels``: "si" (1k, 10M: counts) or "power" (10<sup>-3</sup>: losses, gradient norms).
+    Non-finite values (a diverged run's inf and NaN) are left out rather than breaking the axis.
+    """
+    positive = [v for v in values if v is not None and math.isfinite(v) and v > 0]
     if not positive:
         raise ValueError("a log axis needs at least one positive value")
     lo = math.floor(math.log10(min(positive)))
@@ -33,7 +47,7 @@ def decade_ticks(values: Iterable[float]) -> tuple[list[float], list[str]]:
     if hi == lo:
         hi += 1
     exponents = range(lo, hi + 1)
-    return [10.0**e for e in exponents], [decade_label(e) for e in exponents]
+    return [10.0**e for e in exponents], [LABELS[labels](e) for e in exponents]
 
 
 def minor_ticks(decades: list[float]) -> list[float]:
@@ -41,12 +55,13 @@ def minor_ticks(decades: list[float]) -> list[float]:
     return [m * d for d in decades[:-1] for m in range(2, 10)]
 
 
-def log_axis(values: Iterable[float], **extra: Any) -> dict[str, Any]:
+def log_axis(values: Iterable[float | None], labels: str = "si", **extra: Any) -> dict[str, Any]:
     """Layout of a log axis over ``values`` with a label at each whole decade and nothing else.
 
-    Use as ``fig.update_yaxes(**log_axis(ys))``; ``extra`` (e.g. ``title``) is merged in.
+    Use as ``fig.update_yaxes(**log_axis(ys))``; ``labels`` as in :func:`decade_ticks`; ``extra``
+    (e.g. ``title``) is merged in.
     """
-    tickvals, ticktext = decade_ticks(values)
+    tickvals, ticktext = decade_ticks(values, labels)
     axis: dict[str, Any] = {
         "type": "log",
         "tickmode": "array",
@@ -55,7 +70,7 @@ def log_axis(values: Iterable[float], **extra: Any) -> dict[str, Any]:
         "range": [math.log10(tickvals[0]), math.log10(tickvals[-1])],
         # Unlabelled minor ticks at 2..9 keep the scale readable without crowding it with numbers.
         # Listed, not left to Plotly: its automatic minor ticks on an array-ticked log axis cost
-        # ~0.4 s of browser time per chart (Architecture's warm view: 1.65 s with them, 0.79 s listed).
+        # browser time on every chart (bench/RESULTS.md, "First views", 2026-11-26).
         "minor": {"tickmode": "array", "tickvals": minor_ticks(tickvals), "ticks": "outside", "ticklen": 3,
                   "showgrid": False},
     }

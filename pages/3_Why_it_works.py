@@ -2,8 +2,7 @@
 
 The experiments are ``resnet_core.insight.specs.EXPERIMENTS``; one render function each: widgets,
 one call into ``resnet_core.insight`` (cached: results depend only on the inputs), the figures from
-``insight_charts``, and the sentences the experiment's verdict writes from the numbers. Named
-``2_...`` so it sorts after Train (``2_Train``) without renumbering.
+``webui.figures.insight``, and the sentences the experiment's verdict writes from the numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 import streamlit as st
 
-import insight_charts as charts
 from resnet_core.checkpoint import Checkpoint, CheckpointError
 from resnet_core.data import ImageDataset
 from resnet_core.environment import find_cifar10_dir
@@ -32,7 +30,9 @@ from resnet_core.insight.trained import (
     race_dir,
     trained_on_synthetic,
 )
-from ui import setup_page, trained_models
+from webui.figures import insight as charts
+from webui.shell import setup_page
+from webui.state import trained_models
 
 setup_page("Why it works", "💡")
 st.title("Why the shortcut works")

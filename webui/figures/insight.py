@@ -1,12 +1,11 @@
 """Plotly figures for the Why-it-works page, drawn from the typed results of ``resnet_core.insight.results``.
 
-Pure Plotly (no Streamlit), like ``charts.py``. Plain nets are drawn in the app's red, residual
-nets in its blue, deeper nets in darker shades, the same in every figure.
+Pure Plotly (no Streamlit), like the other ``webui.figures`` modules, in the app's palette
+(``webui.style``): plain nets red, residual nets blue, deeper nets in darker shades.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -20,38 +19,9 @@ from resnet_core.insight.results import (
     ResponsesResult,
     ShatteredResult,
 )
-
-HEIGHT = 340  # px
-PLAIN, RESIDUAL = "#d6452f", "#1f6feb"
-# Shades per depth, shallowest (lightest) first; five covers every 6n+2 depth.
-SHADES = {
-    False: ("#f0a08f", "#e7765e", "#d6452f", "#a8311f", "#6e1e12"),
-    True: ("#9cc2f7", "#5e9cf2", "#1f6feb", "#1650b0", "#0d3170"),
-}
+from webui.style import GREY, INK, PALE, colour, layout, log_axis
 
 FreshNet = TypeVar("FreshNet", GradientFlowResult, ShatteredResult)
-
-
-def colour(residual: bool, index: int = 2, count: int = 1) -> str:
-    """The net's colour; ``index`` of ``count`` nets of the same kind picks a shade, darker for deeper."""
-    shades = SHADES[bool(residual)]
-    if count <= 1:
-        return shades[2]
-    return shades[min(len(shades) - 1, round(index * (len(shades) - 1) / (count - 1)))]
-
-
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *, log_y: bool = False,
-            height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "font": {"size": 15}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        hovermode="closest",
-    )
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
-    return fig
 
 
 def _of_kind(runs: Sequence[FreshNet], residual: bool) -> list[FreshNet]:
@@ -69,10 +39,10 @@ def gradient_flow_figure(runs: Sequence[GradientFlowResult], residual: bool, *, 
             marker={"size": 4}, customdata=list(run.layers),
             hovertemplate="%{customdata}: %{y:.3g}<extra>" + net_label(run.depth, residual) + "</extra>",
         ))
-    _layout(fig, "Residual nets" if residual else "Plain nets", "conv layer (input → output)",
-            "‖∂L/∂W‖ / ‖W‖", log_y=True)
-    if y_range is not None:  # the same axis on both sides, so the two charts compare at a glance
-        fig.update_yaxes(range=[math.log10(y_range[0]), math.log10(y_range[1])])
+    layout(fig, "Residual nets" if residual else "Plain nets", "conv layer (input → output)", "‖∂L/∂W‖ / ‖W‖")
+    # With y_range, the same axis on both sides, so the two charts compare at a glance.
+    values = y_range if y_range is not None else [g for run in mine for g in run.relative_grad_norms]
+    fig.update_yaxes(**log_axis(values, labels="power"))
     return fig
 
 
@@ -98,7 +68,7 @@ def line_gradient_figure(runs: Sequence[ShatteredResult], residual: bool) -> go.
             hovertemplate="t = %{x:.3f}<extra>" + net_label(run.depth, residual) + "</extra>",
         ))
         ticks.append((offset, net_label(run.depth, residual)))
-    _layout(fig, "Residual nets" if residual else "Plain nets", "position on the line (first image → second)",
+    layout(fig, "Residual nets" if residual else "Plain nets", "position on the line (first image → second)",
             "gradient along the line, scaled")
     fig.update_yaxes(tickvals=[t for t, _ in ticks], ticktext=[label for _, label in ticks], zeroline=False)
     return fig
@@ -115,9 +85,9 @@ def autocorrelation_figure(runs: Sequence[ShatteredResult]) -> go.Figure:
                 name="residual" if residual else "plain", line={"color": colour(residual), "width": 2},
                 marker={"size": 8},
             ))
-    _layout(fig, "Neighbour correlation of the gradient", "depth (layers)", "correlation (1 smooth, 0 white noise)")
+    layout(fig, "Neighbour correlation of the gradient", "depth (layers)", "correlation (1 smooth, 0 white noise)")
     fig.update_yaxes(range=[-0.3, 1.05])
-    fig.add_hline(y=0, line={"color": "#7b8494", "width": 1, "dash": "dot"})
+    fig.add_hline(y=0, line={"color": GREY, "width": 1, "dash": "dot"})
     return fig
 
 
@@ -128,18 +98,17 @@ def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
     # A block that cannot be deleted is drawn as a pale bar at the intact accuracy: nothing changes.
     fig = go.Figure(go.Bar(
         x=[b.name for b in blocks], y=[b.acc if b.acc is not None else run.baseline_acc for b in blocks],
-        marker_color=[colour(residual) if b.acc is not None else "#e3e6ea" for b in blocks],
+        marker_color=[colour(residual) if b.acc is not None else PALE for b in blocks],
         text=["" if b.acc is not None else "kept" for b in blocks], textposition="inside",
         customdata=["deleted" if b.acc is not None else "not deletable (it changes the shape)" for b in blocks],
         hovertemplate="%{x}: %{y:.1%}, %{customdata}<extra></extra>", name=label,
     ))
-    fig.add_hline(y=run.baseline_acc, line={"color": "#1d2330", "width": 1.5, "dash": "dash"},
+    fig.add_hline(y=run.baseline_acc, line={"color": INK, "width": 1.5, "dash": "dash"},
                   annotation_text=f"intact {run.baseline_acc:.1%}", annotation_position="top left")
-    fig.add_hline(y=0.1, line={"color": "#7b8494", "width": 1, "dash": "dot"},
+    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"},
                   annotation_text="chance", annotation_position="bottom right")
-    _layout(fig, label, "deleted block", "test accuracy")
+    layout(fig, label, "deleted block", "test accuracy", legend="none")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    fig.update_layout(showlegend=False)
     return fig
 
 
@@ -156,8 +125,8 @@ def lesion_multi_figure(runs: Sequence[tuple[str, LesionResult]]) -> go.Figure:
             x=[m.count for m in run.multi for _ in m.accs], y=[a for m in run.multi for a in m.accs],
             mode="markers", marker={"color": c, "size": 5, "opacity": 0.4}, showlegend=False, hoverinfo="skip",
         ))
-    fig.add_hline(y=0.1, line={"color": "#7b8494", "width": 1, "dash": "dot"})
-    _layout(fig, "Deleting several blocks at once", "blocks deleted (random draws)", "test accuracy")
+    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"})
+    layout(fig, "Deleting several blocks at once", "blocks deleted (random draws)", "test accuracy")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
 
@@ -176,7 +145,7 @@ def responses_figure(results: Sequence[tuple[str, ResponsesResult]], *, sort: bo
                   "dash": "solid" if run.residual else "dot"},
         ))
     title = "Sorted by magnitude" if sort else "In layer order"
-    _layout(fig, title, "3x3 layer, largest response first" if sort else "3x3 layer (input → output)", "std of response")
+    layout(fig, title, "3x3 layer, largest response first" if sort else "3x3 layer (input → output)", "std of response")
     return fig
 
 
@@ -189,11 +158,10 @@ def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str)
             line={"color": colour(s.residual), "width": 2}, marker={"size": 5},
         ))
     if metric == "loss":
-        _layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss",
-                log_y=True)
-        fig.update_yaxes(dtick="D2")  # 1, 2, 5, 10, 20, ...: readable over one or many decades
+        layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss")
+        fig.update_yaxes(**log_axis([v for _, s in slices for v in s.losses], labels="power"))
     else:
-        _layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy")
+        layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy")
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
-    fig.add_vline(x=0, line={"color": "#7b8494", "width": 1, "dash": "dot"})
+    fig.add_vline(x=0, line={"color": GREY, "width": 1, "dash": "dot"})
     return fig

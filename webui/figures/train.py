@@ -1,9 +1,8 @@
 """Plotly figures for the Train page, drawn from the snapshots of ``resnet_core.jobs``.
 
 Kept out of ``resnet_core`` because Plotly is an app dependency, not a core one, and out of the
-page so the page reads top to bottom. Every figure has a fixed height and a constant
-``uirevision``: redrawn once a second, the chart keeps its size and the user's zoom, so live
-updates do not flicker or jump.
+page so the page reads top to bottom. Every figure is a live one (``webui.style.layout``): redrawn
+once a second, it keeps its size and the user's zoom, so live updates do not flicker or jump.
 """
 
 from __future__ import annotations
@@ -14,45 +13,14 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 
 from resnet_core.jobs import RaceSnapshot, TrainingSnapshot
+from webui.style import ACCENT, HEIGHT, RECORDED, layout, log_axis, net_colours
 
-HEIGHT = 320  # px; fixed so a redraw never reflows the page
-ACCENT = "#1f6feb"
-#: Plain nets in reds, residual nets in blues, the deeper of each darker: a legend is hardly needed.
-_PALETTE = {("plain", 0): "#f28e6b", ("plain", 1): "#b3261e", ("res", 0): "#74a9e8", ("res", 1): "#0b4fa8"}
 SMOOTH = 10  # steps in the moving average of the mini-batch training error
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *, log_y: bool = False) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "font": {"size": 15}},
-        height=HEIGHT,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        uirevision="keep",  # keep zoom/pan across live redraws
-        hovermode="x unified",
-    )
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
-    if log_y:
-        # Whole decades only: Plotly's default labels the 2s and 5s in between as well.
-        fig.update_yaxes(type="log", dtick=1, exponentformat="power")
-    return fig
-
-
-def contender_colours(labels: Sequence[str]) -> list[str]:
-    """A colour per race label: reds for plain, blues for residual, the deepest of each kind darker."""
-
-    def kind(label: str) -> str:
-        return "plain" if label.lower().startswith("plain") else "res"
-
-    def depth(label: str) -> int:
-        return int("".join(ch for ch in label if ch.isdigit()) or 0)
-
-    colours = []
-    for label in labels:
-        deepest = max(depth(o) for o in labels if kind(o) == kind(label))
-        colours.append(_PALETTE[(kind(label), 1 if depth(label) == deepest else 0)])
-    return colours
+def race_colours(snap: RaceSnapshot) -> list[str]:
+    """A colour per contender: reds for plain, blues for residual, the deeper of each kind darker."""
+    return net_colours([(c.residual, c.depth) for c in snap.config.contenders])
 
 
 def _moving_average(values: Sequence[float], window: int) -> list[float | None]:
@@ -76,7 +44,7 @@ def race_error_figure(snap: RaceSnapshot, reference: dict[str, Any] | None = Non
     """
     fig = go.Figure()
     labels = snap.labels
-    colours = contender_colours(labels)
+    colours = race_colours(snap)
     if reference is not None:
         ref_runs = reference["curves"]["runs"]
         for label, colour in zip(labels, colours):
@@ -84,8 +52,8 @@ def race_error_figure(snap: RaceSnapshot, reference: dict[str, Any] | None = Non
                 continue
             fig.add_trace(go.Scatter(
                 x=reference["curves"]["train_step"], y=[None if v is None else 100 * v for v in ref_runs[label]["train_error"]],
-                mode="lines", name=f"{label} (reference run)", line={"color": colour, "width": 1, "dash": "dot"},
-                opacity=0.45, legendgroup="reference", hoverinfo="skip",
+                mode="lines", name=f"{label} (reference run)", line={"color": colour, **RECORDED["line"]},
+                opacity=RECORDED["opacity"], legendgroup="reference", hoverinfo="skip",
             ))
     steps = [s.step for s in snap.steps]
     for i, (label, colour) in enumerate(zip(labels, colours)):
@@ -100,28 +68,34 @@ def race_error_figure(snap: RaceSnapshot, reference: dict[str, Any] | None = Non
             name=f"{label} test", line={"color": colour, "width": 1.5, "dash": "dash"}, marker={"size": 5},
             legendgroup=label,
         ))
-    fig = _layout(fig, "Error (%) — training solid, test dashed", "iterations (SGD steps)", "error (%)")
+    # Eight curves (twelve with the reference): the legend goes under the plot, not over the title.
+    layout(fig, "Error (%) — training solid, test dashed", "iterations (SGD steps)", "error (%)",
+           height=HEIGHT + 100, legend="below", hovermode="x unified", live=True)
     x_max = max(snap.config.steps if reference is None else max(reference["curves"]["train_step"] or [0]), 1)
     fig.update_xaxes(range=[0, max(x_max, steps[-1] if steps else 1)])
     fig.update_yaxes(range=[0, 100])
-    # Eight curves (twelve with the reference): the legend goes under the plot, not over the title.
-    fig.update_layout(height=HEIGHT + 120, legend={"font": {"size": 11}, "orientation": "h", "yanchor": "top",
-                                                   "y": -0.22, "xanchor": "left", "x": 0.0})
     return fig
 
 
 def race_grad_flow_figure(snap: RaceSnapshot) -> go.Figure:
     """Gradient norm per weighted layer of each network, input (left) to output (right), log scale."""
     fig = go.Figure()
-    for i, (label, colour) in enumerate(zip(snap.labels, contender_colours(snap.labels))):
+    norms_seen: list[float] = []
+    for i, (label, colour) in enumerate(zip(snap.labels, race_colours(snap))):
         names, norms = snap.grad_flow(i)
         if names:
             fig.add_trace(_grad_trace(names, norms, label, colour))
-    fig = _layout(fig, "Gradient flow (mean of the latest records)", "weighted layer (input → output)",
-                  "gradient norm", log_y=True)
-    fig.update_layout(hovermode="closest", height=HEIGHT + 80,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.25, "xanchor": "left", "x": 0.0})
+            norms_seen += norms
+    layout(fig, "Gradient flow (mean of the latest records)", "weighted layer (input → output)", "gradient norm",
+           height=HEIGHT + 60, legend="below", live=True)
+    fig.update_yaxes(**_log_axis(norms_seen))
     return fig
+
+
+def _log_axis(values: Sequence[float | None]) -> dict[str, Any]:
+    """A decade-labelled log axis over ``values``; over 1 to 10 before the first positive value."""
+    positive = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    return log_axis(positive or [1.0], labels="power")
 
 
 def _grad_trace(names: Sequence[str], norms: Sequence[float], label: str, colour: str) -> go.Scatter:
@@ -162,7 +136,9 @@ def loss_figure(snap: TrainingSnapshot) -> go.Figure:
                              name="train", line={"color": ACCENT, "width": 1.5}))
     fig.add_trace(go.Scatter(x=_test_x(snap), y=[e.test_loss for e in snap.epochs], mode="lines+markers",
                              name="test", line={"color": ACCENT, "width": 2.5, "dash": "dash"}, marker={"size": 7}))
-    return _layout(fig, "Loss", "epoch", "cross-entropy", log_y=True)
+    layout(fig, "Loss", "epoch", "cross-entropy", hovermode="x unified", live=True)
+    fig.update_yaxes(**_log_axis([s.loss for s in snap.steps] + [e.test_loss for e in snap.epochs]))
+    return fig
 
 
 def accuracy_figure(snap: TrainingSnapshot) -> go.Figure:
@@ -172,7 +148,7 @@ def accuracy_figure(snap: TrainingSnapshot) -> go.Figure:
                              name="train (augmented batches)", line={"color": ACCENT, "width": 1.5}))
     fig.add_trace(go.Scatter(x=_test_x(snap), y=[100 * e.test_acc for e in snap.epochs], mode="lines+markers",
                              name="test", line={"color": ACCENT, "width": 2.5, "dash": "dash"}, marker={"size": 7}))
-    fig = _layout(fig, "Accuracy", "epoch", "accuracy (%)")
+    layout(fig, "Accuracy", "epoch", "accuracy (%)", hovermode="x unified", live=True)
     fig.update_yaxes(range=[0, 100])
     return fig
 
@@ -181,7 +157,7 @@ def lr_figure(snap: TrainingSnapshot) -> go.Figure:
     """The learning-rate schedule as the trainer applied it."""
     fig = go.Figure(go.Scatter(x=[s.epoch for s in snap.steps], y=[s.lr for s in snap.steps], mode="lines",
                                name="learning rate", line={"color": ACCENT}))
-    return _layout(fig, "Learning rate", "epoch", "learning rate")
+    return layout(fig, "Learning rate", "epoch", "learning rate", hovermode="x unified", live=True)
 
 
 def grad_flow_figure(snap: TrainingSnapshot) -> go.Figure:
@@ -190,7 +166,7 @@ def grad_flow_figure(snap: TrainingSnapshot) -> go.Figure:
     names, norms = snap.grad_flow()
     if names:
         fig.add_trace(_grad_trace(names, norms, snap.label, ACCENT))
-    fig = _layout(fig, "Gradient flow (mean of the latest records)", "weighted layer (input → output)",
-                  "gradient norm", log_y=True)
-    fig.update_layout(hovermode="closest")
+    layout(fig, "Gradient flow (mean of the latest records)", "weighted layer (input → output)", "gradient norm",
+           live=True)
+    fig.update_yaxes(**_log_axis(norms))
     return fig

@@ -13,14 +13,11 @@ import functools
 import io
 import re
 
-import plotly.graph_objects as go
 import streamlit as st
 
-import ui
 from resnet_core.finetune import (
     DEFAULT_EPOCHS,
     SHIPPED,
-    EpochRecord,
     FeatureCache,
     FinetuneConfig,
     FinetuneResult,
@@ -34,8 +31,13 @@ from resnet_core.images import ImageError
 from resnet_core.models import get_spec
 from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretrained_names
 from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection, PictureSet
+from webui.figures.finetune import confusion_figure, history_figure
+from webui.pages import page
+from webui.shell import setup_page
+from webui.state import offer_trained_model, run_id, trained_models, watch_run
+from webui.widgets import UPLOAD_TYPES
 
-ui.setup_page("Fine-tune", "🎯")
+setup_page("Fine-tune", "🎯")
 st.title("Fine-tune")
 st.caption(
     "Transfer learning: keep what a pretrained ResNet already sees, and train only a new last layer "
@@ -49,8 +51,8 @@ THUMBS = 24  # thumbnails shown per class
 collection: PictureCollection = st.session_state.setdefault("ft_collection", PictureCollection())
 seen_uploads: set[str] = st.session_state.setdefault("ft_seen_uploads", set())
 feature_cache: FeatureCache = st.session_state.setdefault("ft_feature_cache", FeatureCache())
-run = ui.run_id("finetune", kind=FinetuneJob)  # in the URL: a reload finds the run again
-ui.watch_run(run)
+run = run_id("finetune", kind=FinetuneJob)  # in the URL: a reload finds the run again
+watch_run(run)
 job = RUNS.get(run)
 running = job is not None and job.is_active
 
@@ -113,7 +115,7 @@ for index, class_name in enumerate(collection.classes):
         remove.button("Remove class", key=f"ft_remove_{index}", disabled=running,
                       on_click=collection.remove_class, args=(class_name,))
         uploads = st.file_uploader(
-            f"Add pictures of {class_name}", type=ui.UPLOAD_TYPES, accept_multiple_files=True,
+            f"Add pictures of {class_name}", type=UPLOAD_TYPES, accept_multiple_files=True,
             key=f"ft_upload_{class_name}", max_upload_size=DEFAULT_LIMITS.max_file_bytes // 2**20, disabled=running,
         )
         take_in(uploads or [], functools.partial(add_pictures, class_name))
@@ -137,7 +139,7 @@ except DatasetError as exc:
 
 # --- 2. Backbone, mode, start ----------------------------------------------------------------
 st.subheader("2. Train")
-trained = ui.trained_models()
+trained = trained_models()
 options = [SHIPPED, *(f"trained:{label}" for label in trained), *pretrained_names()]
 
 
@@ -208,29 +210,9 @@ if not running and RUNS.abandoned(run):
 
 
 # --- 3. Live view ----------------------------------------------------------------------------
-def history_figure(history: tuple[EpochRecord, ...]) -> go.Figure:
-    """Training loss (left axis) and held-out accuracy (right axis) per epoch."""
-    x = [r.epoch for r in history]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=[r.train_loss for r in history], name="training loss", mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=x, y=[r.val_acc for r in history], name="held-out accuracy", mode="lines+markers",
-                             yaxis="y2"))
-    stage = [r.epoch for r in history if r.phase == "last-stage"]
-    if stage:
-        fig.add_vrect(x0=stage[0] - 0.5, x1=stage[-1] + 0.5, fillcolor="#d6452f", opacity=0.08, line_width=0,
-                      annotation_text="last stage unfrozen", annotation_position="top left")
-    fig.update_layout(
-        xaxis=dict(title="epoch"), yaxis=dict(title="loss", rangemode="tozero"),
-        yaxis2=dict(title="held-out accuracy", overlaying="y", side="right", range=[0, 1.05], tickformat=".0%",
-                    tickvals=[0, 0.25, 0.5, 0.75, 1.0], showgrid=False),
-        legend=dict(orientation="h", y=1.12), margin=dict(l=10, r=10, t=40, b=10), height=320,
-    )
-    return fig
-
-
 @st.fragment(run_every=POLL_S if running else None)
 def live_view(was_running: bool) -> None:
-    ui.watch_run(run)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
+    watch_run(run)  # heartbeat: a run no tab polls stops after $RESNET_ABANDON_S
     current = RUNS.get(run)
     if current is None:
         return
@@ -248,17 +230,6 @@ if job is not None:
 
 
 # --- 4. Results ------------------------------------------------------------------------------
-def confusion_figure(result: FinetuneResult) -> go.Figure:
-    names = list(result.classes)
-    fig = go.Figure(go.Heatmap(
-        z=[list(row) for row in result.confusion], x=names, y=names, colorscale="Blues", showscale=False,
-        texttemplate="%{z}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-    ))
-    fig.update_layout(xaxis=dict(title="predicted", side="top"), yaxis=dict(title="true", autorange="reversed"),
-                      margin=dict(l=10, r=10, t=40, b=10), height=120 + 45 * len(names))
-    return fig
-
-
 def checkpoint_bytes(job_id: str, result: FinetuneResult) -> bytes:
     """The checkpoint, serialised once per job and kept in the session."""
     key = f"ft_checkpoint_{job_id}"
@@ -299,11 +270,11 @@ if job is not None and not running:
         label = f"Fine-tuned: {', '.join(result.classes)} ({result.val_acc:.0%} held out, {result.backbone.model_name})"
         offered: set[str] = st.session_state.setdefault("ft_offered", set())
         if job.job_id not in offered:
-            ui.offer_trained_model(label, result.to_checkpoint())
+            offer_trained_model(label, result.to_checkpoint())
             offered.add(job.job_id)
         d2.caption(f"Available on the Classify and Grad-CAM pages as “{label}”.")
         if not collection.classes:  # a reload: the run came back through ?run=, the pictures did not
             st.caption("The pictures of this run were added before the page was reloaded and are not kept: "
                        "add them again to train another model.")
-        st.page_link("pages/3_Classify.py", label="Classify a new picture with it", icon=":material/image_search:")
-        st.page_link("pages/4_Grad-CAM.py", label="See where it looks (Grad-CAM)", icon=":material/local_fire_department:")
+        st.page_link(page("Classify").path, label="Classify a new picture with it", icon=page("Classify").icon)
+        st.page_link(page("Grad-CAM").path, label="See where it looks (Grad-CAM)", icon=page("Grad-CAM").icon)

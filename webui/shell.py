@@ -1,0 +1,43 @@
+"""What every page draws first: its config and the sidebar (the pages, and what this machine has).
+
+No torch here: the home page and the sidebar must cost a first visit ~150 MB and a second or
+two, not the ~700 MB and ~6 s of loading torch and torchvision (issue #10).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_core.environment import machine_status
+from resnet_core.memory import release_memory_now_and_then
+from webui.pages import PAGES
+from webui.state import run_heartbeat
+
+__all__ = ["setup_page"]
+
+
+def setup_page(title: str, icon: str) -> None:
+    """Set the page's config and draw the sidebar: the pages and what this machine has."""
+    st.set_page_config(page_title=f"{title} · ResNet explorer", page_icon=icon, layout="wide")
+    release_memory_now_and_then()  # what earlier reruns dropped (a big photo) goes back to the OS
+    _sidebar()
+    run_heartbeat()
+
+
+def _sidebar() -> None:
+    """Links to every page, then the device, CIFAR-10 and the cached ImageNet weights."""
+    status = machine_status()  # a few file checks: cheap, and always current
+    with st.sidebar:
+        for p in PAGES:
+            st.page_link(p.path, label=p.label, icon=p.icon)
+        st.divider()
+        st.caption("This machine")
+        st.markdown(f"**Device:** {status.device}")
+        if status.cifar10_dir is not None:
+            st.markdown(f"**CIFAR-10:** found at `{status.cifar10_dir}`")
+        else:
+            st.markdown("**CIFAR-10:** not found. Synthetic data is used; see the Train page.")
+        if status.pretrained_cached:
+            st.markdown(f"**ImageNet weights:** {', '.join(status.pretrained_cached)}")
+        else:
+            st.markdown("**ImageNet weights:** none cached (`python -m resnet_core prefetch`)")
