@@ -30,6 +30,7 @@ import torch.distributed as dist
 from resnet_core.cli_args import positive_float, positive_int
 from resnet_core.finetune_cli import add_finetune_parser, cmd_finetune
 from resnet_core.models import list_models
+from resnet_core.timm_catalog import cached_timm_names, hub_cache_dir, timm_names
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -129,12 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
         "prefetch",
         help="download CIFAR-10 and ImageNet weights into the caches, for offline use",
         description="Download what the app needs into its caches so it works offline. "
-        "With no options: CIFAR-10 and the weights of every ImageNet variant.",
+        "With no options: CIFAR-10, the weights of every ImageNet variant and the curated timm models.",
     )
     prefetch.add_argument("--cifar", action="store_true", help="download CIFAR-10 (about 170 MB)")
     imagenet = list_models(family="imagenet")
     prefetch.add_argument("--weights", nargs="+", choices=imagenet, metavar="NAME",
                           help=f"torchvision ImageNet weights to download: {', '.join(imagenet)}")
+    timm_models = timm_names()
+    prefetch.add_argument("--timm", nargs="+", choices=timm_models, metavar="NAME",
+                          help=f"timm ImageNet weights to download into the Hugging Face cache: {', '.join(timm_models)}")
 
     info = sub.add_parser("info", help="show the device, CIFAR-10 location and cached weights")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -336,7 +340,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_prefetch(args: argparse.Namespace) -> int:
-    everything = not args.cifar and not args.weights
+    everything = not args.cifar and not args.weights and not args.timm
     weights = list_models(family="imagenet") if everything else list(args.weights or [])
     failures = 0
     if args.cifar or everything:
@@ -362,6 +366,18 @@ def cmd_prefetch(args: argparse.Namespace) -> int:
                 failures += 1
             else:
                 print(f"{name}: {path}", flush=True)
+    if args.timm or everything:
+        from resnet_core.timm_backbones import download_timm_weights  # timm: only when needed
+
+        for name in timm_names() if everything else args.timm:
+            _say(f"timm:{name}: downloading through timm ...")
+            try:
+                path = download_timm_weights(name)
+            except (OSError, ValueError, RuntimeError) as exc:  # WeightsUnavailableError is a RuntimeError
+                _say(f"timm:{name}: download failed: {exc}")
+                failures += 1
+            else:
+                print(f"timm:{name}: {path}", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -370,12 +386,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     status = machine_status()
     if args.json:
-        print(json.dumps(_json_safe(dataclasses.asdict(status))))
+        print(json.dumps(_json_safe({**dataclasses.asdict(status), "timm_cached": cached_timm_names()})))
         return EXIT_OK
     print(f"device:            {status.device}")
     print(f"CIFAR-10:          {status.cifar10_dir or 'not found (python -m resnet_core prefetch --cifar)'}")
     cached = ", ".join(status.pretrained_cached) or "none (python -m resnet_core prefetch --weights NAME)"
     print(f"ImageNet weights:  {cached}")
+    timm_cached = ", ".join(f"timm:{n}" for n in cached_timm_names()) or "none (python -m resnet_core prefetch --timm NAME)"
+    print(f"timm weights:      {timm_cached} (Hugging Face cache {hub_cache_dir()})")
     print(f"torch:             {torch.__version__}")
     return EXIT_OK
 
