@@ -352,3 +352,43 @@ def test_architecture_without_weights_is_timms(hf_cache: Path) -> None:
     model = timm_architecture("timm:resnet50d.ra2_in1k", num_classes=3)
     assert model.fc.out_features == 3 and isinstance(model.conv1, torch.nn.Sequential)  # the ResNet-D stem
     assert model.pretrained_cfg["crop_pct"] == 0.875
+
+
+# --- The pickers of Classify, Grad-CAM and Fine-tune ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("fresh_caches")
+def test_grad_cam_and_classify_pages_offer_a_cached_timm_model(no_shipped, hub_dir, cached_r18, sample_photos) -> None:
+    import pagetest
+
+    key = "timm:" + R18
+    at = pagetest.run_page("pages/4_Grad-CAM.py", 180)
+    options = at.selectbox(key="gradcam_model").options
+    assert any("ResNet strikes back" in o for o in options)  # labels; the value is the key
+    at.selectbox(key="gradcam_model").set_value(key).run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [" · ".join(c.split(" · ")[:3]) for img in at.get("image") for c in img.captions if "positions" in c]
+    assert captions[:4] == [
+        "layer1 · Grad-CAM · 56x56 positions",
+        "layer2 · Grad-CAM · 28x28 positions",
+        "layer3 · Grad-CAM · 14x14 positions",
+        "layer4 · Grad-CAM · 7x7 positions",
+    ]
+    at = pagetest.run_page("pages/3_Classify.py", 180)
+    at.selectbox(key="classify_model").set_value(key).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("ResNet strikes back" in m.value for m in at.markdown)
+
+
+@pytest.mark.usefixtures("fresh_caches")
+def test_fine_tune_page_lists_cached_timm_backbones_only(hf_cache: Path, hub_dir) -> None:
+    from pagetest import open_app_page
+
+    at = open_app_page("pages/5_Fine-tune.py").run()
+    assert not any("timm" in o for o in at.selectbox(key="ft_backbone").options)
+    put_in_cache(hf_cache, R18, random_timm().state_dict())
+    at = open_app_page("pages/5_Fine-tune.py").run()
+    assert any("ResNet strikes back A1" in o for o in at.selectbox(key="ft_backbone").options)
+    at.selectbox(key="ft_backbone").set_value("timm:" + R18).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.warning, [w.value for w in at.warning]
