@@ -26,10 +26,12 @@ COLORMAP_LABELS = {"viridis": "viridis", "inferno": "inferno", "jet": "jet (as i
 
 def finer_than_4x4(source: ModelSource) -> bool:
     """Prefer, for teaching CAMs, a model whose last stage is finer than a 4x4 grid."""
-    if source.kind == "imagenet":
+    if source.kind in ("imagenet", "timm"):
         return True  # 7x7 at 224 px
     if source.kind == "trained":
         ckpt = trained_models()[source.key.split(":", 1)[1]]
+        if ckpt.model_name.startswith("timm:"):  # a fine-tuned timm ResNet: stride 32, as torchvision's
+            return ckpt.input_size // 32 > 4
         return min(last_stage_grid(ckpt.model_name, ckpt.input_size)) > 4
     return False  # the shipped ResNet-9's last stage is 4x4
 

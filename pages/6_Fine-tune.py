@@ -30,6 +30,7 @@ from resnet_core.jobs import RUNS, FinetuneJob, JobRefused
 from resnet_core.images import ImageError
 from resnet_core.models import get_spec
 from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretrained_names
+from resnet_core.timm_catalog import cached_timm_names, get_timm_model, is_timm_key
 from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection, PictureSet
 from webui.figures.finetune import confusion_figure, history_figure
 from webui.pages import page
@@ -140,7 +141,9 @@ except DatasetError as exc:
 # --- 2. Backbone, mode, start ----------------------------------------------------------------
 st.subheader("2. Train")
 trained = trained_models()
-options = [SHIPPED, *(f"trained:{label}" for label in trained), *pretrained_names()]
+# timm backbones (issue 22): the ones in the Hugging Face cache; `python -m resnet_core info` lists the rest.
+options = [SHIPPED, *(f"trained:{label}" for label in trained), *pretrained_names(),
+           *(get_timm_model(n).key for n in cached_timm_names())]
 
 
 def describe(option: str) -> str:
@@ -148,6 +151,8 @@ def describe(option: str) -> str:
         return "CIFAR-10 model shipped with the app (works offline, 32x32 pictures)"
     if option.startswith("trained:"):
         return f"Trained this session: {option.split(':', 1)[1]}"
+    if is_timm_key(option):
+        return f"{get_timm_model(option).label} (downloaded, 224x224 pictures)"
     state = "downloaded" if is_cached(option) else "not downloaded"
     return f"ImageNet ResNet-{get_spec(option).depth} ({state}, 224x224 pictures)"
 

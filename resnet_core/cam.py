@@ -86,8 +86,10 @@ class CamResult:
 
 def stage_layers(model: nn.Module) -> list[str]:
     """Names of the model's stages, ``layer1`` .. ``layerN``, shallow to deep."""
-    n = int(getattr(model, "num_stages", 0))
     names = dict(model.named_modules())
+    # Our models say how many stages they have; timm's and torchvision's ResNets do not, but
+    # name them layer1 .. layer4 all the same (issue 22).
+    n = int(getattr(model, "num_stages", 0)) or sum(1 for i in range(1, 100) if f"layer{i}" in names)
     stages = [f"layer{i}" for i in range(1, n + 1) if f"layer{i}" in names]
     if not stages:
         raise ValueError(f"{type(model).__name__} has no stages named layer1, layer2, ...")

@@ -112,8 +112,16 @@ def load_checkpoint(source: Source) -> Checkpoint:
     model_kwargs = payload.get("model_kwargs") or {}
     _check_model_kwargs(model_kwargs)
     try:
-        model = create_model(payload["model_name"], num_classes=int(payload["num_classes"]),
-                             residual=bool(payload["residual"]), **_as_arguments(model_kwargs))
+        if str(payload["model_name"]).startswith("timm:"):  # a fine-tuned timm backbone (issue 22)
+            from resnet_core.timm_backbones import timm_architecture  # timm: only for such a checkpoint
+
+            try:
+                model = timm_architecture(payload["model_name"], num_classes=int(payload["num_classes"]))
+            except ValueError as exc:  # a timm name outside the curated list
+                raise KeyError(str(exc)) from None
+        else:
+            model = create_model(payload["model_name"], num_classes=int(payload["num_classes"]),
+                                 residual=bool(payload["residual"]), **_as_arguments(model_kwargs))
     except KeyError as exc:
         raise CheckpointError(f"checkpoint names an unknown model: {exc}") from None
     try:

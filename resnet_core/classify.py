@@ -11,9 +11,10 @@ changes it: inference runs under ``torch.inference_mode()`` in eval mode, and CA
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -34,6 +35,7 @@ from resnet_core.pretrained import (
     load_pretrained,
     pretrained_names,
 )
+from resnet_core.timm_catalog import TIMM_PREFIX, cached_timm_names, get_timm_model
 
 __all__ = [
     "Classification",
@@ -76,6 +78,24 @@ class Preprocessing:
             mean=tuple(transform.mean),  # type: ignore[arg-type]
             std=tuple(transform.std),  # type: ignore[arg-type]
             interpolation=transform.interpolation,
+        )
+
+    @classmethod
+    def from_timm_config(cls, config: Mapping[str, Any]) -> "Preprocessing":
+        """Read timm's data config (``timm.data.resolve_data_config``; issue 22).
+
+        timm's evaluation transform resizes the shorter side to ``floor(size / crop_pct)`` and
+        centre-crops ``size`` (timm.data.transforms_factory), which is this recipe exactly.
+        """
+        if config.get("crop_mode", "center") != "center":
+            raise ValueError(f"timm crop mode {config['crop_mode']!r} is not supported; only 'center' is")
+        crop = int(config["input_size"][-1])
+        return cls(
+            resize=int(math.floor(crop / float(config["crop_pct"]))),
+            crop=crop,
+            mean=tuple(float(m) for m in config["mean"]),  # type: ignore[arg-type]
+            std=tuple(float(s) for s in config["std"]),  # type: ignore[arg-type]
+            interpolation=InterpolationMode(config["interpolation"]),
         )
 
     def view(self, image: Image.Image) -> Tensor:
@@ -180,7 +200,7 @@ class Classifier:
     preprocessing: Preprocessing
     name: str  # what the page shows, e.g. "ImageNet ResNet-50 (torchvision IMAGENET1K_V1)"
     model_name: str  # the registry name
-    source: str  # "shipped", "imagenet" or "trained"
+    source: str  # "shipped", "imagenet", "timm" or "trained"
     details: Mapping[str, object] = field(default_factory=dict)
 
     def preprocess(self, images: Image.Image | Sequence[Image.Image]) -> Tensor:
@@ -293,6 +313,25 @@ def imagenet_classifier(
     )
 
 
+def timm_classifier(name: str) -> Classifier:
+    """A curated timm ResNet (issue 22) with its own pretrained_cfg preprocessing, from the local cache."""
+    from resnet_core.timm_backbones import data_config, load_timm_model  # timm: only when used
+
+    info = get_timm_model(name)
+    model = load_timm_model(info.name)
+    return Classifier(
+        model=model,
+        # timm's in1k weights use the standard ImageNet-1k class order, the one torchvision names.
+        classes=tuple(imagenet_weights("resnet18").meta["categories"]),
+        preprocessing=Preprocessing.from_timm_config(data_config(model)),
+        name=info.label,
+        model_name=info.key,
+        source="timm",
+        details={"weights": f"timm {info.name}", "imagenet_top1": info.imagenet_top1, "licence": info.licence,
+                 "residual": True},
+    )
+
+
 def shipped_classifier() -> Classifier:
     """The CIFAR-10 model shipped with the package; :class:`WeightsUnavailableError` if absent."""
     path = shipped_checkpoint()
@@ -313,11 +352,13 @@ def shipped_classifier() -> Classifier:
 
 
 def load_classifier(key: str, *, download: bool = False, on_progress: ProgressCallback | None = None) -> Classifier:
-    """The classifier for a :class:`ModelSource` key: ``"shipped"`` or ``"imagenet:<name>"``."""
+    """The classifier for a :class:`ModelSource` key: ``"shipped"``, ``"imagenet:<name>"`` or ``"timm:<name>"``."""
     if key == SHIPPED_KEY:
         return shipped_classifier()
     if key.startswith(IMAGENET_PREFIX):
         return imagenet_classifier(key[len(IMAGENET_PREFIX) :], download=download, on_progress=on_progress)
+    if key.startswith(TIMM_PREFIX):
+        return timm_classifier(key)
     raise ValueError(f"unknown model source {key!r}")
 
 
@@ -325,10 +366,10 @@ def load_classifier(key: str, *, download: bool = False, on_progress: ProgressCa
 class ModelSource:
     """One entry of the model picker."""
 
-    key: str  # "shipped", "imagenet:resnet50" or "trained:<label>"
+    key: str  # "shipped", "imagenet:resnet50", "timm:resnet50.a1_in1k" or "trained:<label>"
     label: str
     available: bool  # loads without a download
-    kind: str  # "shipped", "imagenet" or "trained"
+    kind: str  # "shipped", "imagenet", "timm" or "trained"
 
 
 def model_sources(trained_labels: Sequence[str] = ()) -> list[ModelSource]:
@@ -344,4 +385,7 @@ def model_sources(trained_labels: Sequence[str] = ()) -> list[ModelSource]:
         sources.append(
             ModelSource(f"{IMAGENET_PREFIX}{name}", f"ImageNet ResNet-{get_spec(name).depth} ({state})", cached, "imagenet")
         )
+    for name in cached_timm_names():  # only what loads offline; `python -m resnet_core info` lists the rest
+        info = get_timm_model(name)
+        sources.append(ModelSource(info.key, info.label, True, "timm"))
     return sources

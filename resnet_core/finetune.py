@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import IO, Any, Callable, Literal
 
 import torch
@@ -49,7 +50,10 @@ from resnet_core.pretrained import (
     pretrained_names,
     weights_variants,
 )
+from resnet_core.timm_backbones import TimmResNet, data_config, load_timm_model, timm_architecture
+from resnet_core.timm_catalog import cached_weights_file, get_timm_model, is_timm_key, timm_names, timm_prefetch_hint
 from resnet_core.userdata import PictureSet, UserPicture, stratified_split
+from resnet_core.weights_file import WeightsFileError, load_weights_file
 
 __all__ = [
     "Backbone",
@@ -120,14 +124,14 @@ class Backbone(BackboneInfo):
 
 
 def backbone_names() -> list[str]:
-    """What ``--backbone`` accepts: the shipped CIFAR-10 model, then every ImageNet variant."""
-    return [SHIPPED, *pretrained_names()]
+    """What ``--backbone`` accepts: the shipped CIFAR-10 model, every ImageNet variant, the timm ones."""
+    return [SHIPPED, *pretrained_names(), *(get_timm_model(n).key for n in timm_names())]
 
 
 def weights_choices(name: str) -> list[str]:
     """The short weight names (``"V1"``, ``"V2"``) torchvision has for ``name``; none for shipped."""
-    if name == SHIPPED:
-        return []
+    if name == SHIPPED or is_timm_key(name):
+        return []  # one weight set each: the timm name carries its tag
     full = set(weights_variants(name))
     return [short for short, variant in WEIGHTS.items() if variant in full]
 
@@ -138,12 +142,27 @@ _OFFLINE_HINT = (
 )
 
 
-def check_backbone(name: str, weights: str = "V1") -> None:
+def check_backbone(name: str, weights: str = "V1", *, weights_file: str | Path | None = None) -> None:
     """Raise what :func:`load_backbone` would for a missing or unknown backbone, reading nothing.
 
     :class:`WeightsUnavailableError` for weights not on this machine (naming the prefetch command
     and offering the shipped backbone), ``ValueError`` for a name or weight set that does not exist.
+    With ``weights_file`` (a state dict) the caches are not consulted: only that the file exists.
     """
+    if weights_file is not None:
+        if name != SHIPPED and name not in pretrained_names() and not is_timm_key(name):
+            raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(backbone_names())}")
+        if is_timm_key(name):
+            get_timm_model(name)  # a ValueError naming the curated ones
+        if not Path(weights_file).expanduser().is_file():
+            raise WeightsFileError(f"weights file not found: {weights_file}")
+        return
+    if is_timm_key(name):
+        if cached_weights_file(get_timm_model(name).name) is None:
+            raise WeightsUnavailableError(
+                f"The timm weights of {get_timm_model(name).name} are not on this machine. " + timm_prefetch_hint(name) + _OFFLINE_HINT
+            )
+        return
     if name == SHIPPED:
         if shipped_checkpoint() is None:
             raise WeightsUnavailableError(
@@ -162,26 +181,33 @@ def check_backbone(name: str, weights: str = "V1") -> None:
         )
 
 
-def load_backbone(name: str = SHIPPED, weights: str = "V1") -> Backbone:
+def load_backbone(name: str = SHIPPED, weights: str = "V1", *, weights_file: str | Path | None = None) -> Backbone:
     """The backbone called ``name`` (see :func:`backbone_names`), from local files only.
 
     Raises what :func:`check_backbone` raises, and :class:`WeightsUnavailableError` for a cached
-    file that cannot be read.
+    file that cannot be read. ``weights_file`` (a state dict, e.g. ``torch.save(model.state_dict())``)
+    replaces the cached weights, for offline use and tests; :class:`WeightsFileError` if it does not fit.
     """
-    check_backbone(name, weights)
+    check_backbone(name, weights, weights_file=weights_file)
+    if is_timm_key(name):
+        return _timm_backbone(name, weights_file)
     if name == SHIPPED:
         ckpt = load_checkpoint(shipped_checkpoint())  # type: ignore[arg-type]
+        if weights_file is not None:
+            load_weights_file(ckpt.model, weights_file)
         return backbone_from_checkpoint(
-            ckpt, label=f"CIFAR-10 {ckpt.model_name} (shipped)", key=SHIPPED, pretrained_on="CIFAR-10 (10 classes, 32x32)"
+            ckpt, label=f"CIFAR-10 {ckpt.model_name} (shipped)", key=None if weights_file else SHIPPED,
+            pretrained_on="CIFAR-10 (10 classes, 32x32)",
         )
     variant = WEIGHTS[weights]
     try:
-        model = load_pretrained(name, variant=variant)
+        model = (load_weights_file(create_model(name), weights_file).eval() if weights_file is not None
+                 else load_pretrained(name, variant=variant))
     except WeightsUnavailableError as exc:  # a damaged file: say so, and offer the offline backbone
         raise WeightsUnavailableError(str(exc) + _OFFLINE_HINT) from exc
     transform = imagenet_weights(name, variant).transforms()
     return Backbone(
-        key=f"imagenet:{name}:{variant}",
+        key=f"file:{name}:{_fingerprint(model)}" if weights_file is not None else f"imagenet:{name}:{variant}",
         label=f"ImageNet ResNet-{get_spec(name).depth} ({variant})",
         model=model,
         model_name=name,
@@ -190,6 +216,27 @@ def load_backbone(name: str = SHIPPED, weights: str = "V1") -> Backbone:
         std=tuple(transform.std),  # type: ignore[arg-type]
         input_size=get_spec(name).input_size,
         pretrained_on="ImageNet-1k (1,000 classes, 224x224)",
+    )
+
+
+def _timm_backbone(name: str, weights_file: str | Path | None) -> Backbone:
+    """A curated timm ResNet (issue 22), its normalisation and input size from its pretrained_cfg."""
+    info = get_timm_model(name)
+    try:
+        model = load_timm_model(info.name, weights_file=weights_file)
+    except WeightsUnavailableError as exc:
+        raise WeightsUnavailableError(str(exc) + _OFFLINE_HINT) from exc
+    config = data_config(model)
+    return Backbone(
+        key=f"file:{info.key}:{_fingerprint(model)}" if weights_file is not None else info.key,
+        label=info.label,
+        model=model,
+        model_name=info.key,  # checkpoints rebuild it with timm_architecture (resnet_core.checkpoint)
+        residual=True,
+        mean=tuple(float(m) for m in config["mean"]),  # type: ignore[arg-type]
+        std=tuple(float(v) for v in config["std"]),  # type: ignore[arg-type]
+        input_size=int(config["input_size"][-1]),
+        pretrained_on=f"ImageNet-1k (1,000 classes, {config['input_size'][-1]}x{config['input_size'][-1]})",
     )
 
 
@@ -225,7 +272,7 @@ def _fingerprint(model: nn.Module) -> str:
 
 
 def _check_supported(model: nn.Module) -> None:
-    if not isinstance(model, (ResNet, ResNet9)):
+    if not isinstance(model, (ResNet, ResNet9, TimmResNet)):
         raise ValueError(f"cannot fine-tune a {type(model).__name__}: expected a registered ResNet")
 
 
@@ -461,7 +508,10 @@ def _extract(
 
 def _new_model(backbone: Backbone, num_classes: int) -> nn.Module:
     """The backbone's architecture with a fresh ``num_classes`` head and the backbone's weights."""
-    model = create_model(backbone.model_name, num_classes=num_classes, residual=backbone.residual)
+    if is_timm_key(backbone.model_name):
+        model = timm_architecture(backbone.model_name, num_classes=num_classes)
+    else:
+        model = create_model(backbone.model_name, num_classes=num_classes, residual=backbone.residual)
     state = {k: v for k, v in backbone.model.state_dict().items() if not k.startswith("fc.")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("fc.") for k in missing):

@@ -115,7 +115,7 @@ def test_info_prints_the_machine_status(capsys: pytest.CaptureFixture) -> None:
     assert "CIFAR-10:" in text and "ImageNet weights:" in text
     assert cli.main(["info", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert set(status) == {"device", "cifar10_dir", "pretrained_cached"}
+    assert set(status) == {"device", "cifar10_dir", "pretrained_cached", "timm_cached"}
 
 
 def test_prefetch_reports_failures_without_downloading(monkeypatch: pytest.MonkeyPatch,

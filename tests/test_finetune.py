@@ -61,7 +61,9 @@ def held_out_predictions(result, pictures: PictureSet) -> list[str]:
 
 
 def test_backbone_names_come_from_the_registry() -> None:
-    assert backbone_names() == ["shipped", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert backbone_names() == ["shipped", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                                "timm:resnet18.a1_in1k", "timm:resnet34.a1_in1k", "timm:resnet50.a1_in1k",
+                                "timm:resnet50d.ra2_in1k"]  # the curated timm ones (issue 22) last
     assert weights_choices("resnet18") == ["V1"] and weights_choices("resnet50") == ["V1", "V2"]
     assert weights_choices(SHIPPED) == []
 

@@ -18,7 +18,7 @@ import pytest
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "torchvision", "torchinfo", "resnet_core.models", "resnet_core.classify")
+HEAVY = ("torch", "torchvision", "torchinfo", "resnet_core.models", "resnet_core.classify", "timm")
 
 PROBE = f"""
 import json, sys

@@ -30,7 +30,14 @@ def backbone_names() -> list[str]:
     """``finetune.backbone_names()`` from the registry alone: shipped, then the ImageNet variants."""
     from resnet_core.models import get_spec, list_models
 
-    return [SHIPPED_KEY, *(n for n in list_models("imagenet") if get_spec(n).torchvision_name)]
+    from resnet_core.timm_catalog import TIMM_PREFIX, timm_names
+
+    return [SHIPPED_KEY, *(n for n in list_models("imagenet") if get_spec(n).torchvision_name),
+            *(TIMM_PREFIX + n for n in timm_names())]
+
+
+def _torchvision_backbones() -> list[str]:
+    return [n for n in backbone_names() if n != SHIPPED_KEY and not n.startswith("timm:")]
 
 
 def _fraction(text: str) -> float:
@@ -53,7 +60,11 @@ def add_finetune_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("source", metavar="DIR_OR_ZIP", type=Path, help="a folder of class folders, or a .zip of one")
     parser.add_argument("--backbone", choices=backbones, default=SHIPPED_KEY, metavar="NAME",
                         help=f"one of: {', '.join(backbones)} (default: {SHIPPED_KEY}, the CIFAR-10 model "
-                        "that works offline; the ImageNet ones need cached weights: python -m resnet_core prefetch)")
+                        "that works offline; the ImageNet and timm: ones need cached weights: python -m resnet_core "
+                        "prefetch, or --weights-file)")
+    parser.add_argument("--weights-file", type=Path, metavar="PATH",
+                        help="take the backbone's weights from this state dict file (torch.save(model.state_dict()), "
+                        "read with weights_only=True) instead of a cache: for offline use")
     parser.add_argument("--weights", choices=WEIGHTS, default="V1",
                         help="torchvision ImageNet weight set: V1, or V2 where torchvision has it (resnet50 and deeper)")
     parser.add_argument("--mode", choices=MODES, default="linear",
@@ -90,7 +101,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     source: Path = args.source.expanduser()
     try:
         config = FinetuneConfig(mode=args.mode, epochs=args.epochs, val_fraction=args.val_fraction, seed=args.seed)
-        check_backbone(args.backbone, args.weights)  # before reading a thousand pictures
+        check_backbone(args.backbone, args.weights, weights_file=args.weights_file)  # before reading a thousand pictures
         if not source.exists():
             raise DatasetError(f"{source} does not exist. Give a folder with one sub-folder per class, or a .zip of one.")
         say(f"reading pictures from {source} ...")
@@ -103,7 +114,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                 say(f"  {s.name}: {s.reason}")
             if len(pictures.skipped) > 10:
                 say(f"  ... and {len(pictures.skipped) - 10} more")
-        backbone = load_backbone(args.backbone, args.weights)
+        backbone = load_backbone(args.backbone, args.weights, weights_file=args.weights_file)
         say(f"backbone: {backbone.label}, pretrained on {backbone.pretrained_on}; mode: {config.mode}")
         result = finetune(pictures, backbone, config, on_progress=_show)
         if args.out is not None:
@@ -114,7 +125,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         # One line, for people; anything else is a bug and keeps its traceback.
         say(f"error: {' '.join(str(exc).split())}")
         return EXIT_ERROR
-    summary = {**result.summary(), "backbone": args.backbone, "weights": args.weights if args.backbone != SHIPPED_KEY else None,
+    summary = {**result.summary(), "backbone": args.backbone,
+               "weights": args.weights if args.backbone in _torchvision_backbones() else None,
+               "weights_file": str(args.weights_file) if args.weights_file else None,
                "skipped_files": len(pictures.skipped)}
     print(json.dumps(summary), flush=True)
     return EXIT_OK

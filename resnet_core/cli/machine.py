@@ -13,6 +13,7 @@ from typing import Any
 
 from resnet_core.cli.common import EXIT_ERROR, EXIT_OK, json_safe, say
 from resnet_core.models import list_models
+from resnet_core.timm_catalog import cached_timm_names, hub_cache_dir, timm_names
 
 __all__ = ["add_info_parser", "add_prefetch_parser", "cmd_info", "cmd_prefetch", "machine_words"]
 
@@ -23,12 +24,15 @@ def add_prefetch_parser(sub: Any) -> argparse.ArgumentParser:
         "prefetch",
         help="download CIFAR-10 and ImageNet weights into the caches, for offline use",
         description="Download what the app needs into its caches so it works offline. "
-        "With no options: CIFAR-10 and the weights of every ImageNet variant.",
+        "With no options: CIFAR-10, the weights of every ImageNet variant and the curated timm models.",
     )
     prefetch.add_argument("--cifar", action="store_true", help="download CIFAR-10 (about 170 MB)")
     imagenet = list_models(family="imagenet")
     prefetch.add_argument("--weights", nargs="+", choices=imagenet, metavar="NAME",
                           help=f"torchvision ImageNet weights to download: {', '.join(imagenet)}")
+    timm_models = timm_names()
+    prefetch.add_argument("--timm", nargs="+", choices=timm_models, metavar="NAME",
+                          help=f"timm ImageNet weights to download into the Hugging Face cache: {', '.join(timm_models)}")
     return prefetch
 
 
@@ -40,8 +44,8 @@ def add_info_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def cmd_prefetch(args: argparse.Namespace) -> int:
-    """Download CIFAR-10 and/or ImageNet weights; exit 1 if any download failed."""
-    everything = not args.cifar and not args.weights
+    """Download CIFAR-10, torchvision and/or timm ImageNet weights; exit 1 if any download failed."""
+    everything = not args.cifar and not args.weights and not args.timm
     weights = list_models(family="imagenet") if everything else list(args.weights or [])
     failures = 0
     if args.cifar or everything:
@@ -67,6 +71,18 @@ def cmd_prefetch(args: argparse.Namespace) -> int:
                 failures += 1
             else:
                 print(f"{name}: {path}", flush=True)
+    if args.timm or everything:
+        from resnet_core.timm_backbones import download_timm_weights  # timm: only when needed
+
+        for name in timm_names() if everything else args.timm:
+            say(f"timm:{name}: downloading through timm ...")
+            try:
+                path = download_timm_weights(name)
+            except (OSError, ValueError, RuntimeError) as exc:  # WeightsUnavailableError is a RuntimeError
+                say(f"timm:{name}: download failed: {exc}")
+                failures += 1
+            else:
+                print(f"timm:{name}: {path}", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -78,12 +94,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     status = machine_status()
     if args.json:
-        print(json.dumps(json_safe(dataclasses.asdict(status))))
+        print(json.dumps(json_safe({**dataclasses.asdict(status), "timm_cached": cached_timm_names()})))
         return EXIT_OK
     print(f"device:            {status.device}")
     print(f"CIFAR-10:          {status.cifar10_dir or 'not found (python -m resnet_core prefetch --cifar)'}")
     cached = ", ".join(status.pretrained_cached) or "none (python -m resnet_core prefetch --weights NAME)"
     print(f"ImageNet weights:  {cached}")
+    timm_cached = ", ".join(f"timm:{n}" for n in cached_timm_names()) or "none (python -m resnet_core prefetch --timm NAME)"
+    print(f"timm weights:      {timm_cached} (Hugging Face cache {hub_cache_dir()})")
     print(f"torch:             {torch.__version__}")
     return EXIT_OK
 
