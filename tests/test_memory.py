@@ -73,14 +73,14 @@ def _young_namespace() -> list[str]:
 
 @pytest.mark.slow
 def test_clock_sensitive_tests_pass_on_a_machine_booted_seconds_ago() -> None:
-    """The memory, job and registry tests in a time namespace whose clock starts ~20 s after boot.
+    """The memory, job and server-runs tests in a time namespace whose clock starts ~20 s after boot.
 
     ``time.monotonic()`` counts from boot on Linux; code that starts a timer at 0.0 misbehaves for
     the first minutes after boot (issue 19), which a CI machine may be.
     """
     cmd = _young_namespace()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    tests = ["tests/test_memory.py", "tests/test_registry.py", "tests/test_jobs.py"]
+    tests = ["tests/test_memory.py", "tests/test_runs.py", "tests/test_jobs.py", "tests/test_finetune_job.py"]
     run = subprocess.run(
         [*cmd, sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
          "-k", "not booted_seconds_ago", *tests],
