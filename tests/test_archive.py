@@ -293,3 +293,24 @@ def test_the_settings_and_their_defaults(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv(RUNS_DAYS_ENV, "a week")
     with pytest.raises(SettingError, match="RESNET_RUNS_DAYS must be a number of days"):
         runs_days()
+
+
+def test_a_run_ids_record_is_its_latest_run(tmp_path: Path) -> None:
+    def broken(config: TrainConfig, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated crash")
+
+    archive, run_id = Archive(tmp_path), new_run_id()
+    archive.save(run_id, finished_race())
+    assert archive.save(run_id, finished_training())  # the same tab trained again: replaced
+    assert isinstance(archive.load(run_id), TrainingJob) and len(files(tmp_path)) == 2
+    failed = TrainingJob(TrainConfig(data="synthetic"), trainer_factory=broken).start()
+    assert failed.join(10)
+    assert not archive.save(run_id, failed)  # and then failed: nothing to reopen, not the old run
+    assert archive.load(run_id) is None and files(tmp_path) == []
+
+
+def test_shutdown_archives_a_run_that_ended_since_the_last_sweep(tmp_path: Path) -> None:
+    runs, run_id = Runs(reap_every=None, archive=Archive(tmp_path)), new_run_id()
+    runs.start(run_id, finished_training)
+    assert runs.close(timeout=5)
+    assert Runs(reap_every=None, archive=Archive(tmp_path)).get(run_id) is not None

@@ -13,7 +13,7 @@ single training ends with results (finished, stopped, diverged), its record goes
 Each file is written to a temporary name and renamed, weights first, so a record names only
 weights that are complete. The folder is bounded: at most ``$RESNET_RUNS_KEEP`` runs and
 ``$RESNET_RUNS_MAX_MB`` megabytes, the oldest removed first, and nothing older than
-``$RESNET_RUNS_DAYS`` days. Paths are built only from a valid run id and names this module
+``$RESNET_RUNS_DAYS`` days; ``$RESNET_RUNS_KEEP=0`` turns the archive off. Paths are built only from a valid run id and names this module
 made; a record that cannot be read is skipped with a log line. Fine-tunes are not archived: they
 start from uploaded pictures, which never leave memory. One server process per folder: the lock
 that orders writes and pruning is a thread lock.
@@ -98,20 +98,24 @@ class Archive:
     def save(self, run_id: str, job: Any) -> bool:
         """Write the record of ``job``, an ended race or training with results; True if it is on disk.
 
-        Anything else (a fine-tune, a failed run, a run stopped before its first result) is not
-        written. A disk that refuses is logged, never raised: the run stays in memory all the same.
+        A run id's record is its latest run: it replaces an earlier one, and a run not worth
+        keeping (a fine-tune, a failed run, one stopped before its first result) removes it, as
+        starting a run under an id replaces its ended job in memory. A disk that refuses is
+        logged, never raised: the run stays in memory all the same.
         """
         if not valid_run_id(run_id):
             return False
         try:
             keep = self.keep
-            if keep == 0:
-                return False
             found = _contents(job.snapshot())
-            if found is None:
+            folder = self.folder
+            if found is None or keep == 0:
+                if folder.is_dir():
+                    with self._lock:
+                        _discard(folder, run_id)
+                        self._prune_locked(folder, keep)
                 return False
             kind, snapshot, networks = found
-            folder = self.folder
             with self._lock:
                 folder.mkdir(parents=True, exist_ok=True)
                 now = self._wall()
@@ -289,6 +293,14 @@ def _num_classes(net: "nn.Module") -> int:
 
 
 # --- files -----------------------------------------------------------------------------------
+
+
+def _discard(folder: Path, run_id: str) -> None:
+    """Remove the record of ``run_id`` (a valid id) and its weights, if any."""
+    (folder / f"{run_id}.json").unlink(missing_ok=True)
+    for path in folder.glob(f"{run_id}.*.pt"):
+        if _WEIGHTS.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def _check_inside(folder: Path, path: Path) -> None:

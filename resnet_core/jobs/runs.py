@@ -311,6 +311,7 @@ class Runs:
     def close(self, timeout: float | None = 10.0) -> bool:
         """Server shutdown: stop the sweeper and every job; True if all jobs ended in time."""
         self._closed.set()
+        self._archive_ended()  # a run that ended since the last sweep outlives the restart too
         return self.stop_all(timeout)
 
     # --- abandonment and expiry ----------------------------------------------------------------
