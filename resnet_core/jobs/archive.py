@@ -13,10 +13,10 @@ single training ends with results (finished, stopped, diverged), its record goes
 Each file is written to a temporary name and renamed, weights first, so a record names only
 weights that are complete. The folder is bounded: at most ``$RESNET_RUNS_KEEP`` runs and
 ``$RESNET_RUNS_MAX_MB`` megabytes, the oldest removed first, and nothing older than
-``$RESNET_RUNS_DAYS`` days; ``$RESNET_RUNS_KEEP=0`` turns the archive off. Paths are built only from a valid run id and names this module
-made; a record that cannot be read is skipped with a log line. Fine-tunes are not archived: they
-start from uploaded pictures, which never leave memory. One server process per folder: the lock
-that orders writes and pruning is a thread lock.
+``$RESNET_RUNS_DAYS`` days; ``$RESNET_RUNS_KEEP=0`` turns the archive off. Paths are built only
+from a valid run id and names this module made; a record that cannot be read is skipped with a
+log line. Fine-tunes are not archived: they start from uploaded pictures, which never leave
+memory. One server process per folder: the lock that orders writes and pruning is a thread lock.
 
 Nothing here imports torch at import time: the server's runs, which every page's sidebar reads,
 hold one of these.
@@ -259,7 +259,9 @@ def _restore(folder: Path, run_id: str, record: Any, clock: Callable[[], float])
     return TrainingJob.restored(TrainingSnapshot.from_json(snapshot, networks[0]), clock=clock)
 
 
-def _load_networks(path: Path, specs: list[tuple[str, bool, dict[str, Any]]], num_classes: list[Any]) -> list["nn.Module"]:
+def _load_networks(
+    path: Path, specs: list[tuple[str, bool, dict[str, Any]]], num_classes: list[Any]
+) -> list["nn.Module"]:
     """Networks built from ``specs`` with the weights in ``path`` (``weights_only``: no code runs)."""
     import torch
 
