@@ -60,18 +60,35 @@ DEFAULT_ABANDON_S = 120.0
 DEFAULT_KEEP_S = 900.0
 
 
+# --- Finished runs kept on disk, so a view can be prepared the day before a talk (issue #18) ---
+
+#: Folder of the archived finished runs (one JSON record and one weights file per run).
+RUNS_DIR_ENV = "RESNET_RUNS_DIR"
+#: How many finished runs the archive keeps (the oldest go first); 0 keeps none.
+RUNS_KEEP_ENV = "RESNET_RUNS_KEEP"
+#: Megabytes the archive may take on disk in all (the oldest runs go first).
+RUNS_MAX_MB_ENV = "RESNET_RUNS_MAX_MB"
+#: Days an archived run is kept.
+RUNS_DAYS_ENV = "RESNET_RUNS_DAYS"
+
+#: Enough for a week of lessons on a small server; the weights are most of each record.
+DEFAULT_RUNS_KEEP = 50
+DEFAULT_RUNS_MAX_MB = 200.0
+DEFAULT_RUNS_DAYS = 7.0
+
+
 class SettingError(ValueError):
     """An environment variable holds a value the app cannot use; the message names it."""
 
 
-def _env_number(name: str, default: float, *, minimum: float, integer: bool = False) -> float:
+def _env_number(name: str, default: float, *, minimum: float, integer: bool = False, unit: str = "seconds") -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        kind = "a whole number" if integer else "a number of seconds"
+        kind = "a whole number" if integer else f"a number of {unit}"
         raise SettingError(f"${name} must be {kind}, got {raw!r}") from None
     if not value >= minimum:  # also refuses NaN
         raise SettingError(f"${name} must be at least {minimum:g}, got {raw}")
@@ -91,6 +108,27 @@ def abandon_s() -> float:
 def keep_s() -> float:
     """``$RESNET_KEEP_S``: seconds a finished run's results are kept (default 900)."""
     return _env_number(KEEP_S_ENV, DEFAULT_KEEP_S, minimum=0)
+
+
+def runs_dir() -> Path:
+    """``$RESNET_RUNS_DIR``: where finished runs are archived (default: ``runs`` in :func:`cache_dir`)."""
+    env = os.environ.get(RUNS_DIR_ENV)
+    return Path(env).expanduser() if env else cache_dir() / "runs"
+
+
+def runs_keep() -> int:
+    """``$RESNET_RUNS_KEEP``: finished runs kept on disk (default 50; 0: none are written)."""
+    return int(_env_number(RUNS_KEEP_ENV, DEFAULT_RUNS_KEEP, minimum=0, integer=True))
+
+
+def runs_max_mb() -> float:
+    """``$RESNET_RUNS_MAX_MB``: megabytes the archived runs may take in all (default 200)."""
+    return _env_number(RUNS_MAX_MB_ENV, DEFAULT_RUNS_MAX_MB, minimum=0, unit="megabytes")
+
+
+def runs_days() -> float:
+    """``$RESNET_RUNS_DAYS``: days an archived run is kept (default 7)."""
+    return _env_number(RUNS_DAYS_ENV, DEFAULT_RUNS_DAYS, minimum=0, unit="days")
 
 
 # --- What a visitor may type into the Train page's CIFAR-10 folder box (issue #10) ----------

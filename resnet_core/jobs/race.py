@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Sequence
+
+from torch import nn
 
 from resnet_core.data import ImageDataset
 from resnet_core.lessons import Experiment, Scale
 from resnet_core.verdict import Verdict, data_words, pace_note, verdict
+from resnet_core.jobs.ended import restore_ended
 from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.jobs.training import mean_grad_norms
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceGrads, RaceMetrics, RaceResult, RaceStep
 
@@ -48,6 +52,18 @@ class RaceSnapshot:
         """Mean gradient norm per weighted layer of contender ``index`` over its latest records."""
         return mean_grad_norms([(g.names[index], g.norms[index]) for g in self.grads[-last:]])
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for JSON: everything but the trained networks (the archive saves their weights)."""
+        result = None if self.result is None else to_plain(self.result, exclude=("models",))
+        return {**to_plain(self, exclude=("result",)), "result": result}  # type: ignore[dict-item]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], models: Sequence[nn.Module] = ()) -> "RaceSnapshot":
+        """The snapshot :meth:`to_json` wrote, with ``models`` as its result's networks; ValueError if malformed."""
+        raw = data.get("result") if isinstance(data, dict) else None
+        result = None if raw is None else from_plain(RaceResult, raw, models=tuple(models))
+        return from_plain(cls, data, result=result)
+
 
 class RaceJob(Job[RaceResult, RaceMetrics]):
     """One :class:`~resnet_core.race.Race` of an :class:`~resnet_core.lessons.Experiment` on a thread."""
@@ -69,6 +85,16 @@ class RaceJob(Job[RaceResult, RaceMetrics]):
         self._train_data, self._test_data = train_data, test_data
         self._race_factory = race_factory
         self._verdict: Verdict | None = None
+
+    @classmethod
+    def restored(cls, snap: RaceSnapshot, *, clock: Callable[[], float] = time.monotonic) -> "RaceJob":
+        """An ended job whose ``snapshot()`` shows ``snap`` again (an archived race); it never runs."""
+        job = cls(snap.experiment, snap.scale, snap.config, clock=clock)
+        job.job_id = snap.job_id
+        job._verdict = snap.verdict
+        restore_ended(job, snap.state, snap.message, [*snap.steps, *snap.evals, *snap.grads], snap.result,
+                      snap.elapsed_s)
+        return job
 
     def _work(self) -> RaceResult:
         race = self._race_factory(

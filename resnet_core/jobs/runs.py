@@ -13,6 +13,9 @@ keeps a small server honest, for trainings, races and fine-tunes alike (issue #2
   hold the slot for the rest of its budget;
 - **results expire**: an ended job is dropped ``keep_s`` (``$RESNET_KEEP_S``, 15 minutes) after it
   ended and after the last look at it, and the memory it held is handed back to the OS;
+- **finished runs persist**: a race or training that ended with results is written to the archive
+  (:mod:`resnet_core.jobs.archive`, ``$RESNET_RUNS_DIR``) by the next sweep, and :meth:`Runs.get`
+  reads it back once it expired from memory or the server restarted;
 - **shutdown waits**: at interpreter exit every job is stopped and joined, so SIGTERM or Ctrl-C
   exits 0 instead of aborting inside torch.
 
@@ -29,14 +32,14 @@ import atexit
 import logging
 import math
 import os
-import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Callable, Protocol, TypeVar, runtime_checkable
 
 from resnet_core import settings
+from resnet_core.jobs.archive import Archive
+from resnet_core.jobs.runid import new_run_id, valid_run_id
 from resnet_core.memory import release_memory
 
 __all__ = [
@@ -86,19 +89,6 @@ class JobHandle(Protocol):
 
 
 J = TypeVar("J", bound=JobHandle)
-
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def new_run_id() -> str:
-    """A fresh, unguessable run id (128 random bits as hex): it sits in a URL anyone may share."""
-    return uuid.uuid4().hex
-
-
-def valid_run_id(value: object) -> bool:
-    """True for a string :func:`new_run_id` could have made; anything else from a URL is ignored."""
-    return isinstance(value, str) and bool(_RUN_ID.match(value))
-
 
 def format_duration(seconds: float | None) -> str:
     """``"1 min 05 s"``, ``"42 s"`` or ``"estimating..."`` (for None): a duration or ETA as people read it."""
@@ -153,6 +143,7 @@ class _Entry:
     last_seen: float  # the table's clock: start, or the last touch() from a page
     abandoned: bool = False  # stopped by the sweep because no tab watched it
     trimmed: bool = False  # its thread ended and the memory was handed back
+    archived: bool = False  # written to (or read from) the archive of finished runs, or not to be
 
 
 class Runs:
@@ -161,6 +152,8 @@ class Runs:
     ``max_running``, ``abandon_s`` and ``keep_s`` default to the settings (read when used, so
     tests and deployments can change the environment). ``clock`` must be the clock the jobs
     stamp ``ended_at`` with. ``reap_every``: seconds between background sweeps; None: no thread.
+    ``archive``: where ended runs are written and where :meth:`get` looks for a run no longer in
+    memory (a restarted server's); None: memory only.
     """
 
     def __init__(
@@ -171,7 +164,9 @@ class Runs:
         keep_s: float | None = None,
         clock: Clock = time.monotonic,
         reap_every: float | None = 5.0,
+        archive: Archive | None = None,
     ) -> None:
+        self._archive = archive
         self._max_running = max_running
         self._abandon_s = abandon_s
         self._keep_s = keep_s
@@ -228,13 +223,20 @@ class Runs:
     # --- reading and heartbeats ----------------------------------------------------------------
 
     def get(self, run_id: str | None) -> JobHandle | None:
-        """The run's job (running or ended and not yet expired), if any."""
+        """The run's job (running, ended and not yet expired, or ended and in the archive), if any."""
         if not run_id:
             return None
         self._sweep()
         with self._lock:
             entry = self._entries.get(run_id)
-            return None if entry is None else entry.job
+            if entry is not None or self._archive is None:
+                return None if entry is None else entry.job
+        restored = self._archive.load(run_id, clock=self._clock)  # outside the lock: it reads files
+        if restored is None:
+            return None
+        with self._lock:  # kept in memory like any ended run, so the next look reads no file
+            entry = self._entries.setdefault(run_id, _Entry(restored, last_seen=self._clock(), archived=True))
+            return entry.job
 
     def touch(self, run_id: str | None) -> bool:
         """A tab is watching ``run_id``: postpone its abandonment and expiry. False if unknown."""
@@ -309,6 +311,7 @@ class Runs:
     def close(self, timeout: float | None = 10.0) -> bool:
         """Server shutdown: stop the sweeper and every job; True if all jobs ended in time."""
         self._closed.set()
+        self._archive_ended()  # a run that ended since the last sweep outlives the restart too
         return self.stop_all(timeout)
 
     # --- abandonment and expiry ----------------------------------------------------------------
@@ -318,6 +321,7 @@ class Runs:
         return self._sweep()
 
     def _sweep(self) -> list[str]:
+        self._archive_ended()
         now = self._clock()
         abandon_s, keep_s = self.abandon_s, self.keep_s
         to_stop: list[JobHandle] = []
@@ -345,6 +349,17 @@ class Runs:
         if trim:
             release_memory()
         return dropped
+
+    def _archive_ended(self) -> None:
+        """Write every run that ended since the last look to the archive (each once, by one thread)."""
+        if self._archive is None:
+            return
+        with self._lock:
+            ended = [(run_id, e) for run_id, e in self._entries.items() if not e.archived and not e.job.is_active]
+            for _, entry in ended:
+                entry.archived = True
+        for run_id, entry in ended:
+            self._archive.save(run_id, entry.job)  # logs, never raises: the run stays in memory
 
     def _ensure_reaper(self) -> None:
         """Start the sweeping thread and the exit hook with the first job (not at import)."""
@@ -396,4 +411,4 @@ def _shutdown(runs: Runs) -> None:
 
 #: The server's runs: the one process-wide instance (the one piece of mutable module state,
 #: internally locked). Reach it as ``resnet_core.jobs.RUNS``.
-RUNS = Runs()
+RUNS = Runs(archive=Archive())

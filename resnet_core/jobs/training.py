@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
+
+from torch import nn
 
 from resnet_core.data import ImageDataset
+from resnet_core.jobs.ended import restore_ended
 from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.train import EpochMetrics, GradNorms, Metrics, StepMetrics, TrainConfig, Trainer, TrainResult
 
 __all__ = ["TrainingJob", "TrainingSnapshot", "mean_grad_norms"]
@@ -46,6 +50,20 @@ class TrainingSnapshot:
         """
         return mean_grad_norms([(g.names, g.norms) for g in self.grad_norms[-last:]])
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for JSON: everything but the trained network (the archive saves its weights)."""
+        result = None if self.result is None else to_plain(self.result, exclude=("model",))
+        return {**to_plain(self, exclude=("result",)), "result": result}  # type: ignore[dict-item]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], model: nn.Module | None = None) -> "TrainingSnapshot":
+        """The snapshot :meth:`to_json` wrote, with ``model`` as its result's network; ValueError if malformed."""
+        raw = data.get("result") if isinstance(data, dict) else None
+        if raw is not None and model is None:
+            raise ValueError("a training record with a result needs its trained network")
+        result = None if raw is None else from_plain(TrainResult, raw, model=model)
+        return from_plain(cls, data, result=result)
+
 
 def mean_grad_norms(
     records: list[tuple[tuple[str, ...], tuple[float, ...]]],
@@ -77,6 +95,15 @@ class TrainingJob(Job[TrainResult, Metrics]):
         self.label = label or f"{'residual' if config.residual else 'plain'} {config.model}"
         self._train_data, self._test_data = train_data, test_data
         self._trainer_factory = trainer_factory
+
+    @classmethod
+    def restored(cls, snap: TrainingSnapshot, *, clock: Callable[[], float] = time.monotonic) -> "TrainingJob":
+        """An ended job whose ``snapshot()`` shows ``snap`` again (an archived run); it never runs."""
+        job = cls(snap.config, label=snap.label, clock=clock)
+        job.job_id = snap.job_id
+        restore_ended(job, snap.state, snap.message, [*snap.steps, *snap.epochs, *snap.grad_norms], snap.result,
+                      snap.elapsed_s)
+        return job
 
     def _work(self) -> TrainResult:
         trainer = self._trainer_factory(

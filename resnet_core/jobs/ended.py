@@ -1,0 +1,26 @@
+"""An ended job rebuilt from its record: what the archive of finished runs hands back to the pages."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
+
+__all__ = ["restore_ended"]
+
+
+def restore_ended(job: Job[Any, Any], state: JobState, message: str, records: Sequence[Any], result: Any,
+                  elapsed_s: float) -> None:
+    """Put a never-started ``job`` in the ended ``state`` with these records, as if it had run.
+
+    Its thread never starts: ``is_active`` is False, ``join`` returns at once and ``start`` refuses.
+    It ends now on the job's clock, so the server's runs keep it ``keep_s`` like any ended job.
+    """
+    if state not in TERMINAL_STATES:
+        raise ValueError(f"only an ended job can be restored, got state {state!r}")
+    with job._lock:
+        if job._state != "pending":
+            raise RuntimeError(f"job {job.job_id} was already started")
+        now = job.clock()
+        job._state, job._message, job._records, job._result = state, message, list(records), result
+        job._started_at, job._ended_at = now - elapsed_s, now
