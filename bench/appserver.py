@@ -71,7 +71,8 @@ class AppServer:
                  cgroups: list[Path] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **(env or {})}
+        # A benchmark's runs are not kept on disk (resnet_core.jobs.archive) unless it asks.
+        self.env = {"RESNET_RUNS_KEEP": "0", **os.environ, **(env or {})}
         self.extra_args = extra_args or []
         self.every = every
         self.script = script

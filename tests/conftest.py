@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,18 @@ if str(ROOT) not in sys.path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist (``-n 2``, the default in pyproject.toml) each worker gets its own core.
+    """Finished runs go to a temporary archive; under pytest-xdist each worker gets its own core.
+
+    The servers, CLIs and pages a test starts inherit ``RESNET_RUNS_DIR``, so the suite never
+    fills the user's ``~/.cache/resnet_core/runs`` (resnet_core.jobs.archive) with its runs.
+    Under pytest-xdist (``-n 2``, the default in pyproject.toml) each worker gets its own core.
 
     Two workers whose torch threads share both cores wait on each other (OpenMP threads stall
     when one is descheduled); one core each, inherited by the servers and CLIs a test starts,
     keeps them apart. Affinity is also what ``resnet_core.device.cpu_cores`` reads.
     """
+    if "RESNET_RUNS_DIR" not in os.environ:
+        os.environ["RESNET_RUNS_DIR"] = tempfile.mkdtemp(prefix="resnet-test-runs-")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
