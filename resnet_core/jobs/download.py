@@ -55,13 +55,13 @@ class DownloadJob(Job[Path, str]):
 
     STARTING_MESSAGE: ClassVar[str] = "downloading CIFAR-10 (170 MB)"
 
-    def __init__(self, *, download: Callable[[], Path] = _download_cifar10, session_id: str | None = None,
+    def __init__(self, *, download: Callable[[], Path] | None = None, session_id: str | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(session_id=session_id, clock=clock)
         self._download = download
 
     def _work(self) -> Path:
-        return self._download()
+        return (self._download or _download_cifar10)()
 
     def _final_state(self, result: Path) -> tuple[JobState, str]:
         return "finished", "CIFAR-10 downloaded"
