@@ -15,7 +15,7 @@ import streamlit as st
 
 from resnet_core import jobs
 from resnet_core.checkpoint import CheckpointError, load_checkpoint
-from resnet_core.data import DataError, check_cifar10, download_cifar10, visitor_cifar10_dir
+from resnet_core.data import DataError, check_cifar10, visitor_cifar10_dir
 from resnet_core.device import pick_device
 from resnet_core.environment import find_cifar10_dir
 from resnet_core.lessons import DEGRADATION, SCALES, depth_experiment, twins_experiment
@@ -25,6 +25,7 @@ from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult, single_run_recipe
 from resnet_core.verdict import grad_flow_words, single_run_note
 from webui.figures import train as figures
+from webui.locality import served_locally, shown
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, watch_run
 from webui.tables import markdown_table
@@ -53,11 +54,11 @@ device = pick_device("auto")
 
 
 @st.cache_data(ttl=60, show_spinner="Checking the CIFAR-10 folder ...")
-def cifar10_problem(folder: str) -> str | None:
+def cifar10_problem(folder: str, local: bool) -> str | None:
     """None when ``folder`` (or the default location, if empty) has a readable CIFAR-10, else why not."""
     try:
         if folder:
-            visitor_cifar10_dir(folder)  # what this server lets visitors read; says nothing about other paths
+            visitor_cifar10_dir(folder, local=local)  # what this server lets visitors read; says nothing else
         else:
             check_cifar10(None)  # every file there, the test batch readable; nothing kept in memory
     except DataError as exc:
@@ -78,6 +79,39 @@ def stop_job() -> None:
     jobs.RUNS.stop(sid)
 
 
+def start_download() -> None:
+    """Download button callback: the download is a job under the server's slot, one per server."""
+    try:
+        jobs.RUNS.start(jobs.DOWNLOAD_RUN_ID, jobs.DownloadJob().start)
+        st.session_state.pop("download_notice", None)
+    except jobs.JobRefused as exc:
+        st.session_state["download_notice"] = str(exc)
+
+
+def download_cifar10_block(needed: bool, running: bool) -> None:
+    """The download button, or the download in progress (polled), or how the last one ended."""
+    download = jobs.RUNS.get(jobs.DOWNLOAD_RUN_ID)
+    if download is not None and download.is_active:
+
+        @st.fragment(run_every=POLL_S)
+        def poll_download() -> None:
+            jobs.RUNS.touch(jobs.DOWNLOAD_RUN_ID)
+            snap = download.snapshot()
+            if snap.done:
+                cifar10_problem.clear()
+                st.rerun()  # the whole page: the data block finds the copy
+            st.info(f"Downloading CIFAR-10 (170 MB) for this server: {jobs.format_duration(snap.elapsed_s)} so far.")
+
+        poll_download()
+        return
+    if download is not None and download.snapshot().state == "failed":
+        st.error(shown(download.snapshot().message))
+    if needed:
+        st.button("Download CIFAR-10 (170 MB)", key="download_cifar10", disabled=running, on_click=start_download)
+        if notice := st.session_state.get("download_notice"):
+            st.warning(notice)
+
+
 # --- 1. What to train and on what ------------------------------------------------------------
 col_what, col_data = st.columns([3, 2], gap="large")
 with col_what:
@@ -88,13 +122,15 @@ with col_data:
                       disabled=running, horizontal=True)
     data_dir: str | None = None
     data_ok = True
+    local = served_locally()  # a laptop or a talk: the box, prefilled; a public server: no path at all
     if source == "CIFAR-10":
-        if data_folder_policy().mode == "off":  # a public server: only the copy it was set up with
+        if data_folder_policy(local).mode == "off":  # a public server: only the copy it was set up with
             data_dir = ""
         else:
-            data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found else "", key="data_dir",
-                                     disabled=running, help="The cifar-10-batches-py folder, or its parent.").strip()
-        problem = cifar10_problem(data_dir)
+            data_dir = st.text_input("CIFAR-10 folder", value=str(found) if found and local else "", key="data_dir",
+                                     disabled=running, placeholder="empty: the copy this server found",
+                                     help="The cifar-10-batches-py folder, or its parent.").strip()
+        problem = cifar10_problem(data_dir, local)
         data_ok = problem is None
         if not problem:
             pass
@@ -102,16 +138,9 @@ with col_data:
             st.warning("CIFAR-10 is not on this server yet: download it here (170 MB, needs internet), "
                        "or train on synthetic shapes.")
         else:
-            st.error(problem)
-        if problem and found is None and st.button("Download CIFAR-10 (170 MB)", disabled=running):
-            with st.spinner("Downloading CIFAR-10 ..."):
-                try:
-                    download_cifar10(progress=False)
-                except DataError as exc:
-                    st.error(str(exc))
-                else:
-                    cifar10_problem.clear()
-                    st.rerun()
+            st.error(shown(problem))
+        if found is None:
+            download_cifar10_block(problem is not None, running)
     else:
         st.caption("**Synthetic data:** generated coloured shapes in 10 classes. It is not CIFAR-10: "
                    "whatever a network reaches on it says nothing about real photos.")
@@ -303,7 +332,7 @@ def percent(value: float | None) -> str:
 
 def race_results(snap: jobs.RaceSnapshot) -> None:
     if snap.state == "failed":
-        st.error(f"The race failed: {snap.message}")
+        st.error(f"The race failed: {shown(snap.message)}")
         return
     if snap.state == "stopped":
         st.info("Stopped. The curves so far are kept above.")
@@ -350,7 +379,7 @@ def single_results(snap: jobs.TrainingSnapshot) -> None:
     elif snap.state == "diverged":
         st.warning(snap.message)
     elif snap.state == "failed":
-        st.error(f"Training failed: {snap.message}")
+        st.error(f"Training failed: {shown(snap.message)}")
         st.caption("Change the settings above (a smaller batch or learning rate, or synthetic data) and start again.")
     result = snap.result
     if result is None:

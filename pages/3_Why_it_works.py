@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from resnet_core import jobs
 from resnet_core.checkpoint import Checkpoint, CheckpointError
 from resnet_core.data import ImageDataset
 from resnet_core.environment import find_cifar10_dir
@@ -32,7 +33,8 @@ from resnet_core.insight.trained import (
 )
 from webui.figures import insight as charts
 from webui.shell import setup_page
-from webui.state import trained_models
+from webui.locality import shown
+from webui.state import run_id, trained_models, watch_run
 
 setup_page("Why it works", "💡")
 st.title("Why the shortcut works")
@@ -106,6 +108,68 @@ def shipped_net(label: str, directory: str) -> Checkpoint:
     return load_race_net(label, directory)
 
 
+# --- Heavy settings: a job under the server's slot, polled (issue #19) ---------------------------
+# The paper scale and big lesion studies take tens of seconds on 2 cores (jobs/insight.py says
+# which): they run as an InsightJob among the server's runs, one at a time with the trainings, and
+# this session keeps their results. Everything else stays in the page, cached.
+_HEAVY_RESULTS = "why_heavy_results"
+_HEAVY_KEPT = 8  # results per session: a few settings to go back to, not an unbounded pile
+
+
+def start_heavy(sid: str, key: tuple, compute: Callable[[Callable[[str], None]], Any], steps: int) -> None:
+    """Run button callback: start the experiment as a job, or say why not."""
+    try:
+        jobs.RUNS.start(sid, jobs.InsightJob(key, compute, steps=steps).start)
+        st.session_state.pop("why_notice", None)
+    except jobs.JobRefused as exc:
+        st.session_state["why_notice"] = str(exc)
+
+
+def heavy_result(key: tuple, compute: Callable[[Callable[[str], None]], Any], steps: int = 0) -> Any | None:
+    """The result of a heavy experiment once its job has run; until then the Run button or its progress."""
+    kept: dict[tuple, Any] = st.session_state.setdefault(_HEAVY_RESULTS, {})
+    if key in kept:
+        return kept[key]
+    sid = run_id("why", kind=jobs.InsightJob)
+    watch_run(sid)
+    job = jobs.RUNS.get(sid)
+    snap = job.snapshot() if isinstance(job, jobs.InsightJob) else None
+    if snap is not None and snap.key == key and snap.state == "finished":
+        kept[key] = snap.result
+        while len(kept) > _HEAVY_KEPT:
+            kept.pop(next(iter(kept)))
+        return snap.result
+    if snap is not None and not snap.finished:
+
+        @st.fragment(run_every=1.0)
+        def poll() -> None:
+            jobs.RUNS.touch(sid)
+            now = job.snapshot()
+            if now.finished:
+                st.rerun()  # the whole page draws the result
+            st.progress(now.fraction, text=f"{now.message} ({jobs.format_duration(now.eta_s)} left)")
+            st.button("Stop", key="why_stop", on_click=jobs.RUNS.stop, args=(sid,))
+
+        poll()
+        if snap.key != key:
+            st.info("Your previous setting is still running: stop it to run this one.")
+        return None
+    if snap is not None and snap.key == key and snap.state == "failed":
+        st.error(shown(f"The experiment failed: {snap.message}"))
+    elif snap is not None and snap.key == key:
+        st.info(snap.message.capitalize() + ".")
+    st.info("This setting takes longer than a few seconds, so it runs in the background, one run at a time on "
+            "this server with the trainings. The quick scale and a few hundred images stay instant.")
+    slot = jobs.RUNS.availability()
+    st.button("Run", key="why_run", type="primary", disabled=not slot.free, on_click=start_heavy,
+              args=(sid, key, compute, steps))
+    if not slot.free:
+        st.info(slot.busy_message())
+    elif notice := st.session_state.get("why_notice"):
+        st.warning(notice)
+    return None
+
+
 # --- Controls shared by the experiments ----------------------------------------------------------
 
 
@@ -135,7 +199,7 @@ def available_nets() -> dict[str, tuple[Checkpoint, str]]:
         except TrainedNetMissing:
             continue
         except CheckpointError as exc:  # damaged, or from another version
-            st.error(f"The shipped {net.title} cannot be loaded: {exc}")
+            st.error(shown(f"The shipped {net.title} cannot be loaded: {exc}"))
             continue
         nets[f"{net.title} (shipped)"] = (ckpt, fingerprint(ckpt))
     for label, ckpt in trained_models().items():
@@ -147,13 +211,13 @@ def explain_missing(nets: dict[str, Any]) -> None:
     missing = missing_race_nets()
     if missing:
         names = ", ".join(p.name for p in missing)
-        st.warning(
+        st.warning(shown(
             f"The trained networks that ship with the app are not all in this install: {names} missing from "
             f"`{race_dir()}`. They are the degradation race's quick-scale nets ({scale_words(QUICK)}), trained "
             "with `python -m resnet_core experiment degradation`. "
             + ("Meanwhile, train a plain and a residual network on the Train page: they appear here."
                if not nets else "The networks below are the ones available.")
-        )
+        ))
 
 
 def pick_pair(name: str, nets: dict[str, tuple[Checkpoint, str]]) -> list[tuple[str, Checkpoint, str]]:
@@ -208,8 +272,20 @@ def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[boo
     if not depths or not kinds:
         st.info("Pick at least one depth and one kind of network.")
         return None
-    with st.spinner(spinner):
-        runs, source = fresh_nets_result(spec.name, depths, kinds, seed, scale, cifar_dir())
+    data = cifar_dir()
+    if jobs.is_heavy(spec.name, scale=scale):
+        probe = make_probe(test_images(data), PROBE_BATCH, input_size=SCALES[scale].resolution, seed=seed)
+
+        def compute(progress: Callable[[str], None]) -> tuple[list[Any], str]:
+            return spec.run(depths, probe, scale=SCALES[scale], seed=seed, kinds=kinds, progress=progress), probe.source
+
+        found = heavy_result((spec.name, depths, kinds, seed, scale, data), compute, steps=len(depths) * len(kinds))
+        if found is None:
+            return None
+        runs, source = found
+    else:
+        with st.spinner(spinner):
+            runs, source = fresh_nets_result(spec.name, depths, kinds, seed, scale, data)
     return runs, kinds, source, scale
 
 
@@ -280,9 +356,19 @@ def render_lesion(spec: ExperimentSpec) -> None:
         note_data([c for _, c, _ in pair])
         results: list[tuple[str, LesionResult]] = []
         try:
-            with st.spinner("Deleting blocks one at a time…"):
-                for label, ckpt, key in pair:
-                    results.append((label, lesion_result(key, ckpt, images, seed, cifar_dir())))
+            if jobs.is_heavy("lesion", images=images):
+                probes = [(label, ckpt, probe_for(ckpt, images, seed)) for label, ckpt, _ in pair]
+
+                def compute(progress: Callable[[str], None]) -> list[tuple[str, LesionResult]]:
+                    return [(label, spec.run(ckpt, probe, seed=seed, trials=1, steps=5, progress=progress))
+                            for label, ckpt, probe in probes]
+
+                results = heavy_result(("lesion", tuple(k for _, _, k in pair), images, seed, cifar_dir()),
+                                       compute) or []
+            else:
+                with st.spinner("Deleting blocks one at a time…"):
+                    for label, ckpt, key in pair:
+                        results.append((label, lesion_result(key, ckpt, images, seed, cifar_dir())))
         except InsightError as exc:
             st.warning(str(exc))
         if results:

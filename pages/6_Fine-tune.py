@@ -33,6 +33,7 @@ from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretraine
 from resnet_core.timm_catalog import cached_timm_names, get_timm_model, is_timm_key
 from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection, PictureSet
 from webui.figures.finetune import confusion_figure, history_figure
+from webui.locality import shown
 from webui.pages import page
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, trained_models, watch_run
@@ -179,7 +180,7 @@ else:
         check_backbone(backbone_key, weights)
     except (WeightsUnavailableError, ValueError) as exc:
         backbone_problem = str(exc)
-        st.warning(backbone_problem)
+        st.warning(shown(backbone_problem))
     loader = functools.partial(load_backbone, backbone_key, weights)
 
 
@@ -249,7 +250,7 @@ if job is not None and not running:
     snap = job.snapshot()
     result = snap.result
     if snap.state == "failed":
-        st.error(f"Fine-tuning failed: {snap.message}")
+        st.error(shown(f"Fine-tuning failed: {snap.message}"))
     elif snap.state == "stopped" and result is None:
         st.info("Stopped before the first epoch: there is no model.")
     if result is not None:

@@ -315,14 +315,15 @@ def check_cifar10(root: str | Path | None = None) -> Path:
     return path
 
 
-def visitor_cifar10_dir(text: str) -> Path:
+def visitor_cifar10_dir(text: str, *, local: bool = False) -> Path:
     """The CIFAR-10 folder a visitor typed, if this server lets visitors read it and it holds a copy.
 
-    ``$RESNET_DATA_FOLDERS`` decides which folders may be read (see resnet_core.settings). The
+    ``$RESNET_DATA_FOLDERS`` decides which folders may be read (see resnet_core.settings), with
+    ``local`` (the app is served on this machine only) deciding its default "auto". The
     :class:`DataError` raised says the same for a folder that does not exist, one that cannot be
     read and one without a valid copy, so the box cannot be used to probe the server's files.
     """
-    policy = data_folder_policy()
+    policy = data_folder_policy(local)
     if policy.mode == "off":
         raise DataError(
             "This server does not read folders typed here. It uses the CIFAR-10 copy it was set up "

@@ -49,6 +49,9 @@ MAX_JOBS_ENV = "RESNET_MAX_JOBS"
 ABANDON_S_ENV = "RESNET_ABANDON_S"
 #: Seconds a run's results stay available after it ended (and after a tab last looked at them).
 KEEP_S_ENV = "RESNET_KEEP_S"
+#: Wall seconds one run may hold a slot, watched or not (issue #19): one open tab must not keep
+#: a public server's only slot for the hours a long race or run could take.
+MAX_RUN_S_ENV = "RESNET_MAX_RUN_S"
 
 #: One training at a time: two on a 2-core Community Cloud box halve each one's speed (OpenMP
 #: threads wait on each other; bench/RESULTS.md measured ~1950 -> ~450 images/s each) and double
@@ -58,6 +61,9 @@ DEFAULT_MAX_JOBS = 1
 DEFAULT_ABANDON_S = 120.0
 #: Fifteen minutes of results (a trained model is a few MB) after the run and the last look at it.
 DEFAULT_KEEP_S = 900.0
+#: Fifteen minutes: the default race (400 steps) and a default single run end well inside it on
+#: 2 cores, while a visitor who asks while the slot is taken waits at most this long.
+DEFAULT_MAX_RUN_S = 900.0
 
 
 # --- Finished runs kept on disk, so a view can be prepared the day before a talk (issue #18) ---
@@ -131,11 +137,20 @@ def runs_days() -> float:
     return _env_number(RUNS_DAYS_ENV, DEFAULT_RUNS_DAYS, minimum=0, unit="days")
 
 
+def max_run_s() -> float:
+    """``$RESNET_MAX_RUN_S``: wall seconds one run may hold a slot before it is stopped (default 900)."""
+    return _env_number(MAX_RUN_S_ENV, DEFAULT_MAX_RUN_S, minimum=1)
+
+
 # --- What a visitor may type into the Train page's CIFAR-10 folder box (issue #10) ----------
 
-#: "any" (the default, for your own machine): any folder; "off": no box, only the configured
-#: CIFAR-10 ($RESNET_DATA_DIR or the download cache); or folders separated by ``os.pathsep``
-#: (":" on Linux): only folders inside one of them. Use "off" or roots on a public server.
+
+# --- What a visitor may type into the Train page's CIFAR-10 folder box (issues #10, #19) -----
+
+#: "auto" (the default): "any" when the app is served on this machine only (localhost), "off"
+#: otherwise; "any": any folder; "off": no box, only the configured CIFAR-10 ($RESNET_DATA_DIR or
+#: the download cache); or folders separated by ``os.pathsep`` (":" on Linux): only folders
+#: inside one of them. A public server is safe with no setting (issue #19, item 5).
 DATA_FOLDERS_ENV = "RESNET_DATA_FOLDERS"
 
 
@@ -155,15 +170,22 @@ class FolderPolicy:
         return any(path == root or root in path.parents for root in self.roots)
 
 
-def data_folder_policy() -> FolderPolicy:
-    """``$RESNET_DATA_FOLDERS`` as a policy (default "any")."""
+def data_folder_policy(local: bool = False) -> FolderPolicy:
+    """``$RESNET_DATA_FOLDERS`` as a policy; ``local``: the app is served on this machine only.
+
+    "auto" (the default) is "any" for a local server (a laptop, a talk: type any folder) and
+    "off" for every other one; not knowing counts as not local. The page decides ``local`` from
+    the request (webui/locality.py).
+    """
     raw = os.environ.get(DATA_FOLDERS_ENV, "").strip()
-    if raw.lower() in ("", "any"):
+    if raw.lower() in ("", "auto"):
+        return FolderPolicy("any" if local else "off")
+    if raw.lower() == "any":
         return FolderPolicy("any")
     if raw.lower() == "off":
         return FolderPolicy("off")
     given = [Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip()]
     if not given or not all(root.is_absolute() for root in given):
         raise SettingError(f"${DATA_FOLDERS_ENV} must be 'any', 'off' or absolute folders separated by "
-                           f"{os.pathsep!r}, got {raw!r}")
+                           f"{os.pathsep!r} (or 'auto', the default: 'any' on localhost, 'off' elsewhere), got {raw!r}")
     return FolderPolicy("roots", tuple(Path(os.path.realpath(root)) for root in given))

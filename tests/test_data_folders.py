@@ -1,6 +1,7 @@
 """What a visitor may type into the CIFAR-10 folder box, and what the answers give away.
 
-``$RESNET_DATA_FOLDERS``: "any" (default), "off", or allowed roots. Whatever the setting, a
+``$RESNET_DATA_FOLDERS``: "auto" (default: "any" on localhost, "off" elsewhere), "any", "off", or
+allowed roots. Whatever the setting, a
 folder that does not exist, one that is not readable and one without a valid copy get the same
 message, so the box cannot be used to map the server's files (issue #10).
 """
@@ -38,16 +39,46 @@ def cifar_copy(parent: Path) -> Path:
     return root
 
 
-def message(text: str) -> str:
+def message(text: str, *, local: bool = True) -> str:
     with pytest.raises(DataError) as info:
-        visitor_cifar10_dir(text)
+        visitor_cifar10_dir(text, local=local)
     return str(info.value)
 
 
-def test_by_default_any_readable_copy_is_accepted(tmp_path: Path) -> None:
+def test_by_default_any_readable_copy_is_accepted_on_localhost(tmp_path: Path) -> None:
     root = cifar_copy(tmp_path / "data")
-    assert visitor_cifar10_dir(str(tmp_path / "data")) == root.resolve()  # the parent works too
-    assert visitor_cifar10_dir(f"  {root}  ") == root.resolve()
+    assert visitor_cifar10_dir(str(tmp_path / "data"), local=True) == root.resolve()  # the parent works too
+    assert visitor_cifar10_dir(f"  {root}  ", local=True) == root.resolve()
+
+
+def test_by_default_a_server_others_reach_reads_no_typed_folder(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    root = cifar_copy(tmp_path / "data")
+    for setting in (None, "auto", "AUTO"):
+        if setting is None:
+            monkeypatch.delenv(DATA_FOLDERS_ENV, raising=False)
+        else:
+            monkeypatch.setenv(DATA_FOLDERS_ENV, setting)
+        assert data_folder_policy(local=False) == FolderPolicy("off")
+        assert data_folder_policy(local=True) == FolderPolicy("any")
+        assert data_folder_policy() == FolderPolicy("off")  # not knowing is not local
+        assert "does not read folders typed here" in message(str(root), local=False)
+        with pytest.raises(DataError):
+            visitor_cifar10_dir(str(root))
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_explicit_settings_hold_wherever_the_server_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         local: bool) -> None:
+    root = cifar_copy(tmp_path / "data")
+    monkeypatch.setenv(DATA_FOLDERS_ENV, "any")
+    assert data_folder_policy(local) == FolderPolicy("any")
+    assert visitor_cifar10_dir(str(root), local=local) == root.resolve()
+    monkeypatch.setenv(DATA_FOLDERS_ENV, "off")
+    assert data_folder_policy(local) == FolderPolicy("off")
+    monkeypatch.setenv(DATA_FOLDERS_ENV, str(tmp_path))
+    assert data_folder_policy(local) == FolderPolicy("roots", (tmp_path.resolve(),))
+    assert visitor_cifar10_dir(str(root), local=local) == root.resolve()
 
 
 def test_missing_unreadable_and_broken_folders_get_one_message(tmp_path: Path) -> None:

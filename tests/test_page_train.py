@@ -228,3 +228,44 @@ def test_a_failed_job_is_shown_with_its_message_and_the_page_stays_up() -> None:
     assert not at.exception
     assert texts(at, "error") == ["Training failed: RuntimeError: simulated crash in the trainer"]
     assert not at.button(key="start").disabled  # the user can fix the settings and go again
+
+
+def test_the_download_runs_as_a_job_and_the_page_finds_the_copy(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """Download starts a DownloadJob under the server's slot (never in the page thread); the page
+    polls it and, once it ends, trains on the copy it brought."""
+    import pickle
+
+    import numpy as np
+
+    import resnet_core.jobs.download as download_module
+
+    gate = threading.Event()
+
+    def fake_download() -> Path:
+        gate.wait(30)
+        root = tmp_path / "cache" / "data" / "cifar-10-batches-py"
+        root.mkdir(parents=True)
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            with open(root / name, "wb") as f:
+                pickle.dump({b"data": np.zeros((10, 3072), np.uint8), b"labels": list(range(10))}, f)
+        return root
+
+    monkeypatch.setattr(download_module, "_download_cifar10", fake_download)
+    at = open_app_page(PAGE, timeout=60).run()
+    at.radio(key="data_source").set_value("CIFAR-10").run()
+    at.button(key="download_cifar10").click().run()
+    assert not at.exception
+    job = jobs.RUNS.get(jobs.DOWNLOAD_RUN_ID)
+    try:
+        assert isinstance(job, jobs.DownloadJob) and job.is_active
+        assert any("Downloading CIFAR-10" in i for i in texts(at, "info"))
+        assert not jobs.RUNS.availability().free  # the slot is the download's meanwhile
+        gate.set()
+        assert job.join(timeout=30)
+        wait_for(at, lambda a: not any("Downloading" in i for i in texts(a, "info")), timeout=30)
+        assert not any("not on this server yet" in w for w in texts(at, "warning"))
+        assert not [b for b in at.button if b.key == "download_cifar10"]
+    finally:
+        gate.set()
+        jobs.RUNS.forget(jobs.DOWNLOAD_RUN_ID)

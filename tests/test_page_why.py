@@ -119,3 +119,33 @@ def test_a_resnet9_from_the_train_page_gets_a_reason_not_a_crash(race_nets: Path
     at = run_page(PAGE, trained_models=mine)
     choose(at, "lesion")
     assert any("ResNet-9" in w.value for w in at.warning)
+
+
+def test_the_paper_scale_runs_as_a_job_under_the_servers_slot() -> None:
+    """A heavy setting is no longer computed in the page: Run starts an InsightJob among RUNS,
+    which takes the one slot (a training would be refused meanwhile), and its result is drawn."""
+    from pagetest import wait_for
+
+    from resnet_core import jobs
+
+    at = open_app_page(PAGE)
+    at.run()
+    at.multiselect(key="why_depths").set_value([20]).run()
+    at.radio(key="why_scale").set_value("paper").run()
+    assert not at.exception
+    assert not charts(at)  # nothing computed in the page thread
+    assert "runs in the background" in " ".join(i.value for i in at.info)
+    run = at.query_params["run"]
+    at.button(key="why_run").click().run()
+    job = jobs.RUNS.get(run)
+    assert isinstance(job, jobs.InsightJob)
+    try:
+        assert job.is_active and not jobs.RUNS.availability().free  # the slot is taken, as by a training
+        wait_for(at, lambda a: len(charts(a)) == 2, timeout=120)
+        assert [t["name"] for t in charts(at)[0]["data"]] == ["plain-20"]
+        assert not job.is_active and jobs.RUNS.availability().free
+        at.radio(key="why_scale").set_value("quick").run()
+        at.radio(key="why_scale").set_value("paper").run()
+        assert len(charts(at)) == 2  # this session keeps the result: back to it at once
+    finally:
+        jobs.RUNS.forget(run)

@@ -14,7 +14,8 @@ import pytest
 
 from resnet_core.jobs import runs as runs_module
 from resnet_core.jobs import Availability, JobHandle, JobRefused, Runs, new_run_id, valid_run_id
-from resnet_core.settings import ABANDON_S_ENV, KEEP_S_ENV, MAX_JOBS_ENV, SettingError
+from resnet_core.jobs.job import Job, JobState
+from resnet_core.settings import ABANDON_S_ENV, KEEP_S_ENV, MAX_JOBS_ENV, MAX_RUN_S_ENV, SettingError
 
 
 class FakeClock:
@@ -41,13 +42,15 @@ class FakeJob:
         self.clock, self.eta_s = clock, eta_s
         self.ended_at: float | None = None
         self.stop_calls = 0
+        self.stop_reason: str | None = None
 
     @property
     def is_active(self) -> bool:
         return self.ended_at is None
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         self.stop_calls += 1
+        self.stop_reason = reason
         self.finish()  # a trainer ends within a step; here at once
 
     def finish(self) -> None:
@@ -284,3 +287,102 @@ def test_shutdown_waits_for_jobs_an_earlier_stop_all_gave_up_on(clock: FakeClock
     slow.finish()
     forgotten.finish()
     assert reg.close(timeout=0)
+
+
+# --- The limit per run (issue #19): no run holds the slot past max_run_s -------------------------
+
+
+def test_a_watched_run_is_stopped_at_the_limit_and_says_why(clock: FakeClock) -> None:
+    reg = make_runs(clock, max_run_s=900.0)
+    run_id = new_run_id()
+    job = reg.start(run_id, lambda: FakeJob(clock, eta_s=5000.0))
+    for _ in range(89):  # a tab polls every 10 s for 890 s: watched the whole time
+        clock.advance(10)
+        reg.touch(run_id)
+        reg.sweep()
+    assert job.is_active and job.stop_calls == 0
+    clock.advance(11)
+    reg.touch(run_id)
+    reg.sweep()
+    assert not job.is_active and job.stop_calls == 1
+    assert job.stop_reason == "stopped after 15 min, this server's limit per run"
+    assert not reg.abandoned(run_id)  # stopped by the limit, not for want of a tab
+    reg.sweep()
+    assert job.stop_calls == 1
+    assert reg.availability().free  # the next visitor may start
+
+
+def test_the_limit_message_names_other_lengths() -> None:
+    assert runs_module.limit_message(900.0) == "stopped after 15 min, this server's limit per run"
+    assert runs_module.limit_message(90.0) == "stopped after 1 min 30 s, this server's limit per run"
+    assert runs_module.limit_message(30.0) == "stopped after 30 s, this server's limit per run"
+
+
+def test_the_busy_message_wait_is_capped_by_the_limit(clock: FakeClock) -> None:
+    reg = make_runs(clock, max_run_s=900.0)
+    reg.start("a" * 32, lambda: FakeJob(clock, eta_s=3 * 3600.0))  # a race of hours, by its own pace
+    clock.advance(600)
+    reg.touch("a" * 32)  # watched all along
+    busy = reg.availability()
+    assert busy.eta_s == 300.0 and busy.latest_s == 300.0
+    assert "about 5 min 00 s left" in busy.busy_message()
+    with pytest.raises(JobRefused) as refused:
+        reg.start("b" * 32, lambda: pytest.fail("must not start"))
+    assert refused.value.eta_s == 300.0
+
+
+def test_a_sooner_eta_is_kept_and_an_unknown_one_says_the_latest(clock: FakeClock) -> None:
+    reg = make_runs(clock, max_run_s=900.0)
+    reg.start("a" * 32, lambda: FakeJob(clock, eta_s=65.0))
+    assert reg.availability().eta_s == 65.0
+    other = make_runs(clock, max_run_s=900.0)
+    other.start("b" * 32, lambda: FakeJob(clock, eta_s=None))
+    clock.advance(120)
+    other.touch("b" * 32)
+    message = other.availability().busy_message()
+    assert "time left not known yet, at most 13 min 00 s: this server's limit per run" in message
+    with pytest.raises(JobRefused) as refused:
+        other.start("c" * 32, lambda: pytest.fail("must not start"))
+    assert refused.value.eta_s == 780.0
+
+
+def test_max_run_s_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = Runs(reap_every=None)
+    monkeypatch.delenv(MAX_RUN_S_ENV, raising=False)
+    assert reg.max_run_s == 900.0
+    monkeypatch.setenv(MAX_RUN_S_ENV, "60")
+    assert reg.max_run_s == 60.0
+    monkeypatch.setenv(MAX_RUN_S_ENV, "0")
+    with pytest.raises(SettingError, match=r"\$RESNET_MAX_RUN_S must be at least 1"):
+        reg.max_run_s
+
+
+class StepsJob(Job[int, int]):
+    """A real Job whose worker steps until stopped, as a trainer does."""
+
+    def _work(self) -> int:
+        steps = 0
+        while not self._stop.wait(0.01):
+            steps += 1
+        return steps
+
+    def _final_state(self, result: int) -> tuple[JobState, str]:
+        return "stopped", f"stopped after {result} steps"
+
+    def snapshot(self) -> FakeSnapshot:
+        return FakeSnapshot(None)
+
+
+def test_a_real_job_stopped_by_the_limit_shows_the_reason() -> None:
+    times = [0.0]
+    reg = Runs(max_running=1, abandon_s=120.0, keep_s=900.0, max_run_s=900.0, clock=lambda: times[0],
+               reap_every=None)
+    job = reg.start(new_run_id(), StepsJob().start)
+    times[0] = 901.0
+    reg.sweep()
+    assert job.join(timeout=10)
+    assert job.state == "stopped" and job._copy()[1] == "stopped after 15 min, this server's limit per run"
+    plain = StepsJob().start()
+    plain.stop()  # a visitor's own Stop keeps the worker's words
+    assert plain.join(timeout=10) and plain._copy()[1].startswith("stopped after ")
+    assert "limit" not in plain._copy()[1]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from resnet_core.environment import machine_status
 from resnet_core.memory import release_memory_now_and_then
+from webui.locality import served_locally
 from webui.pages import PAGES
 from webui.state import run_heartbeat
 
@@ -33,8 +34,10 @@ def _sidebar() -> None:
         st.divider()
         st.caption("This machine")
         st.markdown(f"**Device:** {status.device}")
-        if status.cifar10_dir is not None:
+        if status.cifar10_dir is not None and served_locally():
             st.markdown(f"**CIFAR-10:** found at `{status.cifar10_dir}`")
+        elif status.cifar10_dir is not None:  # a public server keeps its paths to itself (issue #19)
+            st.markdown("**CIFAR-10:** found, on this server")
         else:
             st.markdown("**CIFAR-10:** not found. Synthetic data is used; see the Train page.")
         if status.pretrained_cached:

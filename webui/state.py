@@ -43,6 +43,7 @@ RUN_PARAM = "run"
 RUN_PAGES: dict[str, tuple[str, str]] = {
     "train": ("training run", "Train page"),
     "finetune": ("fine-tuning run", "Fine-tune page"),
+    "why": ("experiment", "Why it works page"),
 }
 
 

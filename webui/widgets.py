@@ -17,6 +17,7 @@ from resnet_core.checkpoint import CheckpointError
 from resnet_core.classify import Classifier, ModelSource, classifier_from_checkpoint, model_sources
 from resnet_core.images import ImageError, load_image
 from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
+from webui.locality import shown
 from webui.resources import cached_classifier, cached_samples
 from webui.state import trained_models
 
@@ -66,9 +67,9 @@ def choose_model(page: str, prefer: Callable[[ModelSource], bool] | None = None)
     try:
         return cached_classifier(source.key)
     except WeightsUnavailableError as exc:
-        st.warning(str(exc))
+        st.warning(shown(exc))
     except CheckpointError as exc:  # a shipped file that is damaged or from another version
-        st.error(f"The shipped CIFAR-10 model cannot be loaded: {exc}")
+        st.error(shown(f"The shipped CIFAR-10 model cannot be loaded: {exc}"))
     return None
 
 
@@ -91,7 +92,7 @@ def _offer_download(name: str, page: str) -> None:
         try:
             download_weights(name, progress=False, on_progress=report)
         except WeightsUnavailableError as exc:
-            st.error(str(exc))
+            st.error(shown(exc))
             return
         st.rerun()
 
@@ -119,11 +120,19 @@ def choose_picture(page: str) -> Picture | None:
         if not samples:
             st.caption("Upload a photo above to see what the model makes of it.")
         return None
+    # The error belongs to this one file: its container is keyed by the file's id, so a new upload
+    # (or none) draws no element with that key and the browser drops the old error (issue #19, item 7).
+    message = st.container(key=f"{page}_upload_error_{_key_part(uploaded.file_id)}")
     try:
         return Picture(load_image(uploaded.getvalue(), max_side=PICTURE_MAX_SIDE), uploaded.name, None)
     except ImageError as exc:
-        st.error(f"{uploaded.name}: {exc}")
+        message.error(f"{uploaded.name}: {exc}")
         return None
+
+
+def _key_part(file_id: str) -> str:
+    """A file id as a widget-key suffix (letters, digits, dashes and underscores only)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in file_id)
 
 
 def camera_picture(page: str) -> Picture | None:

@@ -5,6 +5,8 @@
 - :mod:`~resnet_core.jobs.training`, :mod:`~resnet_core.jobs.race`, :mod:`~resnet_core.jobs.finetune`:
   the Train page's :class:`TrainingJob` and :class:`RaceJob`, the Fine-tune page's
   :class:`FinetuneJob`, each with its frozen snapshot;
+- :mod:`~resnet_core.jobs.insight`, :mod:`~resnet_core.jobs.download`: the Why it works page's heavy
+  experiments (:class:`InsightJob`) and the CIFAR-10 download (:class:`DownloadJob`), under the same slot;
 - :mod:`~resnet_core.jobs.runs`: :data:`RUNS`, every job of this server process by run id, with
   the limit, abandonment, expiry and shutdown.
 
@@ -19,7 +21,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from resnet_core.jobs.download import DOWNLOAD_RUN_ID, DownloadJob, DownloadSnapshot
     from resnet_core.jobs.finetune import FinetuneJob, FinetuneSnapshot
+    from resnet_core.jobs.insight import InsightJob, InsightSnapshot, is_heavy
     from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
     from resnet_core.jobs.race import RaceJob, RaceSnapshot
     from resnet_core.jobs.runs import (
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
         JobRefused,
         Runs,
         format_duration,
+        limit_message,
         new_run_id,
         valid_run_id,
     )
@@ -40,8 +45,10 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("TrainingJob", "TrainingSnapshot"), "training"),
     **dict.fromkeys(("RaceJob", "RaceSnapshot"), "race"),
     **dict.fromkeys(("FinetuneJob", "FinetuneSnapshot"), "finetune"),
+    **dict.fromkeys(("DOWNLOAD_RUN_ID", "DownloadJob", "DownloadSnapshot"), "download"),
+    **dict.fromkeys(("InsightJob", "InsightSnapshot", "is_heavy"), "insight"),
     **dict.fromkeys(("RUNS", "Runs", "Availability", "JobHandle", "JobRefused", "format_duration",
-                     "new_run_id", "valid_run_id"), "runs"),
+                     "limit_message", "new_run_id", "valid_run_id"), "runs"),
 }
 __all__ = sorted(_HOMES)
 

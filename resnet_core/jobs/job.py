@@ -82,6 +82,7 @@ class Job(Generic[R, M]):
         self._result: R | None = None
         self._started_at: float | None = None
         self._ended_at: float | None = None
+        self._stop_reason: str | None = None
         self._trimmed_at = clock()
 
     # --- control -----------------------------------------------------------------------------
@@ -95,8 +96,14 @@ class Job(Generic[R, M]):
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Ask the job to stop; returns at once. The state becomes "stopped" when the worker ends."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the job to stop; returns at once. The state becomes "stopped" when the worker ends.
+
+        ``reason`` (the server's limit per run, say) then replaces the worker's own message.
+        """
+        if reason is not None:
+            with self._lock:
+                self._stop_reason = reason
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -157,6 +164,8 @@ class Job(Generic[R, M]):
             log.exception("job %s failed", self.job_id)
             result, state, message = None, "failed", error_message(exc, self.READABLE_ERRORS)
         with self._lock:
+            if state == "stopped" and self._stop_reason is not None:
+                message = self._stop_reason
             self._result, self._state, self._message, self._ended_at = result, state, message, self.clock()
 
     def _work(self) -> R:

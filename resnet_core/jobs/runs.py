@@ -8,6 +8,9 @@ keeps a small server honest, for trainings, races and fine-tunes alike (issue #2
 - **one run at a time** by default (``$RESNET_MAX_JOBS``, trainings and fine-tunes counted
   together); a visitor who asks while the slot is taken is refused at once with the time the
   running job still needs (:class:`JobRefused`);
+- **no run holds a slot for ever**: a run older than ``max_run_s`` (``$RESNET_MAX_RUN_S``, 15
+  minutes) is stopped, watched or not, and says so in its state message; the busy message's wait
+  is capped by it (issue #19), so one open tab cannot keep a public server's slot for hours;
 - **abandoned runs stop**: each poll from a page calls :meth:`Runs.touch`; a run no tab has
   touched for ``abandon_s`` (``$RESNET_ABANDON_S``, 2 minutes) is stopped, so a closed tab does not
   hold the slot for the rest of its budget;
@@ -34,7 +37,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol, TypeVar, runtime_checkable
 
 from resnet_core import settings
@@ -49,6 +52,7 @@ __all__ = [
     "JobRefused",
     "Runs",
     "format_duration",
+    "limit_message",
     "new_run_id",
     "valid_run_id",
 ]
@@ -70,7 +74,8 @@ class JobHandle(Protocol):
     """A started background job, as :class:`Runs` sees it (every ``resnet_core.jobs.Job`` is one).
 
     ``ended_at`` is on the table's clock (``time.monotonic`` unless a test injects another).
-    ``stop()`` returns at once; the job ends soon after (a trainer within one step).
+    ``stop()`` returns at once; the job ends soon after (a trainer within one step). ``stop(reason)``
+    also says why: a job that ends "stopped" then shows ``reason`` as its message.
     """
 
     job_id: str
@@ -81,7 +86,7 @@ class JobHandle(Protocol):
     @property
     def ended_at(self) -> float | None: ...
 
-    def stop(self) -> None: ...
+    def stop(self, reason: str | None = None) -> None: ...
 
     def join(self, timeout: float | None = None) -> bool: ...
 
@@ -118,6 +123,8 @@ class Availability:
     running: int
     limit: int
     eta_s: float | None  # seconds until the first running job should end; None: free now or unknown
+    # Seconds until the limit per run ($RESNET_MAX_RUN_S) frees a slot at the latest; None: free now.
+    latest_s: float | None = field(default=None, compare=False)
 
     @property
     def free(self) -> bool:
@@ -126,10 +133,12 @@ class Availability:
     def busy_message(self) -> str:
         """For a visitor who cannot start now: how busy, for how long, what to do."""
         noun = "a model" if self.running == 1 else f"{self.running} models"
-        wait = (
-            f"about {format_duration(self.eta_s)} left" if self.eta_s is not None and self.eta_s > 0
-            else "time left not known yet"
-        )
+        if self.eta_s is not None and self.eta_s > 0:
+            wait = f"about {format_duration(self.eta_s)} left"
+        elif self.latest_s is not None:
+            wait = f"time left not known yet, at most {format_duration(self.latest_s)}: this server's limit per run"
+        else:
+            wait = "time left not known yet"
         return (
             f"The server is busy training {noun} for other visitors ({wait}); it runs {self.limit} at a "
             "time, trainings and fine-tunes together, so each run stays fast. Keep this page open: you "
@@ -141,7 +150,9 @@ class Availability:
 class _Entry:
     job: JobHandle
     last_seen: float  # the table's clock: start, or the last touch() from a page
+    started: float  # the table's clock when the run took its slot
     abandoned: bool = False  # stopped by the sweep because no tab watched it
+    limited: bool = False  # stopped by the sweep because it reached max_run_s
     trimmed: bool = False  # its thread ended and the memory was handed back
     archived: bool = False  # written to (or read from) the archive of finished runs, or not to be
 
@@ -149,7 +160,7 @@ class _Entry:
 class Runs:
     """The server's runs: jobs by run id, a cap on how many run at once, abandonment and expiry.
 
-    ``max_running``, ``abandon_s`` and ``keep_s`` default to the settings (read when used, so
+    ``max_running``, ``abandon_s``, ``keep_s`` and ``max_run_s`` default to the settings (read when used, so
     tests and deployments can change the environment). ``clock`` must be the clock the jobs
     stamp ``ended_at`` with. ``reap_every``: seconds between background sweeps; None: no thread.
     ``archive``: where ended runs are written and where :meth:`get` looks for a run no longer in
@@ -162,6 +173,7 @@ class Runs:
         *,
         abandon_s: float | None = None,
         keep_s: float | None = None,
+        max_run_s: float | None = None,
         clock: Clock = time.monotonic,
         reap_every: float | None = 5.0,
         archive: Archive | None = None,
@@ -170,6 +182,7 @@ class Runs:
         self._max_running = max_running
         self._abandon_s = abandon_s
         self._keep_s = keep_s
+        self._max_run_s = max_run_s
         self._clock = clock
         self._reap_every = reap_every
         self._lock = threading.Lock()
@@ -193,6 +206,10 @@ class Runs:
     def keep_s(self) -> float:
         return self._keep_s if self._keep_s is not None else settings.keep_s()
 
+    @property
+    def max_run_s(self) -> float:
+        return self._max_run_s if self._max_run_s is not None else settings.max_run_s()
+
     # --- starting ------------------------------------------------------------------------------
 
     def start(self, run_id: str, make_job: Callable[[], J]) -> J:
@@ -205,17 +222,19 @@ class Runs:
         """
         if not run_id:
             raise ValueError("a job needs a run id")
-        limit = self.max_running
+        limit, max_run_s = self.max_running, self.max_run_s
         self._sweep()
         with self._lock:
             existing = self._entries.get(run_id)
             if existing is not None and existing.job.is_active:
                 raise JobRefused("this run is still training: stop it (or wait for it to finish) before starting another")
-            availability = self._availability_locked(limit)
+            availability = self._availability_locked(limit, max_run_s)
             if not availability.free:
-                raise JobRefused(availability.busy_message(), availability.eta_s)
+                wait = availability.eta_s if availability.eta_s is not None else availability.latest_s
+                raise JobRefused(availability.busy_message(), wait)
             job = make_job()
-            self._entries[run_id] = _Entry(job, last_seen=self._clock())
+            now = self._clock()
+            self._entries[run_id] = _Entry(job, last_seen=now, started=now)
             self._live.append(job)
         self._ensure_reaper()
         return job
@@ -235,7 +254,8 @@ class Runs:
         if restored is None:
             return None
         with self._lock:  # kept in memory like any ended run, so the next look reads no file
-            entry = self._entries.setdefault(run_id, _Entry(restored, last_seen=self._clock(), archived=True))
+            now = self._clock()
+            entry = self._entries.setdefault(run_id, _Entry(restored, last_seen=now, started=now, archived=True))
             return entry.job
 
     def touch(self, run_id: str | None) -> bool:
@@ -257,20 +277,24 @@ class Runs:
 
     def availability(self) -> Availability:
         """Whether a new job could start now, and the running jobs' time left."""
-        limit = self.max_running
+        limit, max_run_s = self.max_running, self.max_run_s
         self._sweep()
         with self._lock:
-            return self._availability_locked(limit)
+            return self._availability_locked(limit, max_run_s)
 
     def running_count(self) -> int:
         with self._lock:
             return sum(e.job.is_active for e in self._entries.values())
 
-    def _availability_locked(self, limit: int) -> Availability:
-        active = [e.job for e in self._entries.values() if e.job.is_active]
-        etas = [eta for eta in (_eta(job) for job in active) if eta is not None]
-        # The slot that frees first is the one a waiting visitor gets.
-        return Availability(len(active), limit, min(etas) if etas and len(active) >= limit else None)
+    def _availability_locked(self, limit: int, max_run_s: float) -> Availability:
+        now = self._clock()
+        active = [e for e in self._entries.values() if e.job.is_active]
+        if len(active) < limit:
+            return Availability(len(active), limit, None)
+        by_limit = [max(0.0, e.started + max_run_s - now) for e in active]
+        etas = [eta for eta in (_capped_eta(_eta(e.job), left) for e, left in zip(active, by_limit)) if eta is not None]
+        # The slot that frees first is the one a waiting visitor gets; the limit frees one at the latest.
+        return Availability(len(active), limit, min(etas) if etas else None, latest_s=min(by_limit))
 
     # --- stopping ------------------------------------------------------------------------------
 
@@ -323,15 +347,19 @@ class Runs:
     def _sweep(self) -> list[str]:
         self._archive_ended()
         now = self._clock()
-        abandon_s, keep_s = self.abandon_s, self.keep_s
+        abandon_s, keep_s, max_run_s = self.abandon_s, self.keep_s, self.max_run_s
         to_stop: list[JobHandle] = []
+        too_long: list[JobHandle] = []
         dropped: list[str] = []
         trim = False
         with self._lock:
             for run_id, entry in list(self._entries.items()):
                 job = entry.job
                 if job.is_active:
-                    if now - entry.last_seen > abandon_s and not entry.abandoned:
+                    if now - entry.started > max_run_s and not entry.limited:
+                        entry.limited = True
+                        too_long.append(job)
+                    elif now - entry.last_seen > abandon_s and not entry.abandoned and not entry.limited:
                         entry.abandoned = True
                         to_stop.append(job)
                     continue
@@ -346,6 +374,9 @@ class Runs:
         for job in to_stop:
             log.info("stopping job %s: no tab has polled it for %.0f s", job.job_id, abandon_s)
             job.stop()
+        for job in too_long:
+            log.info("stopping job %s: it reached this server's limit of %.0f s per run", job.job_id, max_run_s)
+            job.stop(limit_message(max_run_s))
         if trim:
             release_memory()
         return dropped
@@ -382,6 +413,18 @@ class Runs:
                 self._sweep()
             except Exception:  # noqa: BLE001 - the sweeper must outlive a bad setting; say so
                 log.exception("the sweep of the server's runs failed")
+
+
+def limit_message(max_run_s: float) -> str:
+    """A run's state message after the limit stopped it: "stopped after 15 min, this server's limit per run"."""
+    minutes = max_run_s / 60
+    length = f"{minutes:.0f} min" if max_run_s >= 60 and minutes == round(minutes) else format_duration(max_run_s)
+    return f"stopped after {length}, this server's limit per run"
+
+
+def _capped_eta(eta: float | None, left_by_limit: float) -> float | None:
+    """A job's own time left, never past the moment the limit stops it (None while the job cannot tell)."""
+    return None if eta is None else min(eta, left_by_limit)
 
 
 def _eta(job: JobHandle) -> float | None:
