@@ -31,6 +31,7 @@ from resnet_core.insight.trained import (
     trained_on_synthetic,
 )
 from webui.figures import insight as charts
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import trained_models
 
@@ -355,3 +356,5 @@ RENDER: dict[str, Callable[[ExperimentSpec], None]] = {
     "landscape": render_landscape,
 }
 RENDER[experiment](EXPERIMENTS[experiment])
+
+next_link()

@@ -33,6 +33,7 @@ from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretraine
 from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection, PictureSet
 from webui.figures.finetune import confusion_figure, history_figure
 from webui.pages import page
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, trained_models, watch_run
 from webui.widgets import UPLOAD_TYPES
@@ -278,3 +279,5 @@ if job is not None and not running:
                        "add them again to train another model.")
         st.page_link(page("Classify").path, label="Classify a new picture with it", icon=page("Classify").icon)
         st.page_link(page("Grad-CAM").path, label="See where it looks (Grad-CAM)", icon=page("Grad-CAM").icon)
+
+next_link()
