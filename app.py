@@ -16,7 +16,8 @@ setup_page("Home", "🏠")
 BLOCK_OF = "resnet20"
 
 st.title("ResNet, explained by running it")
-picture, words = st.columns([1, 1], gap="large", vertical_alignment="center")
+# The diagrams fill their column, text included: the wider column keeps their text readable.
+picture, words = st.columns([3, 2], gap="large", vertical_alignment="center")
 with picture:
     residual, plain = st.columns(2)
     residual.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF).blocks[0], font_size=diagram_font_size()))

@@ -8,7 +8,7 @@ from resnet_core.diagrams import block_dot, network_dot, stage_dot
 from resnet_core.summary import format_count, layout_source, records
 from webui.figures import architecture as figures
 from webui.guide import next_link
-from webui.presenter import diagram_font_size
+from webui.presenter import diagram_font_size, presenting
 from webui.resources import cached_comparison, cached_view
 from webui.shell import setup_page
 
@@ -18,11 +18,12 @@ FAMILY_LABELS = {"imagenet": "ImageNet, 224 px", "cifar": "CIFAR-10, 32 px"}
 FONT = diagram_font_size()
 
 st.title("Architecture")
-st.markdown(
-    "Every ResNet in this app, built from the same registry the trainer and classifier use, starting "
-    "with its blocks. Switch the shortcuts off to get a variant's **plain twin**: the same layers "
-    "without the additions."
-)
+if not presenting():  # on a projector the blocks come first; the speaker says this
+    st.markdown(
+        "Every ResNet in this app, built from the same registry the trainer and classifier use, starting "
+        "with its blocks. Switch the shortcuts off to get a variant's **plain twin**: the same layers "
+        "without the additions."
+    )
 
 # ---- One variant ----------------------------------------------------------------------------
 left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -43,7 +44,10 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
     st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
 
     # ---- The blocks -----------------------------------------------------------------------------
-    st.header("The building blocks")
+    st.subheader("The building blocks")
+    blocks = representative_blocks(anatomy)
+    for col, block in zip(st.columns(len(blocks)), blocks):
+        col.graphviz_chart(block_dot(block, font_size=FONT))
     st.markdown(
         f"The blocks of **{name}** {'with' if residual else 'without'} their shortcuts, one of each sort it "
         "has, at its own widths; the toggle above switches the shortcuts. A **basic block** "
@@ -51,9 +55,6 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
         "(ResNet-50/101/152) squeezes to a quarter of the width with a 1x1, convolves 3x3 there and "
         "expands back, which makes deep networks affordable."
     )
-    blocks = representative_blocks(anatomy)
-    for col, block in zip(st.columns(len(blocks)), blocks):
-        col.graphviz_chart(block_dot(block, font_size=FONT))
     st.caption(
         "Shortcut kinds: **identity** adds the input back unchanged; where a block changes the shape, "
         "**projection** (1x1 convolution and BN, the paper's option B) or **zero-padding** (subsample and "

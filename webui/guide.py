@@ -30,7 +30,7 @@ def story_buttons(current: Page) -> None:
         return
     before, after = previous_page(current), next_page(current)
     info = chapter(current)
-    left, middle, right = st.columns([1, 3, 1], vertical_alignment="center")
+    left, middle, right = st.columns([4, 5, 4], vertical_alignment="center")  # room for "Next: Why it works"
     if left.button(f"Previous: {before.label}" if before else "Previous", key=PREVIOUS_KEY, icon=":material/arrow_back:",
                    disabled=before is None, shortcut=PREVIOUS_SHORTCUT, width="stretch") and before:
         st.switch_page(before.path)

@@ -27,6 +27,7 @@ DIAGRAM_FONT_PRESENTING = 17
 _CSS = """
 <style>
 html { font-size: 20px; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 0.95rem; color: #1d2330; }
 </style>
 """
