@@ -58,11 +58,17 @@ def write_architecture(path: str | Path = ARCHITECTURE_FILE) -> Path:
     return path
 
 
+@lru_cache(maxsize=None)
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, type) of each field of dataclass ``cls``; resolving the hints is the slow part, once per class."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+
+
 def _build(cls: Any, value: Any) -> Any:
     """JSON back into the (nested, frozen) dataclass or tuple type ``cls``."""
     if dataclasses.is_dataclass(cls):
-        hints = typing.get_type_hints(cls)
-        return cls(**{f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(cls)})
+        return cls(**{name: _build(kind, value[name]) for name, kind in _field_types(cls)})
     origin, args = typing.get_origin(cls), typing.get_args(cls)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
