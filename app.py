@@ -17,7 +17,7 @@ BLOCK_OF = "resnet20"
 
 st.title("ResNet, explained by running it")
 # The diagrams fill their column, text included: the wider column keeps their text readable.
-picture, words = st.columns([3, 2], gap="large", vertical_alignment="center")
+picture, words = st.columns([3, 2], gap="large")
 with picture:
     residual, plain = st.columns(2)
     residual.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF).blocks[0], font_size=diagram_font_size()))
