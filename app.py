@@ -1,23 +1,46 @@
-"""Home page: what the app teaches and where to go."""
+"""Home page: the shortcut itself, where to start, and where to go."""
 
 import streamlit as st
 
+from resnet_core.architecture_file import shipped_anatomy
+from resnet_core.diagrams import block_dot
+from webui.guide import next_link
 from webui.pages import PAGES
+from webui.presenter import diagram_font_size, presenting
 from webui.shell import setup_page
+from webui.story import next_page
 
 setup_page("Home", "🏠")
+# The race's networks are CIFAR ResNets: their first block is the one the story is about. Read
+# from the shipped anatomy, so the home page still loads no torch (issue #10).
+BLOCK_OF = "resnet20"
 
 st.title("ResNet, explained by running it")
-st.markdown(
-    """
+# The diagrams fill their column, text included: the wider column keeps their text readable.
+picture, words = st.columns([3, 2], gap="large")
+with picture:
+    residual, plain = st.columns(2)
+    residual.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF).blocks[0], font_size=diagram_font_size()))
+    plain.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF, residual=False).blocks[0], font_size=diagram_font_size()))
+with words:
+    st.markdown(
+        """
 In 2015 He et al. showed that adding a **shortcut** around every pair of layers lets very deep
-networks train: gradients flow back through the identity path, so a 152-layer network learns
-better than a 34-layer one instead of worse. This app lets you see that for yourself.
+networks train. Left, a residual block: its layers compute a change F(x), and the orange arrow
+carries the input x past them to be added back. Right, the same layers without it (a *plain*
+block). Gradients flow back through the shortcut, so a 152-layer network learns better than a
+34-layer one instead of worse. This app lets you see that for yourself.
 """
-)
+    )
+    first = next_page(PAGES[0])
+    with st.container(border=True):
+        st.page_link(first.path, label=f"Start here: {first.label}", icon=":material/play_arrow:")
+        st.caption("Then follow the Next link at the bottom of each page: the shortcut, the race, why it works, "
+                   "what the network sees, and teaching it your own things.")
 
 BLURBS = {
-    "Architecture": "Every ResNet variant, layer by layer: parameters, mult-adds, shapes, and the blocks drawn.",
+    "Architecture": "Every ResNet variant, layer by layer: its blocks drawn, parameters, mult-adds "
+                    "(multiply-accumulates, the work per image), shapes.",
     "Train": "Train a ResNet on CIFAR-10 live, and watch a plain network fail where its residual twin learns.",
     "Why it works": "Why the shortcut helps, in seconds: gradient flow, shattered gradients, lesions, the loss landscape.",
     "Classify": "Upload a photo and see the top classes with their probabilities.",
@@ -32,11 +55,14 @@ for start in range(0, len(cards), PER_ROW):
             st.page_link(card.path, label=f"**{card.label}**", icon=card.icon)
             st.caption(BLURBS[card.label])
 
-st.divider()
-st.markdown(
-    """
+if not presenting():  # developer detail: not for an audience
+    st.divider()
+    st.markdown(
+        """
 **How it works.** The models, training loop, Grad-CAM and image handling live in the
 `resnet_core` Python package, which you can `pip install` and use without this app
 (`python -m resnet_core --help`). The pages only draw widgets and charts around it.
 """
-)
+    )
+
+next_link()

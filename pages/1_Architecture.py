@@ -3,30 +3,27 @@
 import streamlit as st
 
 from resnet_core import get_spec, list_models
-from resnet_core.anatomy import NetworkAnatomy, format_shape, network_anatomy, representative_blocks
+from resnet_core.anatomy import format_shape, representative_blocks
 from resnet_core.diagrams import block_dot, network_dot, stage_dot
 from resnet_core.summary import format_count, layout_source, records
 from webui.figures import architecture as figures
-from webui.resources import cached_comparison, cached_summary
+from webui.guide import next_link
+from webui.presenter import diagram_font_size, presenting
+from webui.resources import cached_comparison, cached_view
 from webui.shell import setup_page
 
 setup_page("Architecture", "🧱")
 
 FAMILY_LABELS = {"imagenet": "ImageNet, 224 px", "cifar": "CIFAR-10, 32 px"}
-
-
-@st.cache_data(show_spinner="Walking the model…")
-def cached_anatomy(name: str, residual: bool) -> NetworkAnatomy:
-    """``resnet_core.anatomy.network_anatomy``, cached for the server's life (it depends only on the code)."""
-    return network_anatomy(name, residual=residual)
-
+FONT = diagram_font_size()
 
 st.title("Architecture")
-st.markdown(
-    "Every ResNet in this app, built from the same registry the trainer and classifier use. "
-    "Pick a variant to see the whole network, its stages and every layer; switch the shortcuts "
-    "off to get its **plain twin**, the same layers without the additions."
-)
+if not presenting():  # on a projector the blocks come first; the speaker says this
+    st.markdown(
+        "Every ResNet in this app, built from the same registry the trainer and classifier use, starting "
+        "with its blocks. Switch the shortcuts off to get a variant's **plain twin**: the same layers "
+        "without the additions."
+    )
 
 # ---- One variant ----------------------------------------------------------------------------
 left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -37,67 +34,27 @@ name = left.selectbox(
     key="variant",
 )
 residual = right.toggle("Shortcut connections", value=True, key="residual", help="Off: the plain twin")
-summary = cached_summary(name, residual)
-anatomy = cached_anatomy(name, residual)
+# Both read from the shipped file before anything is drawn, so no number of the previous variant
+# is ever shown under this one's name while this one is computed.
+summary, anatomy = cached_view(name, residual)
 spec = get_spec(name)
-st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
 
-totals = summary.totals
-top, bottom = st.columns(3), st.columns(3)
-top[0].metric("Parameters", f"{totals.parameters:,}", border=True)
-top[1].metric("Trainable parameters", f"{totals.trainable_parameters:,}", border=True)
-top[2].metric(
-    "Mult-adds (MACs)",
-    format_count(totals.mult_adds),
-    help="Multiply-accumulates for one image: each is one multiplication and one addition.",
-    border=True,
-)
-bottom[0].metric(
-    "Depth", spec.depth, help="Weighted layers counted as in the paper: convolutions and the fc layer.", border=True
-)
-bottom[1].metric(
-    "Activations",
-    f"{format_count(totals.forward_backward_bytes)}B",
-    help="torchinfo's forward/backward pass size: outputs kept for backpropagation, one image, float32.",
-    border=True,
-)
-bottom[2].metric("Parameter memory", f"{format_count(totals.params_bytes)}B", help="float32", border=True)
+# Keyed by the variant: everything that describes it is drawn in its own container.
+with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
+    st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
 
-# ---- The whole network ------------------------------------------------------------------------
-st.header("The whole network")
-st.markdown(
-    "The image enters at the top; from stage to stage the resolution falls and the channels grow, "
-    "and the head turns the last feature map into class scores. Shapes are channels x height "
-    "x width, read off one forward pass of the model itself. Open a stage to see its blocks and their "
-    "shortcuts, as the paper's Figure 3 draws them."
-)
-overview, stages_col = st.columns([1, 2], gap="large")
-overview.graphviz_chart(network_dot(anatomy))
-with stages_col:
-    for stage in anatomy.stages:
-        title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
-        label = (
-            f"{title} · {len(stage.blocks)} block{'s' if len(stage.blocks) > 1 else ''} · "
-            f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
-        )
-        with st.expander(label):
-            st.graphviz_chart(stage_dot(stage))
-            st.dataframe(
-                [
-                    {
-                        "block": b.name,
-                        # BN and ReLU are in the diagram above; the table keeps to what changes shapes.
-                        "layers": " → ".join(s.text for s in b.steps if "BN" not in s.text),
-                        "shortcut": b.shortcut.replace("_", "-"),
-                        "output": format_shape(b.out_shape),
-                        "parameters": b.parameters,
-                    }
-                    for b in stage.blocks
-                ],
-                hide_index=True,
-                key=f"stage_blocks_{stage.name}",
-                column_config={"parameters": st.column_config.NumberColumn(format="localized")},
-            )
+    # ---- The blocks -----------------------------------------------------------------------------
+    st.subheader("The building blocks")
+    blocks = representative_blocks(anatomy)
+    for col, block in zip(st.columns(len(blocks)), blocks):
+        col.graphviz_chart(block_dot(block, font_size=FONT))
+    st.markdown(
+        f"The blocks of **{name}** {'with' if residual else 'without'} their shortcuts, one of each sort it "
+        "has, at its own widths; the toggle above switches the shortcuts. A **basic block** "
+        "(ResNet-18/34 and the CIFAR nets) stacks two 3x3 convolutions; a **bottleneck** "
+        "(ResNet-50/101/152) squeezes to a quarter of the width with a 1x1, convolves 3x3 there and "
+        "expands back, which makes deep networks affordable."
+    )
     st.caption(
         "Shortcut kinds: **identity** adds the input back unchanged; where a block changes the shape, "
         "**projection** (1x1 convolution and BN, the paper's option B) or **zero-padding** (subsample and "
@@ -105,64 +62,112 @@ with stages_col:
         "or in a ResNet-9 convolution unit, which never had one."
     )
 
-NUMBER = st.column_config.NumberColumn(format="localized")
-st.subheader(f"Stages, {layout_source(name)}")
-st.dataframe(
-    records(summary.stages),
-    hide_index=True,
-    column_order=["stage", "output_size", "layout", "shortcut", "repeats", "parameters", "mult_adds", "modules"],
-    column_config={
-        "output_size": "output size",
-        "layout": st.column_config.TextColumn("layout", width="large"),
-        "parameters": NUMBER,
-        "mult_adds": st.column_config.NumberColumn("mult-adds (MACs)", format="localized"),
-        "modules": "modules",
-    },
-)
-with st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)"):
+    # ---- The numbers ----------------------------------------------------------------------------
+    totals = summary.totals
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric("Parameters", f"{totals.parameters:,}", border=True)
+    top[1].metric("Trainable parameters", f"{totals.trainable_parameters:,}", border=True)
+    top[2].metric(
+        "Mult-adds (MACs)",
+        format_count(totals.mult_adds),
+        help="Multiply-accumulates for one image: each is one multiplication and one addition.",
+        border=True,
+    )
+    bottom[0].metric(
+        "Depth", spec.depth, help="Weighted layers counted as in the paper: convolutions and the fc layer.", border=True
+    )
+    bottom[1].metric(
+        "Activations",
+        f"{format_count(totals.forward_backward_bytes)}B",
+        help="torchinfo's forward/backward pass size: outputs kept for backpropagation, one image, float32.",
+        border=True,
+    )
+    bottom[2].metric("Parameter memory", f"{format_count(totals.params_bytes)}B", help="float32", border=True)
+
+    # ---- The whole network ------------------------------------------------------------------------
+    st.header("The whole network")
+    st.markdown(
+        "The image enters at the top; from stage to stage the resolution falls and the channels grow, "
+        "and the head turns the last feature map into class scores. Shapes are channels x height "
+        "x width, read off one forward pass of the model itself. Open a stage to see its blocks and their "
+        "shortcuts, as the paper's Figure 3 draws them."
+    )
+    overview, stages_col = st.columns([1, 2], gap="large")
+    overview.graphviz_chart(network_dot(anatomy, font_size=FONT))
+    with stages_col:
+        for stage in anatomy.stages:
+            title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
+            label = (
+                f"{title} · {len(stage.blocks)} block{'s' if len(stage.blocks) > 1 else ''} · "
+                f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
+            )
+            with st.expander(label):
+                st.graphviz_chart(stage_dot(stage, font_size=FONT))
+                st.dataframe(
+                    [
+                        {
+                            "block": b.name,
+                            # BN and ReLU are in the diagram above; the table keeps to what changes shapes.
+                            "layers": " → ".join(s.text for s in b.steps if "BN" not in s.text),
+                            "shortcut": b.shortcut.replace("_", "-"),
+                            "output": format_shape(b.out_shape),
+                            "parameters": b.parameters,
+                        }
+                        for b in stage.blocks
+                    ],
+                    hide_index=True,
+                    key=f"stage_blocks_{stage.name}",
+                    column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+                )
+
+    NUMBER = st.column_config.NumberColumn(format="localized")
+    st.subheader(f"Stages, {layout_source(name)}")
+    if spec.paper_family:
+        st.caption("6n+2: three stages of n blocks, each block two 3x3 convolutions, plus the first "
+                   "convolution and the fc layer; n = 3 gives ResNet-20, n = 18 ResNet-110.")
     st.dataframe(
-        records(summary.layers),
+        records(summary.stages),
         hide_index=True,
-        height=420,
+        column_order=["stage", "output_size", "layout", "shortcut", "repeats", "parameters", "mult_adds", "modules"],
         column_config={
-            "output_shape": "output shape",
+            "output_size": "output size",
+            "layout": st.column_config.TextColumn("layout", width="large"),
             "parameters": NUMBER,
             "mult_adds": st.column_config.NumberColumn("mult-adds (MACs)", format="localized"),
+            "modules": "modules",
         },
     )
+    with st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)"):
+        st.dataframe(
+            records(summary.layers),
+            hide_index=True,
+            height=420,
+            column_config={
+                "output_shape": "output shape",
+                "parameters": NUMBER,
+                "mult_adds": st.column_config.NumberColumn("mult-adds (MACs)", format="localized"),
+            },
+        )
 
-# ---- The blocks -------------------------------------------------------------------------------
-st.header("The building blocks")
-st.markdown(
-    f"The blocks of **{name}** {'with' if residual else 'without'} their shortcuts, one of each sort it "
-    "has, at its own widths; the toggle at the top switches the shortcuts. A **basic block** "
-    "(ResNet-18/34 and the CIFAR nets) stacks two 3x3 convolutions; a **bottleneck** "
-    "(ResNet-50/101/152) squeezes to a quarter of the width with a 1x1, convolves 3x3 there and "
-    "expands back, which makes deep networks affordable."
-)
-blocks = representative_blocks(anatomy)
-for col, block in zip(st.columns(len(blocks)), blocks):
-    col.graphviz_chart(block_dot(block))
-
-st.subheader("Why the shortcut helps")
-st.markdown(
-    "A plain stack of layers has to learn the whole mapping H(x). A residual block learns only the "
-    "change F(x) = H(x) − x and adds its input back. If a layer has nothing useful to add, F can "
-    "stay near zero and the block passes x through nearly untouched, so adding layers cannot easily "
-    "make the network worse (He et al., *Deep Residual Learning for Image Recognition*, CVPR 2016, "
-    "sections 3.1 and 3.2). The shortcut also shortens the way back for gradients. In the blocks "
-    "drawn above the ReLU comes *after* the addition, so the derivative of a block's output is"
-)
-st.latex(r"\frac{\partial}{\partial x}\,\mathrm{ReLU}\bigl(x + F(x)\bigr) = \mathbb{1}[x + F(x) > 0]\,\Bigl(1 + \frac{\partial F}{\partial x}\Bigr)")
-st.markdown(
-    "The **1** is the shortcut's path: wherever the sum is positive, the gradient reaches the block's "
-    "input even when ∂F/∂x is small. A plain network has only the ∂F/∂x factors, multiplied layer after "
-    "layer, and in the paper's experiments its training error got *worse* with depth (Figure 1 and "
-    "Figure 6); the Train page repeats that experiment. The ReLU after each addition means the path "
-    "through many blocks is not a pure identity. He et al.'s follow-up, *Identity Mappings in Deep "
-    "Residual Networks* (ECCV 2016), moves BN and ReLU inside F (\"pre-activation\") to make it one; "
-    "every network in this app uses the original, post-activation blocks."
-)
+    st.subheader("Why the shortcut helps")
+    st.markdown(
+        "A plain stack of layers has to learn the whole mapping H(x). A residual block learns only the "
+        "change F(x) = H(x) − x and adds its input back. If a layer has nothing useful to add, F can "
+        "stay near zero and the block passes x through nearly untouched, so adding layers cannot easily "
+        "make the network worse (He et al., *Deep Residual Learning for Image Recognition*, CVPR 2016, "
+        "sections 3.1 and 3.2). The shortcut also shortens the way back for gradients. In the blocks "
+        "drawn above the ReLU comes *after* the addition, so the derivative of a block's output is"
+    )
+    st.latex(r"\frac{\partial}{\partial x}\,\mathrm{ReLU}\bigl(x + F(x)\bigr) = \mathbb{1}[x + F(x) > 0]\,\Bigl(1 + \frac{\partial F}{\partial x}\Bigr)")
+    st.markdown(
+        "The **1** is the shortcut's path: wherever the sum is positive, the gradient reaches the block's "
+        "input even when ∂F/∂x is small. A plain network has only the ∂F/∂x factors, multiplied layer after "
+        "layer, and in the paper's experiments its training error got *worse* with depth (Figure 1 and "
+        "Figure 6); the Train page repeats that experiment. The ReLU after each addition means the path "
+        "through many blocks is not a pure identity. He et al.'s follow-up, *Identity Mappings in Deep "
+        "Residual Networks* (ECCV 2016), moves BN and ReLU inside F (\"pre-activation\") to make it one; "
+        "every network in this app uses the original, post-activation blocks."
+    )
 
 # ---- Compare variants -------------------------------------------------------------------------
 st.header("Compare variants")
@@ -206,3 +211,5 @@ st.caption(
     f"{deepest.mult_adds / shallowest.mult_adds:.0f} times the work. The paper's ResNet-1202 (19.4 M "
     "parameters, not registered here) did worse, 7.93 %, which the authors put down to overfitting."
 )
+
+next_link()

@@ -25,6 +25,7 @@ from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult, single_run_recipe
 from resnet_core.verdict import grad_flow_words, single_run_note
 from webui.figures import train as figures
+from webui.guide import next_link
 from webui.locality import served_locally, shown
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, watch_run
@@ -419,3 +420,5 @@ if job is not None and not running:
         race_results(final)
     else:
         single_results(final)
+
+next_link()

@@ -32,6 +32,7 @@ from resnet_core.insight.trained import (
     trained_on_synthetic,
 )
 from webui.figures import insight as charts
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.locality import shown
 from webui.state import run_id, trained_models, watch_run
@@ -441,3 +442,5 @@ RENDER: dict[str, Callable[[ExperimentSpec], None]] = {
     "landscape": render_landscape,
 }
 RENDER[experiment](EXPERIMENTS[experiment])
+
+next_link()

@@ -8,6 +8,7 @@ from resnet_core.features import feature_grid, stage_features
 from resnet_core.models import find_twin
 from resnet_core.overlay import crop_preview, enlarge
 from webui.figures.classify import top5_figure
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import trained_models
 from webui.widgets import choose_model, choose_picture
@@ -110,3 +111,5 @@ if classifier is not None and picture is not None:
             "Colour: viridis, dark = 0, yellow = each stage's largest activation. Left the residual "
             "network, right its plain twin trained on the same data: the same layers, without the additions."
         )
+
+next_link()

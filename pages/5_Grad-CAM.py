@@ -8,6 +8,7 @@ from resnet_core.classify import ModelSource
 from resnet_core.colormaps import COLORMAPS
 from resnet_core.overlay import annotated_overlay, colorbar_legend, overlay, png_bytes
 from webui.figures.gradcam import overlay_figure
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import trained_models
 from webui.widgets import choose_model, choose_picture
@@ -154,3 +155,5 @@ if classifier is not None and picture is not None:
             caption=f"{layer} · {method_cam.label} · {h}x{w} positions · {name} {probability:.1%}",
             width="stretch",
         )
+
+next_link()

@@ -35,6 +35,7 @@ from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection
 from webui.figures.finetune import confusion_figure, history_figure
 from webui.locality import shown
 from webui.pages import page
+from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, trained_models, watch_run
 from webui.widgets import UPLOAD_TYPES
@@ -284,3 +285,5 @@ if job is not None and not running:
                        "add them again to train another model.")
         st.page_link(page("Classify").path, label="Classify a new picture with it", icon=page("Classify").icon)
         st.page_link(page("Grad-CAM").path, label="See where it looks (Grad-CAM)", icon=page("Grad-CAM").icon)
+
+next_link()

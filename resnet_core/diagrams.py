@@ -9,9 +9,9 @@ variant's own. In a block diagram the input node is ``x``, the addition ``add`` 
 
 from __future__ import annotations
 
-from resnet_core.anatomy import BlockAnatomy, NetworkAnatomy, StageAnatomy, format_shape
+from resnet_core.anatomy_records import BlockAnatomy, NetworkAnatomy, StageAnatomy, format_shape
 
-__all__ = ["SHORTCUT_STYLES", "block_dot", "network_dot", "stage_dot"]
+__all__ = ["FONT_SIZE", "SHORTCUT_STYLES", "block_dot", "network_dot", "stage_dot"]
 
 #: Edge attributes per shortcut kind: colour-blind-safe hues (Okabe-Ito) and a line style, so
 #: the kinds differ in more than colour.
@@ -26,17 +26,24 @@ _KIND_TITLES = {
     "residual": "block of two convolutions",
     "conv_bn": "convolution unit",
 }
-_HEADER = [
-    '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
-    '  edge [fontname="Helvetica", fontsize=10];',
-]
+#: Node text in points; edge labels one smaller, titles and the "+" larger, in proportion. A
+#: presenter passes a larger size (``webui.presenter``): the diagrams must read on a projector.
+FONT_SIZE = 11
+
+
+def _header(font_size: int) -> list[str]:
+    """Node and edge defaults at ``font_size``."""
+    return [
+        f'  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize={font_size}];',
+        f'  edge [fontname="Helvetica", fontsize={font_size - 1}];',
+    ]
 
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def block_dot(block: BlockAnatomy) -> str:
+def block_dot(block: BlockAnatomy, *, font_size: int = FONT_SIZE) -> str:
     """DOT source of one block as the variant builds it: F's layers, the addition, the shortcut.
 
     A block without a shortcut (a plain twin's, or a ResNet-9 convolution unit) has no addition.
@@ -48,11 +55,11 @@ def block_dot(block: BlockAnatomy) -> str:
         title = f"{'Residual' if residual else 'Plain'} {_KIND_TITLES[block.kind]} · {block.name}"
     lines = [
         "digraph block {",
-        f'  graph [rankdir=TB, label="{_quote(title)}", labelloc=t, fontname="Helvetica", nodesep=0.6, ranksep=0.3];',
-        *_HEADER,
+        f'  graph [rankdir=TB, label="{_quote(title)}", labelloc=t, fontname="Helvetica", fontsize={font_size + 3}, nodesep=0.6, ranksep=0.3];',
+        *_header(font_size),
         f'  x [label="x: {format_shape(block.in_shape)}", shape=plaintext, style=""];',
         "  subgraph cluster_f {",
-        f'    label="{"F(x)" if residual else "H(x)"}"; labeljust=l; style=dashed; color="#7a8699"; fontname="Helvetica";',
+        f'    label="{"F(x)" if residual else "H(x)"}"; labeljust=l; style=dashed; color="#7a8699"; fontname="Helvetica"; fontsize={font_size + 3};',
     ]
     ids = [f"s{i}" for i in range(len(block.steps))]
     lines += [f'    {i} [label="{_quote(s.text)}"];' for i, s in zip(ids, block.steps)]
@@ -60,7 +67,7 @@ def block_dot(block: BlockAnatomy) -> str:
     chain = ["x", *ids]
     out_text = format_shape(block.out_shape)
     if residual:
-        lines.append('  add [label="+", shape=circle, fillcolor="#fde9c9", fontsize=16];')
+        lines.append(f'  add [label="+", shape=circle, fillcolor="#fde9c9", fontsize={font_size + 5}];')
         chain.append("add")
     for j, text in enumerate(block.after_add):
         lines.append(f'  a{j} [label="{_quote(text)}"];')
@@ -77,7 +84,7 @@ def block_dot(block: BlockAnatomy) -> str:
     return "\n".join(lines)
 
 
-def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5) -> str:
+def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5, font_size: int = FONT_SIZE) -> str:
     """One stage as a column of blocks with their shortcut arcs (the paper's Figure 3, one stage).
 
     A stage with more than ``max_blocks`` blocks keeps its first ones and its last and folds the
@@ -92,8 +99,8 @@ def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5) -> str:
     title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
     lines = [
         "digraph stage {",
-        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", ranksep=0.25];',
-        *_HEADER,
+        f'  graph [rankdir=TB, label="{title}", labelloc=t, fontname="Helvetica", fontsize={font_size + 3}, ranksep=0.25];',
+        *_header(font_size),
         f'  in [label="{format_shape(stage.in_shape)}", shape=plaintext, style=""];',
     ]
     prev = "in"
@@ -111,7 +118,7 @@ def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5) -> str:
         lines.append(f'  b{i} [label="{label}"];')
         lines.append(f"  {prev} -> b{i};")
         if block.has_shortcut:
-            lines.append(f'  p{i} [label="+", shape=circle, fillcolor="#fde9c9", fontsize=14, width=0.3];')
+            lines.append(f'  p{i} [label="+", shape=circle, fillcolor="#fde9c9", fontsize={font_size + 3}, width=0.3];')
             lines.append(f"  b{i} -> p{i};")
             text = "" if block.shortcut == "identity" else block.shortcut_text
             lines.append(f'  {prev} -> p{i} [label="{_quote(text)}", {SHORTCUT_STYLES[block.shortcut]}];')
@@ -122,13 +129,13 @@ def stage_dot(stage: StageAnatomy, *, max_blocks: int = 5) -> str:
     return "\n".join(lines)
 
 
-def network_dot(anatomy: NetworkAnatomy) -> str:
+def network_dot(anatomy: NetworkAnatomy, *, font_size: int = FONT_SIZE) -> str:
     """The whole network top to bottom: input, stem, one node per stage, head, each with its output shape."""
     stem = "\\n".join(_quote(s.text) for s in anatomy.stem)
     lines = [
         "digraph network {",
         '  graph [rankdir=TB, fontname="Helvetica", ranksep=0.25];',
-        *_HEADER,
+        *_header(font_size),
         f'  input [label="image: {format_shape(anatomy.input_shape)}", shape=plaintext, style=""];',
         f'  stem [label="stem\\n{stem}\\n→ {format_shape(anatomy.stem[-1].shape)}"];',
         "  input -> stem;",

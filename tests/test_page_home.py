@@ -41,3 +41,14 @@ def test_sidebar_reports_found_cifar(cifar10_dir: Path) -> None:
     at = run_home()
     sidebar = " ".join(md.value for md in at.sidebar.markdown)
     assert str(cifar10_dir) in sidebar
+
+
+def test_home_shows_the_shortcut_and_where_to_start() -> None:
+    at = run_home()
+    blocks = [c.proto.spec for c in at.get("graphviz_chart") if c.proto.spec.startswith("digraph block ")]
+    assert len(blocks) == 2  # the residual block and its plain twin, side by side
+    residual, plain = blocks
+    assert "Residual basic block · layer1.0" in residual and "x -> add" in residual and "3x3 conv, 16" in residual
+    assert "Plain basic block · layer1.0" in plain and "x -> add" not in plain
+    start = at.main.get("page_link")[0].proto
+    assert (start.label, start.page) == ("Start here: Architecture", "Architecture")

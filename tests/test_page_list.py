@@ -36,7 +36,10 @@ def test_the_sidebar_and_the_home_cards_link_the_pages_in_order() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception
     sidebar = [(link.proto.page, link.proto.label, link.proto.icon) for link in at.sidebar.get("page_link")]
-    cards = [(link.proto.page, link.proto.label, link.proto.icon) for link in at.main.get("page_link")]
+    main = [(link.proto.page, link.proto.label, link.proto.icon) for link in at.main.get("page_link")]
+    # Around the cards: "Start here" first and "Next" last, both to the story's first page.
+    assert [label for _, label, _ in (main[0], main[-1])] == ["Start here: Architecture", "Next: Architecture"]
+    cards = main[1:-1]
     # Streamlit resolves each link to the page's URL path; the home page's is its script's name.
     assert [(path or "app", label, icon) for path, label, icon in sidebar] == [
         (p.url_path or "app", p.label, p.icon) for p in PAGES]

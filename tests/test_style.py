@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import pytest
 
-from webui.style import PLAIN, RESIDUAL, SHADES, colour, layout, net_colours
+import webui.style
+
+from webui.style import PLAIN, PRESENTER_FONTS, RESIDUAL, SHADES, colour, layout, net_colours
 
 
 def test_one_net_gets_its_kind_colour_and_deeper_nets_are_darker() -> None:
@@ -23,3 +26,21 @@ def test_layout_fixes_height_and_keeps_zoom_only_for_live_figures() -> None:
     assert live.layout.height == 300 and live.layout.uirevision == "keep" and live.layout.title.text == "Loss"
     still = layout(go.Figure(), legend="none")
     assert still.layout.uirevision is None and still.layout.showlegend is False and still.layout.title.text is None
+
+
+@pytest.mark.parametrize("legend", ["top", "below"])
+def test_presenter_mode_makes_every_text_of_a_figure_large(monkeypatch: pytest.MonkeyPatch, legend: str) -> None:
+    def figure() -> go.Figure:
+        fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="ResNet-56"))
+        fig.add_annotation(text="chance", x=1, y=3)
+        return layout(fig, "Loss", "epoch", "cross-entropy", legend=legend)
+
+    normal = figure()
+    assert normal.layout.xaxis.tickfont.size is None and normal.layout.title.font.size == 15
+    monkeypatch.setattr(webui.style, "presenting", lambda: True)
+    big = figure()
+    for axis in (big.layout.xaxis, big.layout.yaxis):
+        assert axis.tickfont.size >= 16 and axis.title.font.size >= 16
+    assert big.layout.legend.font.size >= 16 and big.layout.font.size >= 16
+    assert big.layout.title.font.size >= 20 and big.layout.annotations[0].font.size >= 16
+    assert PRESENTER_FONTS["title"] >= 20

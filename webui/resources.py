@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from resnet_core.anatomy import NetworkAnatomy
+from resnet_core.architecture_file import shipped_view
 from resnet_core.classify import Classifier, load_classifier
 from resnet_core.data import DataError
 from resnet_core.samples import Sample, all_samples, gallery_samples, photo_samples
-from resnet_core.summary import ComparisonRow, ModelSummary, shipped_comparison, summarize
+from resnet_core.summary import ComparisonRow, ModelSummary, shipped_comparison
 
-__all__ = ["cached_classifier", "cached_comparison", "cached_samples", "cached_summary"]
+__all__ = ["cached_classifier", "cached_comparison", "cached_samples", "cached_view"]
 
 
-# Summaries depend only on the code, so they are cached for the life of the server and shared by
-# every session; the results are small frozen dataclasses (a few hundred rows at most).
-@st.cache_data(show_spinner="Tracing the model…")
-def cached_summary(name: str, residual: bool) -> ModelSummary:
-    """``resnet_core.summary.summarize`` at the variant's native input size, cached."""
-    return summarize(name, residual=residual)
+# Summaries and anatomies depend only on the code: shipped precomputed (resnet_core/reference/
+# architecture.json), so switching variants costs a dict lookup, not a trace. Shared read-only by
+# every session (frozen dataclasses); no spinner: it would cover the caption for a few milliseconds.
+@st.cache_resource(show_spinner=False)
+def cached_view(name: str, residual: bool) -> tuple[ModelSummary, NetworkAnatomy]:
+    """A variant's summary (``resnet_core.summary.summarize``) and anatomy, at its native input size."""
+    return shipped_view(name, residual)
 
 
 @st.cache_data(show_spinner="Measuring every variant…")

@@ -1,9 +1,11 @@
-"""How every figure looks: the one palette, the one layout, log axes. Pure Plotly, no Streamlit.
+"""How every figure looks: the one palette, the one layout, log axes. Plotly; Streamlit only to ask
+whether this session presents (``webui.presenter``).
 
 Plain nets are red and residual nets blue on every page, deeper nets in darker shades, so a
 legend is hardly needed; a live curve is solid, a recorded one faint and dotted. Every figure
 goes through :func:`layout`: the same title font, margins and legend, and a fixed height, so a
-redraw never reflows the page. Log axes are labelled once per decade (``webui.log_axes``).
+redraw never reflows the page. Log axes are labelled once per decade (``webui.log_axes``). In
+presenter mode :func:`layout` sets every figure's text large enough for a projector.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any, Literal, Sequence
 import plotly.graph_objects as go
 
 from webui.log_axes import log_axis
+from webui.presenter import presenting
 
 __all__ = [
-    "ACCENT", "FAMILY", "GREY", "HEIGHT", "INK", "PALE", "PLAIN", "RECORDED", "RESIDUAL", "SHADES",
+    "ACCENT", "FAMILY", "GREY", "HEIGHT", "INK", "PALE", "PLAIN", "PRESENTER_FONTS", "RECORDED", "RESIDUAL", "SHADES",
     "colour", "layout", "log_axis", "net_colours",
 ]
 
@@ -62,6 +65,8 @@ def net_colours(nets: Sequence[tuple[bool, int]]) -> list[str]:
 # --- The layout --------------------------------------------------------------------------------
 HEIGHT = 340  # px, the default; fixed so a redraw never reflows the page
 TITLE_FONT = {"size": 15}
+#: Presenter mode, px: read from the back of a room (Plotly's own default is 12 for ticks and legends).
+PRESENTER_FONTS = {"text": 18, "title": 24, "axis_title": 19}
 _LEGENDS: dict[str, dict[str, Any]] = {
     # Over the plot, right-aligned: one row for a few series.
     "top": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
@@ -93,4 +98,19 @@ def layout(fig: go.Figure, title: str | None = None, x_title: str | None = None,
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
+    if presenting():
+        _present(fig, title is not None)
     return fig
+
+
+def _present(fig: go.Figure, titled: bool) -> None:
+    """Projector-sized text: ticks, legend, hover, annotations, axis titles and the title."""
+    size = PRESENTER_FONTS["text"]
+    fig.update_layout(font={"size": size}, legend={"font": {"size": size}}, hoverlabel={"font": {"size": size}},
+                      margin={"t": 80 if titled else 50})
+    if titled:
+        fig.update_layout(title={"font": {"size": PRESENTER_FONTS["title"]}})
+    # Set per axis too: a figure module may set an axis's tick font, which beats the figure's font.
+    fig.update_xaxes(tickfont={"size": size}, title_font={"size": PRESENTER_FONTS["axis_title"]})
+    fig.update_yaxes(tickfont={"size": size}, title_font={"size": PRESENTER_FONTS["axis_title"]})
+    fig.update_annotations(font={"size": size})
