@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="page_bench_torch_")
 
 import torch  # noqa: E402
 
+from bench.results import replace_section  # noqa: E402
 from bench.summary_bench import machine  # noqa: E402
 from resnet_core import create_model  # noqa: E402
 from resnet_core.pretrained import weights_path  # noqa: E402
@@ -104,18 +104,6 @@ def cpu_flags() -> str:
     return f"{have('avx2')}AVX2, {have('avx512f')}AVX-512, {have('avx512_bf16')}bf16"
 
 
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping every other section as it is."""
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
@@ -156,7 +144,7 @@ def main() -> None:
                 "",
             ]
         )
-        write_section(section)
+        replace_section(SECTION, section)
         print(f"updated {Path('bench/RESULTS.md')}")
 
 

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torchinfo  # noqa: E402
 
+from bench.results import RESULTS, replace_section  # noqa: E402
 from resnet_core import create_model, list_models  # noqa: E402
 from resnet_core.summary import compare_models, summarize  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Summaries"
 COMMAND = "python bench/summary_bench.py"
 PAGE_COLD = f"""
@@ -126,19 +126,8 @@ def main() -> None:
                 "",
             ]
         )
-        write_section(section)
+        replace_section(SECTION, section)
         print(f"updated {RESULTS.relative_to(ROOT)}")
-
-
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping every other section as it is."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
@@ -22,7 +20,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from appserver import free_port  # noqa: E402
+from appserver import free_port, wait_healthy  # noqa: E402
 from webui.pages import page  # noqa: E402
 DOCS = ROOT / "docs"
 LIMIT = 300_000  # bytes per screenshot
@@ -69,13 +67,7 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.5)
+        wait_healthy(url, server)  # one that never answers fails at the first page's wait for its title
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"])
             for name, path, height, clicks, _ in SHOTS:

@@ -68,10 +68,15 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions plus a shortcut (the paper's Figure 5, left)."""
+class _PaperBlock(nn.Module):
+    """What both of the paper's blocks do: ``relu(f(x) + shortcut(x))``, or ``relu(f(x))`` when plain.
+
+    A subclass builds its layers (``self.relu`` among them) in ``_build`` and computes ``f`` in
+    ``branch``; the shortcut, the one thing a plain twin lacks, is written once, here.
+    """
 
     expansion: int = 1
+    relu: nn.ReLU
 
     def __init__(
         self,
@@ -82,25 +87,46 @@ class BasicBlock(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self._build(inplanes, planes, stride)
+        # Registered after the layers, so that named_modules() and state_dict() list the
+        # downsample last, as torchvision's blocks do.
         self.downsample = downsample
         self.stride = stride
         self.residual = residual
 
+    def _build(self, inplanes: int, planes: int, stride: int) -> None:
+        raise NotImplementedError
+
+    def branch(self, x: Tensor) -> Tensor:
+        """The residual function ``f(x)``, before the shortcut is added and the last ReLU."""
+        raise NotImplementedError
+
     def forward(self, x: Tensor) -> Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = self.branch(x)
         if self.residual:
             identity = x if self.downsample is None else self.downsample(x)
             out = out + identity
         return self.relu(out)
 
 
-class Bottleneck(nn.Module):
+class BasicBlock(_PaperBlock):
+    """Two 3x3 convolutions plus a shortcut (the paper's Figure 5, left)."""
+
+    expansion: int = 1
+
+    def _build(self, inplanes: int, planes: int, stride: int) -> None:
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+
+    def branch(self, x: Tensor) -> Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.bn2(self.conv2(out))
+
+
+class Bottleneck(_PaperBlock):
     """1x1 reduce, 3x3, 1x1 expand, plus a shortcut (the paper's Figure 5, right).
 
     The stride sits on the 3x3 convolution, not the first 1x1 as in the paper: this is
@@ -110,15 +136,7 @@ class Bottleneck(nn.Module):
 
     expansion: int = 4
 
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        residual: bool = True,
-    ) -> None:
-        super().__init__()
+    def _build(self, inplanes: int, planes: int, stride: int) -> None:
         width = planes
         self.conv1 = conv1x1(inplanes, width)
         self.bn1 = nn.BatchNorm2d(width)
@@ -127,18 +145,11 @@ class Bottleneck(nn.Module):
         self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-        self.stride = stride
-        self.residual = residual
 
-    def forward(self, x: Tensor) -> Tensor:
+    def branch(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.residual:
-            identity = x if self.downsample is None else self.downsample(x)
-            out = out + identity
-        return self.relu(out)
+        return self.bn3(self.conv3(out))
 
 
 Block = Type[Union[BasicBlock, Bottleneck]]

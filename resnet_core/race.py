@@ -15,11 +15,9 @@ network whose loss explodes is retired as "diverged" while the others race on.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Literal, Union
+from typing import Literal, Union
 
 import torch
 from torch import nn
@@ -30,6 +28,7 @@ from resnet_core.engine.batches import Batches
 from resnet_core.engine.divergence import EXPLODE_FACTOR, EXPLODE_PATIENCE, DivergenceWatch
 from resnet_core.engine.evaluate import eval_totals
 from resnet_core.engine.layers import weighted_layers
+from resnet_core.engine.runner import Runner
 from resnet_core.engine.schedule import step_decay
 from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
@@ -203,34 +202,12 @@ def load_race_data(config: RaceConfig) -> tuple[ImageDataset, ImageDataset]:
 # --------------------------------------------------------------------------------------------
 
 
-class Race:
+class Race(Runner[RaceConfig, RaceMetrics]):
     """Trains ``config.contenders`` in lockstep and reports through ``callback``.
 
     ``stop_event`` is checked between steps; set it and :meth:`run` returns within one step with
     status "stopped". ``clock`` is injectable so tests need no sleeps.
     """
-
-    def __init__(
-        self,
-        config: RaceConfig,
-        *,
-        callback: Callable[[RaceMetrics], None] | None = None,
-        stop_event: threading.Event | None = None,
-        train_data: ImageDataset | None = None,
-        test_data: ImageDataset | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self.config = config
-        self.callback = callback
-        self.stop_event = stop_event or threading.Event()
-        self.train_data = train_data
-        self.test_data = test_data
-        self.clock = clock
-
-    def _emit(self, record: RaceMetrics) -> None:
-        """Report a record to the callback: the caller keeps the history (a job, the CLI)."""
-        if self.callback is not None:
-            self.callback(record)
 
     # -- setup --------------------------------------------------------------------------------
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import copy
 import math
 import threading
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Union, get_args
+from typing import IO, Any, Literal, Union, get_args
 
 import torch
 import torch.distributed as dist
@@ -30,6 +29,7 @@ from resnet_core.engine.divergence import DivergenceWatch
 from resnet_core.engine.evaluate import eval_totals
 from resnet_core.engine.layers import weighted_layers
 from resnet_core.engine.outcome import LOSS_GAP, judge_end
+from resnet_core.engine.runner import Runner
 from resnet_core.engine.schedule import Schedule, lr_at_progress
 from resnet_core.engine.step import apply_update, backward, grad_norms
 from resnet_core.models import create_model, get_spec
@@ -356,7 +356,7 @@ class _RunState:
     last_train_loss: float | None = None  # mean training loss of the latest report window
 
 
-class Trainer:
+class Trainer(Runner[TrainConfig, Metrics]):
     """Trains ``config.model`` on in-memory data and reports through ``callback``.
 
     ``train_data``/``test_data`` override what :func:`resnet_core.data.load_data` would load.
@@ -364,23 +364,6 @@ class Trainer:
     step with status "stopped". The callback runs on the training thread; keep it quick.
     ``clock`` (seconds) times the budget; tests inject a fake one.
     """
-
-    def __init__(
-        self,
-        config: TrainConfig,
-        *,
-        callback: Callable[[Metrics], None] | None = None,
-        stop_event: threading.Event | None = None,
-        train_data: ImageDataset | None = None,
-        test_data: ImageDataset | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self.config = config
-        self.clock = clock  # seconds; injectable so budget tests need no real time
-        self.callback = callback
-        self.stop_event = stop_event or threading.Event()
-        self.train_data = train_data
-        self.test_data = test_data
 
     # -- distributed helpers: no-ops in a single process ------------------------------------
 
@@ -405,8 +388,8 @@ class Trainer:
 
     def _emit(self, metric: Metrics) -> None:
         """Report a metric to the callback (the caller keeps the history); rank 0 only, as it holds the averages."""
-        if self.callback is not None and self._dist()[0] == 0:
-            self.callback(metric)
+        if self._dist()[0] == 0:
+            super()._emit(metric)
 
     # -- evaluation ------------------------------------------------------------------------------
 

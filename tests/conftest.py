@@ -45,22 +45,25 @@ from resnet_core.environment import find_cifar10_dir  # noqa: E402
 from resnet_core.settings import DATA_DIR_ENV, SAMPLES_DIR_ENV, samples_dir  # noqa: E402
 
 
+def _found_or_skip(path: Path | None, why: str) -> Path:
+    """``path``, or a skip saying ``why`` where it was not found."""
+    if path is None:
+        pytest.skip(why)
+    return path
+
+
 @pytest.fixture(scope="session")
 def cifar10_dir() -> Path:
     """The real CIFAR-10 directory; skips where ``$RESNET_DATA_DIR`` does not point at one."""
-    path = find_cifar10_dir()
-    if path is None:
-        pytest.skip(f"CIFAR-10 not found: set ${DATA_DIR_ENV} to a cifar-10-batches-py directory (.ci/run does)")
-    return path
+    return _found_or_skip(find_cifar10_dir(),
+                          f"CIFAR-10 not found: set ${DATA_DIR_ENV} to a cifar-10-batches-py directory (.ci/run does)")
 
 
 @pytest.fixture(scope="session")
 def sample_photos() -> Path:
     """The directory of real test photos; skips where ``$RESNET_SAMPLES_DIR`` is not set."""
-    path = samples_dir()
-    if path is None:
-        pytest.skip(f"sample photos not found: set ${SAMPLES_DIR_ENV} to a folder of photos (.ci/run does)")
-    return path
+    return _found_or_skip(samples_dir(),
+                          f"sample photos not found: set ${SAMPLES_DIR_ENV} to a folder of photos (.ci/run does)")
 
 
 # --- Model sources without a network: a private torch hub cache and a stand-in shipped model ---

@@ -6,6 +6,9 @@ saves a screenshot of each view in ``test-results/screenshots/`` for people to l
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
@@ -13,11 +16,24 @@ from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
 pytestmark = pytest.mark.browser
 
 
-def open_page(browser: object, url: str, height: int = 2600) -> object:
+@contextlib.contextmanager
+def opened(browser: object, url: str, height: int = 2600) -> Iterator[object]:
+    """A page at ``url`` once its script has run; closed afterwards, whatever the test did."""
     page = browser.new_page(viewport={"width": 1400, "height": height})
-    page.goto(url)
-    wait_for_script(page)
-    return page
+    try:
+        page.goto(url)
+        wait_for_script(page)
+        yield page
+    finally:
+        page.close()
+
+
+def shot_without_errors(page: object, name: str) -> None:
+    """Once the page is drawn, save it as ``name`` under SHOTS and assert it shows no error."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wait_for_drawn(page)
+    page.screenshot(path=str(SHOTS / name))
+    assert error_texts(page) == []
 
 
 def rendered_svgs(page: object) -> int:
@@ -26,8 +42,7 @@ def rendered_svgs(page: object) -> int:
 
 
 def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> None:
-    page = open_page(browser, f"{app_url}/{PAGES['Architecture']}")
-    try:
+    with opened(browser, f"{app_url}/{PAGES['Architecture']}") as page:
         page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=60_000)
         page.get_by_text("conv3_x (layer2)").first.click()
         svgs = "() => Array.from(document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')).map(s => s.textContent).join(' ')"
@@ -43,16 +58,11 @@ def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> N
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 4",
                                timeout=30_000)
         assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") == 4
-        wait_for_drawn(page)
-        page.screenshot(path=str(SHOTS / "Architecture-network.png"))
-        assert error_texts(page) == []
-    finally:
-        page.close()
+        shot_without_errors(page, "Architecture-network.png")
 
 
 def test_classify_shows_the_input_tensor_and_every_stage(app_url: str, browser: object) -> None:
-    page = open_page(browser, f"{app_url}/{PAGES['Classify']}", height=3000)
-    try:
+    with opened(browser, f"{app_url}/{PAGES['Classify']}", height=3000) as page:
         page.wait_for_selector("text=What the model receives", timeout=60_000)
         page.wait_for_selector("text=What each stage sees", timeout=60_000)
         # The picture picker's radio can still be a loading skeleton here (CI once counted 0 "Camera").
@@ -61,16 +71,11 @@ def test_classify_shows_the_input_tensor_and_every_stage(app_url: str, browser: 
         assert "It must choose." in captions and "Why this confidence." in captions
         assert "layer3: output" in captions  # the last stage's feature maps
         assert page.get_by_text("Camera", exact=True).count() == 1
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "Classify-stages.png"))
-        assert error_texts(page) == []
-    finally:
-        page.close()
+        shot_without_errors(page, "Classify-stages.png")
 
 
 def test_gradcam_colour_bar_colour_maps_and_shared_scale(app_url: str, browser: object) -> None:
-    page = open_page(browser, f"{app_url}/{PAGES['Grad-CAM']}", height=2800)
-    try:
+    with opened(browser, f"{app_url}/{PAGES['Grad-CAM']}", height=2800) as page:
         page.wait_for_selector(".js-plotly-plot .colorbar", timeout=60_000)
 
         def first_colour() -> str:
@@ -92,9 +97,4 @@ def test_gradcam_colour_bar_colour_maps_and_shared_scale(app_url: str, browser: 
         page.get_by_text("one scale for all classes", exact=True).click()
         wait_for_script(page)
         page.wait_for_selector("text=shared scale", timeout=60_000)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        wait_for_drawn(page)
-        page.screenshot(path=str(SHOTS / "Grad-CAM-shared.png"))
-        assert error_texts(page) == []
-    finally:
-        page.close()
+        shot_without_errors(page, "Grad-CAM-shared.png")

@@ -61,26 +61,22 @@ def test_missing_directory(tmp_path: Path) -> None:
         load_cifar10(tmp_path / "nope", split="test")
 
 
-def test_wrong_shape(tmp_path: Path) -> None:
-    root = _good_test_dir(tmp_path)
-    _write_batch(root / "test_batch", np.zeros((10_000, 1024), dtype=np.uint8), [0] * 10_000)
-    with pytest.raises(DataError, match=r"test_batch: b'data' has shape \(10000, 1024\)"):
-        load_cifar10(root, split="test")
-
-
-def test_wrong_dtype(tmp_path: Path) -> None:
-    root = _good_test_dir(tmp_path)
-    _write_batch(root / "test_batch", np.zeros((10_000, 3072), dtype=np.float32), [0] * 10_000)
-    with pytest.raises(DataError, match="dtype float32, expected uint8"):
-        load_cifar10(root, split="test")
-
-
-def test_label_out_of_range(tmp_path: Path) -> None:
-    root = _good_test_dir(tmp_path)
+def _labels_with(index: int, label: int) -> list[int]:
     labels = [0] * 10_000
-    labels[17] = 11
-    _write_batch(root / "test_batch", np.zeros((10_000, 3072), dtype=np.uint8), labels)
-    with pytest.raises(DataError, match=r"label 11 at index 17 is outside 0..9"):
+    labels[index] = label
+    return labels
+
+
+@pytest.mark.parametrize(("data", "labels", "match"), [
+    (np.zeros((10_000, 1024), dtype=np.uint8), [0] * 10_000, r"test_batch: b'data' has shape \(10000, 1024\)"),
+    (np.zeros((10_000, 3072), dtype=np.float32), [0] * 10_000, "dtype float32, expected uint8"),
+    (np.zeros((10_000, 3072), dtype=np.uint8), _labels_with(17, 11), r"label 11 at index 17 is outside 0..9"),
+    (np.zeros((500, 3072), dtype=np.uint8), [0] * 500, "holds 500 images, expected 10000"),
+], ids=["wrong_shape", "wrong_dtype", "label_out_of_range", "incomplete_file"])
+def test_a_bad_test_batch_is_named(tmp_path: Path, data: np.ndarray, labels: list[int], match: str) -> None:
+    root = _good_test_dir(tmp_path)
+    _write_batch(root / "test_batch", data, labels)
+    with pytest.raises(DataError, match=match):
         load_cifar10(root, split="test")
 
 
@@ -92,11 +88,8 @@ def test_truncated_pickle(tmp_path: Path) -> None:
         load_cifar10(root, split="test")
 
 
-def test_incomplete_file_and_missing_key(tmp_path: Path) -> None:
+def test_missing_key(tmp_path: Path) -> None:
     root = _good_test_dir(tmp_path)
-    _write_batch(root / "test_batch", np.zeros((500, 3072), dtype=np.uint8), [0] * 500)
-    with pytest.raises(DataError, match="holds 500 images, expected 10000"):
-        load_cifar10(root, split="test")
     with open(root / "test_batch", "wb") as f:
         pickle.dump({b"data": np.zeros((10_000, 3072), dtype=np.uint8)}, f)
     with pytest.raises(DataError, match=r"missing key\(s\) \['labels'\]"):

@@ -14,6 +14,7 @@ import weakref
 from typing import Any
 
 import pytest
+from clocks import FakeClock
 from pictures import shape_files
 from torch import nn
 
@@ -32,17 +33,6 @@ from resnet_core.jobs import RUNS, FinetuneJob, Job, JobHandle, JobRefused, Runs
 from resnet_core.pretrained import WeightsUnavailableError
 from resnet_core.train import StepMetrics, TrainConfig, TrainResult
 from resnet_core.userdata import PictureSet, read_pictures
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def fake_result(history: list[EpochRecord], stopped: bool) -> FinetuneResult:

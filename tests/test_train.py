@@ -327,32 +327,31 @@ def test_every_cifar_model_trains_a_step_and_round_trips(name: str) -> None:
         assert torch.allclose(ckpt.model(x), result.model(x), atol=1e-5)
 
 
-def test_a_test_loss_orders_of_magnitude_above_training_is_divergence() -> None:
-    """A blow-up too short for the step-by-step watch still ends as "diverged" (issue 19, item 4)."""
+def run_with_test_logits_times(factor: float) -> object:
+    """One epoch of SMALL with every ``Linear``'s output multiplied by ``factor`` in evaluation only."""
 
-    def inflate_in_evaluation(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
-        return output * 1e4 if isinstance(module, torch.nn.Linear) and not module.training else None
+    def scale_in_evaluation(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
+        return output * factor if isinstance(module, torch.nn.Linear) and not module.training else None
 
-    handle = torch.nn.modules.module.register_module_forward_hook(inflate_in_evaluation)
+    handle = torch.nn.modules.module.register_module_forward_hook(scale_in_evaluation)
     try:
         result, _ = run(dataclasses.replace(SMALL, epochs=1, eval_every_epoch=False))
     finally:
         handle.remove()
+    return result
+
+
+def test_a_test_loss_orders_of_magnitude_above_training_is_divergence() -> None:
+    """A blow-up too short for the step-by-step watch still ends as "diverged" (issue 19, item 4)."""
+    result = run_with_test_logits_times(1e4)
     assert result.status == "diverged" and result.outcome == "diverged"  # type: ignore[attr-defined]
     assert "over 100x the training loss" in result.message and "lower the learning rate" in result.message  # type: ignore[attr-defined]
     assert result.test_loss is None and result.summary()["status"] == "diverged"  # type: ignore[attr-defined]
 
 
 def test_a_run_at_chance_says_it_learned_nothing() -> None:
-    def constant_in_evaluation(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
-        # The same logits for every test image: one class for all, chance accuracy, a sane loss.
-        return output * 0 if isinstance(module, torch.nn.Linear) and not module.training else None
-
-    handle = torch.nn.modules.module.register_module_forward_hook(constant_in_evaluation)
-    try:
-        result, _ = run(dataclasses.replace(SMALL, epochs=1, eval_every_epoch=False))
-    finally:
-        handle.remove()
+    # The same logits for every test image: one class for all, chance accuracy, a sane loss.
+    result = run_with_test_logits_times(0)
     assert result.status == "finished" and result.outcome == "learned nothing"  # type: ignore[attr-defined]
     assert "learned nothing" in result.message and result.summary()["outcome"] == "learned nothing"  # type: ignore[attr-defined]
     assert "lower the learning rate" in result.message  # type: ignore[attr-defined]

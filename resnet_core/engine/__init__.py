@@ -8,6 +8,7 @@
 - :mod:`~resnet_core.engine.layers`: the weighted layers the paper counts
 - :mod:`~resnet_core.engine.batchnorm`: BatchNorm statistics re-estimated after a short run
 - :mod:`~resnet_core.engine.outcome`: how a finished run ended (learned, learned nothing, diverged)
+- :mod:`~resnet_core.engine.runner`: what a loop object is given (config, callback, stop event, data, clock)
 
 Each loop composes them in its own order; none of them knows about a config class.
 """
