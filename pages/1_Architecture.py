@@ -7,6 +7,7 @@ from resnet_core.anatomy import format_shape, representative_blocks
 from resnet_core.diagrams import block_dot, network_dot, stage_dot
 from resnet_core.summary import format_count, layout_source, records
 from webui.figures import architecture as figures
+from webui import url
 from webui.guide import next_link
 from webui.presenter import diagram_font_size, presenting
 from webui.resources import cached_comparison, cached_view
@@ -27,13 +28,15 @@ if not presenting():  # on a projector the blocks come first; the speaker says t
 
 # ---- One variant ----------------------------------------------------------------------------
 left, right = st.columns([3, 1], vertical_alignment="bottom")
+url.bind("model", "variant", list_models()[0], choices=list_models(), what="a model")
 name = left.selectbox(
     "Variant",
     list_models(),  # registered ImageNet variants first, then CIFAR ones
     format_func=lambda n: f"{n} · {FAMILY_LABELS[get_spec(n).family]}",
     key="variant",
 )
-residual = right.toggle("Shortcut connections", value=True, key="residual", help="Off: the plain twin")
+url.bind("plain", "residual", True, choices=[True, False], encode=lambda on: url.flag(not on), what="0 or 1")
+residual = right.toggle("Shortcut connections", key="residual", help="Off: the plain twin")
 # Both read from the shipped file before anything is drawn, so no number of the previous variant
 # is ever shown under this one's name while this one is computed.
 summary, anatomy = cached_view(name, residual)
@@ -95,13 +98,23 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
     overview, stages_col = st.columns([1, 2], gap="large")
     overview.graphviz_chart(network_dot(anatomy, font_size=FONT))
     with stages_col:
+        stage_names = [s.name for s in anatomy.stages]
+        for wanted in (url.read_once("stage", "stage_open") or "").split(","):  # ?stage=layer2,layer3
+            if wanted in stage_names:
+                st.session_state[f"stage_open_{wanted}"] = True
+            elif wanted:
+                url.reject("stage", wanted, f"a stage of {name}", "it closed")
+        opened = []
         for stage in anatomy.stages:
             title = stage.name if stage.paper_name == stage.name else f"{stage.paper_name} ({stage.name})"
             label = (
                 f"{title} · {len(stage.blocks)} block{'s' if len(stage.blocks) > 1 else ''} · "
                 f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
             )
-            with st.expander(label):
+            box = st.expander(label, key=f"stage_open_{stage.name}", on_change="rerun")
+            if box.open:  # on_change="rerun" makes .open this run's state
+                opened.append(stage.name)
+            with box:
                 st.graphviz_chart(stage_dot(stage, font_size=FONT))
                 st.dataframe(
                     [
@@ -119,6 +132,10 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                     key=f"stage_blocks_{stage.name}",
                     column_config={"parameters": st.column_config.NumberColumn(format="localized")},
                 )
+        if opened:
+            url.write("stage", ",".join(opened))
+        else:
+            url.forget("stage")
 
     NUMBER = st.column_config.NumberColumn(format="localized")
     st.subheader(f"Stages, {layout_source(name)}")

@@ -24,6 +24,7 @@ from resnet_core.reference_curves import reference_curves
 from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult, single_run_recipe
 from resnet_core.verdict import grad_flow_words, single_run_note
+from webui import url
 from webui.figures import train as figures
 from webui.guide import next_link
 from webui.locality import served_locally, shown
@@ -32,6 +33,11 @@ from webui.state import offer_trained_model, run_id, watch_run
 from webui.tables import markdown_table
 
 POLL_S = 1.0  # seconds between chart refreshes while training
+SEED_WORDS = "a seed (a whole number from 0 to 2147483647)"
+
+
+def valid_seed(seed: int) -> bool:
+    return 0 <= seed <= 2**31 - 1  # the Seed inputs' range
 MODES = {
     "race": "The degradation race (plain-20, plain-56, ResNet-56)",
     "twins": "Plain vs residual, same depth",
@@ -116,6 +122,7 @@ def download_cifar10_block(needed: bool, running: bool) -> None:
 # --- 1. What to train and on what ------------------------------------------------------------
 col_what, col_data = st.columns([3, 2], gap="large")
 with col_what:
+    url.bind("mode", "mode", "race", choices=list(MODES), what="a way to train")
     mode = st.radio("What to train", list(MODES), format_func=MODES.__getitem__, key="mode", disabled=running)
 with col_data:
     found = find_cifar10_dir()
@@ -166,8 +173,9 @@ if mode != "one":
         if experiment is None:
             st.warning("Pick two different depths.")
     scale_names = list(SCALES)
+    url.bind("scale", "scale", "paper" if device.type == "cuda" else "quick", choices=scale_names, what="a scale")
     scale_name = st.radio(
-        "Scale", scale_names, index=scale_names.index("paper" if device.type == "cuda" else "quick"),
+        "Scale", scale_names,
         format_func=lambda s: SCALES[s].description.split(":")[0].capitalize(), horizontal=True,
         key="scale", disabled=running,
     )
@@ -175,7 +183,8 @@ if mode != "one":
     st.caption(scale.description[0].upper() + scale.description[1:] + ".")
     with st.expander("Advanced settings"):
         a1, a2 = st.columns(2)
-        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="race_seed", disabled=running)
+        url.bind("seed", "race_seed", 0, parse=int, valid=valid_seed, what=SEED_WORDS)
+        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, key="race_seed", disabled=running)
         steps = a2.number_input("Steps per network", min_value=10, max_value=200_000, value=scale.steps, step=50,
                                 key=f"race_steps_{scale_name}", disabled=running,
                                 help="The paper's x-axis is iterations: every network gets exactly these steps.")
@@ -215,8 +224,8 @@ else:
         a1, a2 = st.columns(2)
         subset = a1.number_input("Training images (0 = all)", min_value=0, max_value=50_000, step=1000,
                                  value=int(recipe.subset or 0), key="subset", disabled=running)
-        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(recipe.seed), key="seed",
-                               disabled=running)
+        url.bind("seed", "seed", int(recipe.seed), parse=int, valid=valid_seed, what=SEED_WORDS)
+        seed = a1.number_input("Seed", min_value=0, max_value=2**31 - 1, key="seed", disabled=running)
         label_smoothing = a2.number_input("Label smoothing", min_value=0.0, max_value=0.5,
                                           value=float(recipe.label_smoothing), step=0.05, key="label_smoothing",
                                           disabled=running)

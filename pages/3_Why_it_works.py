@@ -31,6 +31,7 @@ from resnet_core.insight.trained import (
     race_dir,
     trained_on_synthetic,
 )
+from webui import url
 from webui.figures import insight as charts
 from webui.guide import next_link
 from webui.shell import setup_page
@@ -51,6 +52,7 @@ PROBE_BATCH = 128  # images per probe batch for the experiments at initialisatio
 RESPONSE_IMAGES = 500
 SLICE_IMAGES, SLICE_POINTS = 256, 17
 TITLES = {name: f"{i} · {spec.title}" for i, (name, spec) in enumerate(EXPERIMENTS.items(), start=1)}
+url.bind("exp", "why_experiment", next(iter(TITLES)), choices=list(TITLES), what="an experiment")
 experiment = st.radio("Experiment", list(TITLES), format_func=TITLES.__getitem__, horizontal=True,
                       key="why_experiment", label_visibility="collapsed")
 
@@ -180,7 +182,8 @@ def untrained_controls() -> tuple[tuple[int, ...], tuple[bool, ...], int, str]:
     c1, c2, c3, c4 = st.columns([3, 2, 1, 2])
     depths = c1.multiselect("Depths", paper_depths(), default=[20, 56, 110], key="why_depths",
                             help="The paper's 6n+2 CIFAR networks (section 4.2).")
-    kinds = c2.multiselect("Networks", ["plain", "residual"], default=["plain", "residual"], key="why_kinds")
+    url.bind_many("nets", "why_kinds", ["plain", "residual"], choices=["plain", "residual"], what="plain or residual")
+    kinds = c2.multiselect("Networks", ["plain", "residual"], key="why_kinds")
     seed = int(c3.number_input("Seed", min_value=0, max_value=10_000, value=0, key="why_seed",
                                help="Initial weights and which test images are used."))
     scale = c4.radio("Scale", list(SCALES), key="why_scale", horizontal=True,
@@ -395,7 +398,8 @@ def render_responses(spec: ExperimentSpec) -> None:
         "to nudge its input, so its response should be small.",
     )
     default = [label for label in nets if label.endswith("(shipped)")] or list(nets)[:2]
-    chosen = st.multiselect("Networks", list(nets), default=default, key="responses_nets")
+    url.bind_many("nets", "responses_nets", default, choices=list(nets), what="a trained network here")
+    chosen = st.multiselect("Networks", list(nets), key="responses_nets")
     if chosen:
         note_data([nets[label][0] for label in chosen])
         with st.spinner("Recording responses…"):

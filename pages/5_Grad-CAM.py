@@ -7,6 +7,7 @@ from resnet_core.cam_compare import SCALINGS, explain_classes, grid_note, last_s
 from resnet_core.classify import ModelSource
 from resnet_core.colormaps import COLORMAPS
 from resnet_core.overlay import annotated_overlay, colorbar_legend, overlay, png_bytes
+from webui import url
 from webui.figures.gradcam import overlay_figure
 from webui.guide import next_link
 from webui.shell import setup_page
@@ -46,6 +47,16 @@ if classifier is not None and picture is not None:
     top = classifier.classify(picture.image, k=5).top[0]
     layers = stage_layers(classifier.model)
     with left:
+        names = list(classifier.classes)
+        wanted = url.read_once("cls", "gradcam_target")  # a top class opens as one, any other as "Any class"
+        if wanted in names and names.index(wanted) in [p.index for p in top]:
+            st.session_state["gradcam_target_mode"] = "A top prediction"
+            st.session_state["gradcam_top_class"] = next(p for p in top if p.label == wanted)
+        elif wanted in names:
+            st.session_state["gradcam_target_mode"] = "Any class"
+            st.session_state["gradcam_any_class"] = wanted
+        elif wanted is not None:
+            url.reject("cls", wanted, "a class of this model", "the top class")
         mode = st.radio("Explain", ["A top prediction", "Any class"], horizontal=True, key="gradcam_target_mode")
         if mode == "A top prediction":
             chosen = st.selectbox(
@@ -53,17 +64,22 @@ if classifier is not None and picture is not None:
             )
             target = chosen.index
         else:
-            names = list(classifier.classes)
             default = names.index(picture.true_label) if picture.true_label in names else top[0].index
             target = names.index(st.selectbox("Class", names, index=default, key="gradcam_any_class"))
+        url.write("cls", names[target])
+        url.bind("method", "gradcam_method", METHODS[0], choices=list(METHODS), what="a method")
         method = st.radio("Method", METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="gradcam_method")
-        layer = st.selectbox("Layer", layers, index=len(layers) - 1, key="gradcam_layer")
+        url.bind("layer", "gradcam_layer", layers[-1], choices=list(layers), what="a layer of this model")
+        layer = st.selectbox("Layer", layers, key="gradcam_layer")
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="gradcam_alpha")
+        url.bind("cmap", "gradcam_colormap", COLORMAPS[0], choices=list(COLORMAPS), what="a colour map")
         colormap = st.radio(
             "Colour map", COLORMAPS, format_func=COLORMAP_LABELS.get, horizontal=True, key="gradcam_colormap",
             help="Viridis and inferno get steadily lighter from 0 to 1 and read for colour-blind viewers; "
             "jet's brightness rises and falls, which invents edges.",
         )
+        url.bind("shared", "gradcam_scaling", next(iter(SCALINGS)), choices=list(SCALINGS),
+                 encode=lambda s: url.flag(s == "shared"), what="0 or 1")
         scaling = st.radio(
             "Scale", list(SCALINGS), format_func=SCALINGS.get, horizontal=True, key="gradcam_scaling",
             help="Each map to its own maximum shows where each class's evidence lies; one scale for all "

@@ -32,6 +32,7 @@ from resnet_core.models import get_spec
 from resnet_core.pretrained import WeightsUnavailableError, is_cached, pretrained_names
 from resnet_core.timm_catalog import cached_timm_names, get_timm_model, is_timm_key
 from resnet_core.userdata import DEFAULT_LIMITS, DatasetError, PictureCollection, PictureSet
+from webui import url
 from webui.figures.finetune import confusion_figure, history_figure
 from webui.locality import shown
 from webui.pages import page
@@ -160,11 +161,13 @@ def describe(option: str) -> str:
 
 
 c1, c2, c3 = st.columns([2, 2, 1])
+url.bind("backbone", "ft_backbone", options[0], choices=options, what="a backbone")
 backbone_key = c1.selectbox("Backbone", options, format_func=describe, key="ft_backbone", disabled=running)
 weights = "V1"
 if backbone_key in pretrained_names() and len(weights_choices(backbone_key)) > 1:
     weights = c1.radio("ImageNet weights", weights_choices(backbone_key), horizontal=True, key="ft_weights",
                        help="torchvision's IMAGENET1K_V1 (the original recipe) or V2 (a newer, longer one)")
+url.bind("mode", "ft_mode", "linear", choices=["linear", "last-stage"], what="linear or last-stage")
 mode = c2.radio("What trains", ["linear", "last-stage"], key="ft_mode", disabled=running,
                 format_func={"linear": "Only a new last layer (linear probe: seconds)",
                              "last-stage": "The last stage too (slower, with augmentation)"}.get)

@@ -17,6 +17,7 @@ from resnet_core.checkpoint import CheckpointError
 from resnet_core.classify import Classifier, ModelSource, classifier_from_checkpoint, model_sources
 from resnet_core.images import ImageError, load_image
 from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
+from webui import url
 from webui.locality import shown
 from webui.resources import cached_classifier, cached_samples
 from webui.state import trained_models
@@ -53,9 +54,8 @@ def choose_model(page: str, prefer: Callable[[ModelSource], bool] | None = None)
         default = next((i for i, s in enumerate(sources) if s.available and prefer(s)), default)
     # Options are the stable keys: a label changes when weights arrive, the selection must not.
     by_key = {s.key: s for s in sources}
-    key = st.selectbox(
-        "Model", list(by_key), index=default, format_func=lambda k: by_key[k].label, key=f"{page}_model"
-    )
+    url.bind("model", f"{page}_model", sources[default].key, choices=list(by_key), what="a model")
+    key = st.selectbox("Model", list(by_key), format_func=lambda k: by_key[k].label, key=f"{page}_model")
     source: ModelSource = by_key[key]
     if source.kind == "trained":
         label = source.key.split(":", 1)[1]
@@ -102,12 +102,21 @@ def choose_picture(page: str) -> Picture | None:
     samples = cached_samples()
     modes = ["Sample", "Upload"] if samples else ["Upload"]
     modes.append("Camera")
+    by_label = {s.label: s for s in samples}
+    wanted = url.read_once("pic", f"{page}_sample")  # only gallery pictures: an upload has no address
+    if wanted is not None and wanted in by_label:
+        st.session_state[f"{page}_picture_mode"] = "Sample"
+        st.session_state[f"{page}_sample"] = wanted
+    elif wanted is not None:
+        url.reject("pic", wanted, "a gallery picture", "the default")
     mode = st.radio("Picture", modes, horizontal=True, key=f"{page}_picture_mode")
     if mode == "Camera":
         return camera_picture(page)
+    if mode != "Sample":
+        url.forget("pic")
     if mode == "Sample":
-        by_label = {s.label: s for s in samples}
         sample = by_label[st.selectbox("Sample", list(by_label), key=f"{page}_sample")]
+        url.write("pic", sample.label)
         try:
             return Picture(sample.load(), sample.label, sample.true_label)
         except ImageError as exc:
