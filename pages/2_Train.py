@@ -44,8 +44,8 @@ MODES = {
 setup_page("Train", "📈")
 st.title("Train a ResNet")
 st.caption(
-    "The paper's central experiment: a deeper plain network trains *worse*, and the shortcut fixes it. "
-    "Replay the recorded race, or run it live here (it trains in the background: you can switch pages)."
+    "The paper's central experiment (Figure 1): a deeper plain network trains *worse*; the shortcut fixes it. "
+    "Replay the recorded race, or run it live (in the background: you can switch pages)."
 )
 stage = st.container()  # the first screen: Start, Replay and the chart; the settings are drawn under it
 
@@ -225,18 +225,18 @@ else:
 recorded = recorded_race(DEGRADATION, "quick") if mode == "race" else None
 replaying = recorded is not None and not running and st.session_state.get("replay_pos") is not None
 with stage:
-    b1, b2, b3, b4 = st.columns([1.2, 1, 0.8, 4])
+    bar = st.container(horizontal=True, vertical_alignment="center")  # buttons keep their labels on narrow screens
     slot = jobs.RUNS.availability()
-    b1.button("Start" if mode == "one" else "Run it live", type="primary", key="start",
-              disabled=running or new_job is None or not data_ok or not slot.free, on_click=start, args=(new_job,))
+    bar.button("Start" if mode == "one" else "Run it live", type="primary", key="start",
+               disabled=running or new_job is None or not data_ok or not slot.free, on_click=start, args=(new_job,))
     if recorded is not None:
-        b2.button("Replay", key="replay", disabled=running, on_click=start_replay,
-                  help=f"The recorded race, start to verdict, in {DURATION_S:.0f} seconds.")
-    b3.button("Stop", key="stop", disabled=not running, on_click=stop_job)
+        bar.button("Replay", key="replay", disabled=running, on_click=start_replay,
+                   help=f"The recorded race, start to verdict, in {DURATION_S:.0f} seconds.")
+    bar.button("Stop", key="stop", disabled=not running, on_click=stop_job)
     if isinstance(new_job, jobs.RaceJob) and not running:
         cfg = new_job.config
-        b4.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
-    time_note = b4.empty()  # filled at the end of the script: measuring the pace takes a few seconds
+        bar.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
+    time_note = st.empty()  # filled at the end of the script: measuring the pace takes a few seconds
     if not running and not slot.free:
         st.info(slot.busy_message())  # at once, not after a click on Start
 
@@ -457,8 +457,8 @@ def recorded_view(race: RecordedRace) -> None:
     if position is not None and not frame.done:
         st.progress(frame.position / frame.frames,
                     text=f"Replay of the recorded race: step {frame.step:,} of {race.steps:,}")
-    st.caption(recorded_words(race))
     st.plotly_chart(figures.recorded_race_figure(frame, race), key="chart_recorded", width="stretch")
+    st.caption(recorded_words(race))
     if frame.verdict is None:
         st.caption(f"Replay: step {frame.step:,} of {race.steps:,}. The verdict comes at the end, as in a live race.")
     else:
