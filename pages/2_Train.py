@@ -327,7 +327,7 @@ def live_view(was_running: bool) -> None:
 live_shown = job is not None and not replaying
 if live_shown:
     with stage:
-        if recorded is not None and isinstance(job, jobs.RaceJob):
+        if recorded is not None and isinstance(job, jobs.RaceJob) and job.config.data == "cifar10":
             st.toggle(f"Show the recorded race to its end ({recorded.steps:,} steps)", key="race_whole_recorded",
                       help="The x-axis spans the live race's steps; this widens it to the recorded run's.")
         live_view(running)
