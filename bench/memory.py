@@ -77,10 +77,10 @@ def start_run(page, mode: str | None = None, steps: int | None = None) -> None:
     # One Start, enabled: right after a click the rerun may not have begun, and while it runs the
     # previous layout's Start stays on the page (stale) beside the new one.
     page.wait_for_function("() => { const s = [...document.querySelectorAll('button')]"
-                           ".filter(b => b.innerText.trim() === 'Start');"
+                           ".filter(b => ['Start', 'Run it live'].includes(b.innerText.trim()));"
                            " return s.length === 1 && !s[0].disabled && !document.querySelector('[data-stale=\"true\"]'); }",
                            timeout=120_000)
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_role("button", name="Start" if mode == "One network" else "Run it live", exact=True).click()
     page.wait_for_selector('button:has-text("Stop"):not([disabled])', timeout=120_000)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 
 import streamlit as st
 
@@ -18,12 +19,15 @@ from resnet_core.checkpoint import CheckpointError, load_checkpoint
 from resnet_core.data import DataError, check_cifar10, visitor_cifar10_dir
 from resnet_core.device import pick_device
 from resnet_core.environment import find_cifar10_dir
-from resnet_core.lessons import DEGRADATION, SCALES, depth_experiment, twins_experiment
+from resnet_core.lessons import DEGRADATION, SCALES, Experiment, depth_experiment, twins_experiment
 from resnet_core.models import get_spec, list_models
-from resnet_core.reference_curves import reference_curves
+from resnet_core.race import ContenderResult, RaceConfig
+from resnet_core.race_pace import measure_step_s
+from resnet_core.reference_curves import RecordedRace, recorded_race
+from resnet_core.replay import DURATION_S, FRAMES, TICK_S, next_position, replay_frame
 from resnet_core.settings import data_folder_policy
 from resnet_core.train import TrainConfig, TrainResult, single_run_recipe
-from resnet_core.verdict import grad_flow_words, single_run_note
+from resnet_core.verdict import Verdict, grad_flow_words, race_time_words, single_run_note
 from webui import url
 from webui.figures import train as figures
 from webui.guide import next_link
@@ -48,10 +52,10 @@ MODES = {
 setup_page("Train", "📈")
 st.title("Train a ResNet")
 st.caption(
-    "Watch the paper's central experiment happen: a deeper plain network trains *worse*, and the "
-    "shortcut fixes it. Or train one network on CIFAR-10. Training runs in the background: you can "
-    "switch pages and come back."
+    "The paper's central experiment (Figure 1): a deeper plain network trains *worse*; the shortcut fixes it. "
+    "Replay the recorded race, or run it live (in the background: you can switch pages)."
 )
+stage = st.container()  # the first screen: Start, Replay and the chart; the settings are drawn under it
 
 sid = run_id("train", kind=(jobs.TrainingJob, jobs.RaceJob))  # in the URL: a reload finds the run again
 watch_run(sid)
@@ -119,6 +123,20 @@ def download_cifar10_block(needed: bool, running: bool) -> None:
             st.warning(notice)
 
 
+def start_replay() -> None:
+    """Replay button callback: the recorded race from its first frame."""
+    st.session_state["replay_pos"] = 0
+    st.session_state["replay_t0"] = time.monotonic()
+    st.session_state.pop("replay_done", None)
+
+
+@st.cache_resource(ttl=600, show_spinner=False)
+def measured_step_s(key: str, _config: RaceConfig) -> float:
+    """Seconds per step of this race on this server, measured on random images (``key`` names the race)."""
+    return measure_step_s(_config)
+
+
+st.subheader("Settings", divider="gray")
 # --- 1. What to train and on what ------------------------------------------------------------
 col_what, col_data = st.columns([3, 2], gap="large")
 with col_what:
@@ -192,7 +210,7 @@ if mode != "one":
         config = experiment.config(scale_name, seed=int(seed), device="auto", data=data,
                                    data_dir=data_dir or None, steps=int(steps))
         new_job = jobs.RaceJob(experiment, scale, config, session_id=sid)
-        with st.expander("What this race shows, and what the paper found", expanded=mode == "race"):
+        with st.expander("What this race shows, and what the paper found", expanded=False):
             st.markdown(experiment.explanation)
             st.markdown(f"**What the paper found.** {experiment.paper}")
 
@@ -242,57 +260,72 @@ else:
     except ValueError as exc:  # TrainConfig validates itself and says what is wrong
         st.error(f"These settings do not make a valid run: {exc}")
 
-b1, b2, b3 = st.columns([1, 1, 5])
-slot = jobs.RUNS.availability()
-b1.button("Start", type="primary", key="start", disabled=running or new_job is None or not data_ok or not slot.free,
-          on_click=start, args=(new_job,))
-b2.button("Stop", key="stop", disabled=not running, on_click=stop_job)
-if isinstance(new_job, jobs.RaceJob) and not running:
-    cfg = new_job.config
-    b3.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
-if not running and not slot.free:
-    st.info(slot.busy_message())  # at once, not after a click on Start
+# --- The first screen: Run it live / Replay / Stop, then the chart ------------------------------
+recorded = recorded_race(DEGRADATION, "quick") if mode == "race" else None
+replaying = recorded is not None and not running and st.session_state.get("replay_pos") is not None
+with stage:
+    bar = st.container(horizontal=True, vertical_alignment="center")  # buttons keep their labels on narrow screens
+    slot = jobs.RUNS.availability()
+    bar.button("Start" if mode == "one" else "Run it live", type="primary", key="start",
+               disabled=running or new_job is None or not data_ok or not slot.free, on_click=start, args=(new_job,))
+    if recorded is not None:
+        bar.button("Replay", key="replay", disabled=running, on_click=start_replay,
+                   help=f"The recorded race, start to verdict, in {DURATION_S:.0f} seconds.")
+    bar.button("Stop", key="stop", disabled=not running, on_click=stop_job)
+    if isinstance(new_job, jobs.RaceJob) and not running:
+        cfg = new_job.config
+        bar.caption(f"{len(cfg.contenders)} networks × {cfg.steps:,} steps each, in lockstep, on {device.type.upper()}")
+    time_note = st.empty()  # filled at the end of the script: measuring the pace takes a few seconds
+    if not running and not slot.free:
+        st.info(slot.busy_message())  # at once, not after a click on Start
 
-    @st.fragment(run_every=5.0)
-    def wait_for_slot() -> None:
-        if jobs.RUNS.availability().free:
-            st.rerun()  # the whole page: Start becomes clickable
+        @st.fragment(run_every=5.0)
+        def wait_for_slot() -> None:
+            if jobs.RUNS.availability().free:
+                st.rerun()  # the whole page: Start becomes clickable
 
-    wait_for_slot()
-elif notice := st.session_state.get("train_notice"):
-    st.warning(notice)
-if not running and jobs.RUNS.abandoned(sid):
-    st.info(f"This run was stopped because no browser tab watched it for {jobs.RUNS.abandon_s:.0f} s. "
-            "Its results so far are below.")
+        wait_for_slot()
+    elif notice := st.session_state.get("train_notice"):
+        st.warning(notice)
+    if not running and jobs.RUNS.abandoned(sid):
+        st.info(f"This run was stopped because no browser tab watched it for {jobs.RUNS.abandon_s:.0f} s. "
+                "Its results so far are below.")
 
 
 # --- 3. Live view: a fragment polls the job without rerunning the page ------------------------
 def race_view(snap: jobs.RaceSnapshot) -> None:
     done_steps = snap.steps[-1].step if snap.steps else 0
-    st.progress(snap.progress, text=f"{snap.message}: step {done_steps:,} of {snap.config.steps:,}"
-                if not snap.done else snap.state)
+    st.progress(snap.progress, text=f"Live race: {snap.message}: step {done_steps:,} of {snap.config.steps:,}"
+                if not snap.done else f"Live race: {snap.state}")
+    if not snap.steps:
+        if not snap.done:
+            st.caption("Loading the data and building the networks: the curves start with the first step.")
+    else:
+        same = snap.config.data == "cifar10" and recorded_for(snap)
+        reference = recorded_for(snap) if same else None
+        left, right = st.columns([3, 2])
+        left.plotly_chart(figures.race_error_figure(snap, reference, whole_recorded=bool(
+            st.session_state.get("race_whole_recorded"))), key="chart_race", width="stretch")
+        if reference is not None:
+            left.caption(f"Dotted and faint: the recorded race ({reference.steps:,} steps with "
+                         f"`{reference.command}` on {reference.date}, {reference.machine}, seed {reference.seed}); "
+                         "it shows where the live curves are heading.")
+        if snap.grads:
+            right.plotly_chart(figures.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
+            flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
+            right.caption(grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
+                          "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
     m1, m2, m3 = st.columns(3)
     m1.metric("Steps per network", f"{done_steps:,} / {snap.config.steps:,}")
     m2.metric("Elapsed", jobs.format_duration(snap.elapsed_s))
     m3.metric("Time left", jobs.format_duration(snap.eta_s) if not snap.done else "done")
     if snap.pace_note:
         st.warning(snap.pace_note)
-    if not snap.steps:
-        if not snap.done:
-            st.caption("Loading the data and building the networks: the curves start with the first step.")
-        return
-    reference = reference_curves(snap.experiment, snap.scale.name) if snap.config.data == "cifar10" else None
-    left, right = st.columns([3, 2])
-    left.plotly_chart(figures.race_error_figure(snap, reference), key="chart_race", width="stretch")
-    if reference is not None:
-        left.caption(f"Dotted: the same race run for {reference['curves']['train_step'][-1]:,} steps with "
-                     f"`{reference['command']}` on {reference['date']} ({reference['machine']['cpu']}), seed "
-                     f"{reference['seed']}; it shows where the live curves are heading.")
-    if snap.grads:
-        right.plotly_chart(figures.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
-        flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
-        right.caption(grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
-                      "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
+
+
+def recorded_for(snap: jobs.RaceSnapshot) -> RecordedRace | None:
+    """The recorded race of the same experiment and scale, if one is shipped."""
+    return recorded_race(snap.experiment, snap.scale.name)
 
 
 def single_view(snap: jobs.TrainingSnapshot) -> None:
@@ -330,14 +363,40 @@ def live_view(was_running: bool) -> None:
         single_view(snap)
 
 
-if job is not None:
-    st.divider()
-    live_view(running)
+live_shown = job is not None and not replaying
+if live_shown:
+    with stage:
+        if recorded is not None and isinstance(job, jobs.RaceJob) and job.config.data == "cifar10":
+            st.toggle(f"Show the recorded race to its end ({recorded.steps:,} steps)", key="race_whole_recorded",
+                      help="The x-axis spans the live race's steps; this widens it to the recorded run's.")
+        live_view(running)
 
 
 # --- 4. Results -------------------------------------------------------------------------------
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
+
+
+def show_verdict(judged: Verdict) -> None:
+    """The verdict's headline in a box (green only when every comparison went as in the paper), then each finding."""
+    box = st.success if judged.conclusive and all(
+        f.outcome == "as in the paper" for f in judged.findings) else st.info
+    box(judged.headline)
+    for finding in judged.findings:
+        st.markdown(f"- {finding.text}")
+
+
+def results_table(experiment: Experiment, results: tuple[ContenderResult, ...], test_images: int) -> None:
+    rows = []
+    for r in results:
+        paper = experiment.paper_error(r.contender.label)
+        rows.append({
+            "network": r.contender.label, "steps": r.steps, "status": r.status,
+            "training error (last 10% of steps)": percent(r.train_error),
+            f"test error ({test_images:,} images)": percent(r.test_error),
+            "paper, Table 6 (full scale)": "—" if paper is None else f"{paper:.2f}%",
+        })
+    st.markdown(markdown_table(rows, right=("steps",)))
 
 
 def race_results(snap: jobs.RaceSnapshot) -> None:
@@ -348,21 +407,8 @@ def race_results(snap: jobs.RaceSnapshot) -> None:
         st.info("Stopped. The curves so far are kept above.")
     if snap.verdict is None or snap.result is None:
         return
-    box = st.success if snap.verdict.conclusive and all(
-        f.outcome == "as in the paper" for f in snap.verdict.findings) else st.info
-    box(snap.verdict.headline)
-    for finding in snap.verdict.findings:
-        st.markdown(f"- {finding.text}")
-    rows = []
-    for r in snap.result.results:
-        paper = snap.experiment.paper_error(r.contender.label)
-        rows.append({
-            "network": r.contender.label, "steps": r.steps, "status": r.status,
-            "training error (last 10% of steps)": percent(r.train_error),
-            f"test error ({snap.config.test_subset or 10_000:,} images)": percent(r.test_error),
-            "paper, Table 6 (full scale)": "—" if paper is None else f"{paper:.2f}%",
-        })
-    st.markdown(markdown_table(rows, right=("steps",)))
+    show_verdict(snap.verdict)
+    results_table(snap.experiment, snap.result.results, snap.config.test_subset or 10_000)
     where = "synthetic shapes (not CIFAR-10)" if snap.config.data == "synthetic" else "the CIFAR-10 copy on this machine"
     st.caption(f"Measured in this run on {where}, {snap.scale.description}. The paper's numbers are for its "
                "full-size networks after 64,000 steps: compare the ranking, not the values.")
@@ -423,11 +469,65 @@ def single_results(snap: jobs.TrainingSnapshot) -> None:
         d2.caption(f"Available on the Classify and Grad-CAM pages as “{offer}”.")
 
 
-if job is not None and not running:
+if live_shown and not running:
     final = job.snapshot()
-    if isinstance(final, jobs.RaceSnapshot):
-        race_results(final)
+    with stage:
+        if isinstance(final, jobs.RaceSnapshot):
+            race_results(final)
+        else:
+            single_results(final)
+
+
+# --- 5. The recorded race: drawn before anything is pressed, and replayed on request ------------
+def recorded_words(race: RecordedRace) -> str:
+    """Where, when and how the recorded race was made, from its file."""
+    data = race.data
+    if race.on_cifar10 and race.from_local_copy:
+        data += ", read from an offline copy of CIFAR-10 on disk"
+    return (f"**Recorded, not live:** the whole {race.steps:,}-step schedule, run on {race.date} on "
+            f"{race.machine} (seed {race.seed}). Data: {data}.")
+
+
+@st.fragment(run_every=TICK_S if replaying else None)
+def recorded_view(race: RecordedRace) -> None:
+    """The recorded race, whole, or the replay's current frame; a timer tick advances the replay."""
+    position = st.session_state.get("replay_pos")
+    frame = replay_frame(race, FRAMES if position is None else position)
+    if position is not None and not frame.done:
+        st.progress(frame.position / frame.frames,
+                    text=f"Replay of the recorded race: step {frame.step:,} of {race.steps:,}")
+    st.plotly_chart(figures.recorded_race_figure(frame, race), key="chart_recorded", width="stretch")
+    st.caption(recorded_words(race))
+    if frame.verdict is None:
+        st.caption(f"Replay: step {frame.step:,} of {race.steps:,}. The verdict comes at the end, as in a live race.")
     else:
-        single_results(final)
+        if st.session_state.get("replay_done"):
+            st.caption(f"Replay finished: all {race.steps:,} recorded steps, and the verdict computed from them.")
+        show_verdict(frame.verdict)
+        results_table(race.experiment, race.results, SCALES["quick"].test_subset or 10_000)
+        st.caption(f"Recorded with `{race.command}`. Test errors on a {SCALES['quick'].test_subset:,}-image "
+                   f"subset; {SCALES['quick'].description.split(', the first')[0]}. The paper's numbers are "
+                   "for its full-size networks after 64,000 steps: compare the ranking, not the values.")
+    if position is None:
+        return
+    if frame.done:  # the whole page again: the timer stops, the buttons are as before
+        for key in ("replay_pos", "replay_t0"):
+            st.session_state.pop(key, None)
+        st.session_state["replay_done"] = True
+        st.rerun()
+    st.session_state["replay_pos"] = next_position(position, time.monotonic() - st.session_state.get("replay_t0", time.monotonic()))
+
+
+if recorded is not None and not live_shown:
+    with stage:
+        recorded_view(recorded)
+
+# Last, so that measuring (a few seconds, once per server and race every 10 minutes) delays nothing above.
+if isinstance(new_job, jobs.RaceJob) and not running and slot.free and data_ok:
+    race_cfg = new_job.config
+    pace_key = f"{[(c.model, c.residual) for c in race_cfg.contenders]} {race_cfg.resolution} {race_cfg.widths} {device}"
+    words, recommend = race_time_words(measured_step_s(pace_key, race_cfg), race_cfg.steps,
+                                       replay_s=DURATION_S if recorded is not None else None)
+    (time_note.warning if recommend else time_note.caption)(words)
 
 next_link()

@@ -24,7 +24,9 @@ __all__ = [
     "Verdict",
     "data_words",
     "grad_flow_words",
+    "REPLAY_ABOVE_S",
     "pace_note",
+    "race_time_words",
     "single_run_note",
     "verdict",
 ]
@@ -64,6 +66,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _points(x: float) -> str:
+    """A difference of two percentages: percentage points, never "%" (18.1 points, not 18.1%)."""
+    return f"{100 * x:.1f} points"
+
+
 def verdict(
     experiment: Experiment,
     results: Sequence[ContenderResult],
@@ -100,16 +107,16 @@ def verdict(
             text = f"{comp.name.capitalize()}: neither network has learned yet ({both}, chance is {_pct(chance)})."
         elif abs(gap) < MARGIN:
             outcome = "tie"
-            text = (f"{comp.name.capitalize()}: a tie in this run ({both}, within {_pct(MARGIN)}). "
+            text = (f"{comp.name.capitalize()}: a tie in this run ({both}, within {_points(MARGIN)}). "
                     f"The paper: {comp.paper}")
         elif gap > 0:
             outcome = "as in the paper"
-            text = (f"{comp.name.capitalize()}: as in the paper, {comp.better} trains better by {_pct(gap)} "
-                    f"({both}).")
+            text = (f"{comp.name.capitalize()}: as in the paper, {comp.worse} ends {_points(gap)} above "
+                    f"{comp.better} ({both}).")
         else:
             outcome = "opposite of the paper"
-            text = (f"{comp.name.capitalize()}: unlike the paper, {comp.worse} leads by {_pct(-gap)} in this run "
-                    f"({both}). The paper: {comp.paper}")
+            text = (f"{comp.name.capitalize()}: unlike the paper, {comp.worse} ends {_points(-gap)} below "
+                    f"{comp.better} in this run ({both}). The paper: {comp.paper}")
         findings.append(Finding(comp, outcome, gap, text))
 
     decided = [f for f in findings if f.outcome in ("as in the paper", "opposite of the paper", "tie")]
@@ -146,6 +153,31 @@ def pace_note(scale: Scale, seconds_per_step: float | None, steps_left: int) -> 
         f"about {minutes:.0f} more minutes. The comparison stays fair (every network gets the same steps); "
         f"stopping early leaves it undecided."
     )
+
+
+#: A live race expected to take longer than this (seconds) recommends the replay instead.
+REPLAY_ABOVE_S = 180.0
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def race_time_words(seconds_per_step: float, steps: int, *, replay_s: float | None) -> tuple[str, bool]:
+    """How long a live race of ``steps`` will take at a measured pace, and whether to recommend the replay.
+
+    Returns ``(sentence, recommend)``; ``recommend`` is True past :data:`REPLAY_ABOVE_S` where a replay
+    exists (``replay_s``: how long it takes; None: there is none), and the sentence then points to it.
+    """
+    total = seconds_per_step * steps
+    text = (f"On this server a live race of {steps:,} steps would take about {_minutes(total)} "
+            f"({seconds_per_step:.2f} s per step, measured just now).")
+    recommend = total > REPLAY_ABOVE_S and replay_s is not None
+    if recommend:
+        text += f" Watch the replay instead: the recorded race, start to verdict, in {replay_s:.0f} seconds."
+    return text, recommend
 
 
 def single_run_note(result: "TrainResult", num_classes: int = 10) -> str | None:

@@ -33,7 +33,7 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         page.close()
 
 
-# The "<network> train" curves of the first Plotly chart (the race's error chart), as
+# The "<network> train (live)" curves of the first Plotly chart (the race's error chart), as
 # {name: points}, or null until all three have more than `least` points (a number, or the
 # {name: points} of an earlier snapshot). The snapshot is the value of the wait itself: the live
 # fragment redraws the chart every second, and a separate read after the wait could land
@@ -42,7 +42,7 @@ TRAIN_POINTS = """least => {
     const plot = document.querySelector('.js-plotly-plot');
     const out = {};
     for (const t of (plot && plot.data) || []) {
-        if (t.name && t.name.endsWith(' train')) out[t.name] = t.x.length;
+        if (t.name && t.name.endsWith(' train (live)')) out[t.name] = t.x.length;
     }
     const floor = name => typeof least === 'number' ? least : (least[name] ?? Infinity);
     const names = Object.keys(out);
@@ -50,8 +50,9 @@ TRAIN_POINTS = """least => {
 }"""
 
 
+# "Run it live" in race mode, "Start" for one network.
 START_ENABLED = ("() => [...document.querySelectorAll('button')].some("
-                 "b => b.innerText.trim() === 'Start' && !b.disabled)")
+                 "b => ['Start', 'Run it live'].includes(b.innerText.trim()) && !b.disabled)")
 
 
 def start_synthetic_race(page: object, app_url: str) -> None:
@@ -61,7 +62,7 @@ def start_synthetic_race(page: object, app_url: str) -> None:
     page.get_by_text("Synthetic shapes", exact=True).click()
     wait_for_script(page)
     page.wait_for_function(START_ENABLED, timeout=60_000)
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_role("button", name="Run it live", exact=True).click()
 
 
 def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
@@ -73,11 +74,11 @@ def test_the_race_curves_all_grow_live(app_url: str, browser: object) -> None:
         later = page.wait_for_function(TRAIN_POINTS, arg=first, timeout=60_000, polling=250).json_value()
         wait_for_drawn(page)
         page.screenshot(path=str(SHOTS / "Train-race.png"), full_page=True)
-        assert set(later) == {"plain-20 train", "plain-56 train", "ResNet-56 train"}
+        assert set(later) == {"plain-20 train (live)", "plain-56 train (live)", "ResNet-56 train (live)"}
         assert all(later[k] > first[k] for k in later), (first, later)
         assert error_texts(page) == []
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_selector('button:has-text("Start"):not([disabled])', timeout=60_000)
+        page.wait_for_function(START_ENABLED, timeout=60_000)
     finally:
         page.close()
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from resnet_core.lessons import DEGRADATION, PAPER, QUICK, depth_experiment, twins_experiment
 from resnet_core.reference_curves import reference_curves
-from resnet_core.verdict import Verdict, data_words, grad_flow_words, pace_note, single_run_note, verdict
+from resnet_core.verdict import (
+    REPLAY_ABOVE_S, Verdict, data_words, grad_flow_words, pace_note, race_time_words, single_run_note, verdict,
+)
 from resnet_core.models import get_spec
 from resnet_core.race import Contender, ContenderResult
 
@@ -33,6 +37,20 @@ def test_a_clear_win_reproduces_the_paper() -> None:
     degradation = v.findings[0]
     assert degradation.gap == pytest.approx(0.22)
     assert "plain-56 82.0% against plain-20 60.0% training error after 500 steps" in degradation.text
+    # A difference of two percentages is in points, never "better by 22.0%".
+    assert "as in the paper, plain-56 ends 22.0 points above plain-20" in degradation.text
+    assert "points above ResNet-56" in v.findings[1].text
+
+
+def test_verdicts_never_give_a_difference_of_percentages_in_percent() -> None:
+    cases = [{"plain-20": 0.60, "plain-56": 0.82, "ResNet-56": 0.50}, {"plain-20": 0.60, "plain-56": 0.61, "ResNet-56": 0.66}]
+    for errors in cases:
+        for finding in verdict(DEGRADATION, results(errors), planned_steps=500).findings:
+            assert "better by" not in finding.text and "leads by" not in finding.text, finding.text
+            assert not re.search(r"by \d+(\.\d+)?%", finding.text), finding.text
+            assert " points" in finding.text, finding.text
+    tie = verdict(DEGRADATION, results(cases[1]), planned_steps=500).findings[0]
+    assert "within 3.0 points" in tie.text
 
 
 def test_a_tie_and_a_contradiction_are_said_plainly() -> None:
@@ -40,13 +58,13 @@ def test_a_tie_and_a_contradiction_are_said_plainly() -> None:
     assert outcomes(v) == {"degradation": "tie", "the fix": "opposite of the paper"}
     assert v.conclusive  # every comparison was decided, one of them against the paper
     assert "reproduced" not in v.headline
-    assert "unlike the paper, plain-56 leads by 5.0%" in v.findings[1].text
+    assert "unlike the paper, plain-56 ends 5.0 points below ResNet-56 in this run" in v.findings[1].text
     assert "The paper:" in v.findings[0].text and "a tie in this run" in v.findings[0].text
     residual = verdict(depth_experiment(20, 56, residual=True),
                           [ContenderResult(c, "finished", 500, e, None, e, "")
                            for c, e in zip(depth_experiment(20, 56, True).contenders, (0.52, 0.57))],
                           planned_steps=500)
-    assert "unlike the paper, ResNet-20 leads by 5.0%" in residual.findings[0].text
+    assert "unlike the paper, ResNet-20 ends 5.0 points below ResNet-56 in this run" in residual.findings[0].text
 
 
 def test_a_run_too_short_to_say() -> None:
@@ -105,6 +123,18 @@ def test_pace_note_only_when_far_slower_than_a_quiet_cpu() -> None:
     assert note is not None and "4.0x slower" in note
     assert f"about {QUICK.cpu_step_s * 4 * 300 / 60:.0f} more minutes" in note
     assert pace_note(PAPER, 100.0, 1000) is None  # no CPU expectation at the paper scale
+
+
+def test_the_time_a_live_race_takes_is_said_and_past_3_minutes_points_to_the_replay() -> None:
+    quick, recommend = race_time_words(0.41, 400, replay_s=24)
+    assert quick.startswith("On this server a live race of 400 steps would take about 3 minutes (0.41 s per step")
+    assert not recommend and "replay" not in quick  # 164 s: under REPLAY_ABOVE_S
+    busy, recommend = race_time_words(1.75, 400, replay_s=24)
+    assert recommend and "about 12 minutes" in busy and "Watch the replay instead" in busy and "in 24 seconds" in busy
+    assert REPLAY_ABOVE_S == 180
+    none, recommend = race_time_words(1.75, 400, replay_s=None)  # no recorded race to replay
+    assert not recommend and "replay" not in none
+    assert "about 40 seconds" in race_time_words(0.1, 400, replay_s=24)[0]
 
 
 def test_shipped_reference_curves_say_how_they_were_made() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pagetest import open_app_page, wait_for
+from pagetest import charts, open_app_page, wait_for
 from streamlit.testing.v1 import AppTest
 from webui import pages
 from torch import nn
@@ -116,6 +116,8 @@ def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download
     assert metrics["Test accuracy"].endswith("%") and metrics["Full epochs"] == "1"
     assert any("synthetic shapes (not CIFAR-10)" in c for c in texts(at, "caption"))
     assert len(at.get("plotly_chart")) == 4  # loss, accuracy, lr, gradient flow
+    accuracy = next(c for c in charts(at) if c["layout"]["title"]["text"] == "Accuracy")
+    assert [a["text"] for a in accuracy["layout"]["annotations"]] == ["chance: 10 % accuracy (90 % error)"]
     assert len(at.get("download_button")) == 1
     offered = list(at.session_state["trained_models"])
     assert len(offered) == 1 and offered[0].startswith("residual resnet9_w16 (trained here")
@@ -269,3 +271,86 @@ def test_the_download_runs_as_a_job_and_the_page_finds_the_copy(monkeypatch: pyt
     finally:
         gate.set()
         jobs.RUNS.forget(jobs.DOWNLOAD_RUN_ID)
+# --- The recorded race: on the page before any click, replayed on request (issue 18, item 1) ---------
+
+
+def _names(chart: dict) -> list[str]:
+    return [t.get("name", "") for t in chart["data"]]
+
+
+def test_the_recorded_race_its_verdict_and_table_show_before_any_click() -> None:
+    at = open_app_page(PAGE, timeout=120).run()
+    assert not at.exception
+    (chart,) = charts(at)  # nothing pressed: the recorded race is drawn
+    assert _names(chart) == ["plain-20 (recorded)", "plain-56 (recorded)", "ResNet-56 (recorded)"]
+    assert all(t["line"]["dash"] == "dot" for t in chart["data"])
+    assert max(chart["data"][0]["x"]) == 2000
+    notes = [a["text"] for a in chart["layout"]["annotations"]]
+    assert "RECORDED on 2026-11-25, not live" in notes and "chance: 90 % error" in notes
+    # The verdict, computed from the recorded numbers, in points.
+    assert texts(at, "success") == ["This run reproduced the paper on CIFAR-10: degradation; the fix."]
+    findings = [m for m in texts(at, "markdown") if m.startswith("- ")]
+    assert findings[0].startswith("- Degradation: as in the paper, plain-56 ends 28.1 points above plain-20")
+    table = race_table(at)
+    assert table["network"] == ["plain-20", "plain-56", "ResNet-56"] and table["steps"] == ["2000"] * 3
+    assert table["training error (last 10% of steps)"] == ["48.8%", "76.9%", "47.2%"]
+    assert table["paper, Table 6 (full scale)"] == ["—", "—", "6.97%"]
+    captions = " ".join(texts(at, "caption"))
+    assert "**Recorded, not live:** the whole 2,000-step schedule, run on 2026-11-25 on AMD EPYC, 2 cores" in captions
+    assert "read from an offline copy of CIFAR-10 on disk" in captions
+    assert "Recorded with `python -m resnet_core experiment degradation --scale quick --steps 2000" in captions
+    # How long a live race would take here, measured before Start.
+    pace = [t for t in texts(at, "caption") + texts(at, "warning") if t.startswith("On this server a live race")]
+    assert len(pace) == 1 and "400 steps would take about" in pace[0] and "measured just now" in pace[0]
+    assert [b.label for b in at.button][:3] == ["Run it live", "Replay", "Stop"]
+
+
+def test_replay_advances_and_reaches_the_verdict() -> None:
+    at = open_app_page(PAGE, timeout=120).run()
+    at.button(key="replay").click().run()
+    assert not at.exception
+
+    def replay_step(a: AppTest) -> int | None:
+        for c in texts(a, "caption"):
+            if c.startswith("Replay: step "):
+                return int(c.removeprefix("Replay: step ").split(" of")[0].replace(",", ""))
+        return None
+
+    first = replay_step(at)
+    assert first is not None and first < 2000
+    assert not texts(at, "success") and not race_table(at)  # the verdict waits for the end
+    shown = max(charts(at)[0]["data"][0]["x"] or [0])
+    at.run()  # a timer tick, as the browser's fragment would fire it
+    assert replay_step(at) > first and max(charts(at)[0]["data"][0]["x"]) > shown
+    wait_for(at, lambda a: any(c.startswith("Replay finished") for c in texts(a, "caption")), timeout=120)
+    assert texts(at, "success") == ["This run reproduced the paper on CIFAR-10: degradation; the fix."]
+    assert race_table(at)["steps"] == ["2000"] * 3
+    assert max(charts(at)[0]["data"][0]["x"]) == 2000 and replay_step(at) is None
+
+
+def test_live_and_recorded_traces_have_different_names_and_styles() -> None:
+    from resnet_core.lessons import DEGRADATION
+    from resnet_core.reference_curves import recorded_race
+    from webui.figures.train import race_error_figure
+
+    at = open_app_page(PAGE, timeout=120).run()
+    at.number_input(key="race_steps_quick").set_value(10).run()
+    at.button(key="start").click().run()
+    assert not at.exception
+    wait_for(at, lambda a: any(n.endswith("(live)") for c in charts(a) for n in _names(c)), timeout=180)
+    live_names = {n for c in charts(at) for n in _names(c) if "(live)" in n}
+    assert {"plain-20 train (live)", "plain-56 test (live)", "ResNet-56 train (live)"} <= live_names
+    assert not any("(recorded)" in n for c in charts(at) for n in _names(c))  # synthetic data: no recorded overlay
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    snap = jobs.RUNS.get(run_id).snapshot()
+    recorded = recorded_race(DEGRADATION, "quick")
+    fig = race_error_figure(snap, recorded).to_dict()
+    live = [t for t in fig["data"] if t["name"].endswith("(live)")]
+    rec = [t for t in fig["data"] if t["name"].endswith("(recorded)")]
+    assert len(live) == 6 and len(rec) == 3 and not {t["name"] for t in live} & {t["name"] for t in rec}
+    assert all(t["line"]["dash"] == "dot" for t in rec) and all(t["line"].get("dash") != "dot" for t in live)
+    assert fig["layout"]["xaxis"]["range"] == [0, 10]  # the steps being run, not the recorded 2,000
+    assert max(x for t in rec for x in t["x"]) <= 10
+    whole = race_error_figure(snap, recorded, whole_recorded=True).to_dict()
+    assert whole["layout"]["xaxis"]["range"] == [0, 2000]
+    assert any(a["text"].startswith("LIVE, solid") for a in fig["layout"]["annotations"])

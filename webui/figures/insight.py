@@ -106,7 +106,8 @@ def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
     fig.add_hline(y=run.baseline_acc, line={"color": INK, "width": 1.5, "dash": "dash"},
                   annotation_text=f"intact {run.baseline_acc:.1%}", annotation_position="top left")
     fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"},
-                  annotation_text="chance", annotation_position="bottom right")
+                  annotation_text="chance (10 %)", annotation_position="bottom right",
+                  annotation_bgcolor="rgba(255,255,255,0.85)")  # a white ground: readable over the bars
     layout(fig, label, "deleted block", "test accuracy", legend="none")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
@@ -125,7 +126,8 @@ def lesion_multi_figure(runs: Sequence[tuple[str, LesionResult]]) -> go.Figure:
             x=[m.count for m in run.multi for _ in m.accs], y=[a for m in run.multi for a in m.accs],
             mode="markers", marker={"color": c, "size": 5, "opacity": 0.4}, showlegend=False, hoverinfo="skip",
         ))
-    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"})
+    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"}, annotation_text="chance (10 %)",
+                  annotation_position="bottom right", annotation_bgcolor="rgba(255,255,255,0.85)")
     layout(fig, "Deleting several blocks at once", "blocks deleted (random draws)", "test accuracy")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig

@@ -13,9 +13,13 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 
 from resnet_core.jobs import RaceSnapshot, TrainingSnapshot
-from webui.style import ACCENT, HEIGHT, RECORDED, layout, log_axis, net_colours
+from resnet_core.reference_curves import RecordedRace
+from resnet_core.replay import ReplayFrame
+from webui.style import ACCENT, GREY, HEIGHT, RECORDED, layout, log_axis, net_colours
 
 SMOOTH = 10  # steps in the moving average of the mini-batch training error
+CHANCE_ERROR = 90.0  # % error of a ten-class guess: every error chart marks it
+RACE_HEIGHT = HEIGHT + 80  # px: the race chart, with its legend below, on the first screen at 1366x768
 
 
 def race_colours(snap: RaceSnapshot) -> list[str]:
@@ -31,47 +35,95 @@ def _moving_average(values: Sequence[float], window: int) -> list[float | None]:
     return out
 
 
+def chance_line(fig: go.Figure, y: float = CHANCE_ERROR, text: str = "chance: 90 % error") -> go.Figure:
+    """A labelled dotted line at chance level (a ten-class guess), its label on a white ground."""
+    fig.add_hline(y=y, line={"color": GREY, "width": 1, "dash": "dot"}, annotation_text=text,
+                  annotation_position="top left", annotation_font={"color": GREY, "size": 11},
+                  annotation_bgcolor="rgba(255,255,255,0.8)")
+    return fig
+
+
+def _percent(values: Sequence[float | None]) -> list[float | None]:
+    return [None if v is None else 100 * v for v in values]
+
+
+def _recorded_traces(fig: go.Figure, curves: RecordedRace | ReplayFrame, labels: Sequence[str],
+                     colours: Sequence[str], *, upto: int | None = None, faint: bool) -> None:
+    """The recorded training error of each of ``labels``: dotted, named "(recorded)", never like a live curve."""
+    style = RECORDED["line"] if faint else {"width": 2.2, "dash": "dot"}
+    for label, colour in zip(labels, colours):
+        if label not in curves.train_error:
+            continue
+        pairs = [(x, y) for x, y in zip(curves.train_step, curves.train_error[label]) if upto is None or x <= upto]
+        fig.add_trace(go.Scatter(
+            x=[x for x, _ in pairs], y=_percent([y for _, y in pairs]), mode="lines", name=f"{label} (recorded)",
+            line={"color": colour, **style}, opacity=RECORDED["opacity"] if faint else 1.0, legendgroup="recorded",
+            hovertemplate="%{y:.1f}% at step %{x}<extra>" + label + " (recorded)</extra>",
+        ))
+
+
+def _chart_label(fig: go.Figure, text: str) -> None:
+    """A label inside the plot, top right, that says what the curves are (recorded or live)."""
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right", yanchor="top",
+                       showarrow=False, font={"size": 12, "color": GREY}, bgcolor="rgba(255,255,255,0.85)")
+
+
+def recorded_race_figure(curves: RecordedRace | ReplayFrame, race: RecordedRace) -> go.Figure:
+    """The recorded race's training error against iterations (whole, or a replay frame), labelled as recorded.
+
+    The x-axis always spans the whole recorded race, so a replay fills it from the left.
+    """
+    fig = go.Figure()
+    colours = net_colours([(c.residual, c.depth) for c in race.experiment.contenders])
+    _recorded_traces(fig, curves, race.labels, colours, faint=False)
+    layout(fig, "Training error (%) against iterations: the recorded race", "iterations (SGD steps)",
+           "training error (%)", height=RACE_HEIGHT, legend="below", hovermode="x unified", live=True)
+    _chart_label(fig, f"RECORDED on {race.date}, not live")
+    chance_line(fig)
+    fig.update_xaxes(range=[0, race.steps])
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
 # --------------------------------------------------------------------------------------------
 # The race
 # --------------------------------------------------------------------------------------------
 
 
-def race_error_figure(snap: RaceSnapshot, reference: dict[str, Any] | None = None) -> go.Figure:
-    """Training error (solid, moving average) and test error (dashed) against iterations.
+def race_error_figure(snap: RaceSnapshot, recorded: RecordedRace | None = None, *,
+                      whole_recorded: bool = False) -> go.Figure:
+    """Live training error (solid, moving average) and test error (dashed) against iterations.
 
-    ``reference`` (the shipped curves of a full quick-scale race) is drawn faintly underneath so
-    a visitor sees where the curves are heading even when the live race is short.
+    ``recorded`` (the shipped full race) is drawn faintly and dotted underneath, up to the live race's
+    last step, so a visitor sees where the curves are heading; ``whole_recorded`` draws all of it and
+    widens the x-axis to its end. Live traces are named "(live)", recorded ones "(recorded)".
     """
     fig = go.Figure()
     labels = snap.labels
     colours = race_colours(snap)
-    if reference is not None:
-        ref_runs = reference["curves"]["runs"]
-        for label, colour in zip(labels, colours):
-            if label not in ref_runs:
-                continue
-            fig.add_trace(go.Scatter(
-                x=reference["curves"]["train_step"], y=[None if v is None else 100 * v for v in ref_runs[label]["train_error"]],
-                mode="lines", name=f"{label} (reference run)", line={"color": colour, **RECORDED["line"]},
-                opacity=RECORDED["opacity"], legendgroup="reference", hoverinfo="skip",
-            ))
+    x_max = snap.config.steps
+    if recorded is not None:
+        _recorded_traces(fig, recorded, labels, colours, upto=None if whole_recorded else x_max, faint=True)
+        if whole_recorded:
+            x_max = max(x_max, recorded.steps)
     steps = [s.step for s in snap.steps]
     for i, (label, colour) in enumerate(zip(labels, colours)):
         train = _moving_average([s.error[i] for s in snap.steps], SMOOTH)
         fig.add_trace(go.Scatter(
-            x=steps, y=[None if v is None else 100 * v for v in train], mode="lines", name=f"{label} train",
+            x=steps, y=_percent(train), mode="lines", name=f"{label} train (live)",
             line={"color": colour, "width": 2.2}, legendgroup=label,
         ))
         evals = [e for e in snap.evals if e.step > 0 and math.isfinite(e.error[i])]
         fig.add_trace(go.Scatter(
             x=[e.step for e in evals], y=[100 * e.error[i] for e in evals], mode="lines+markers",
-            name=f"{label} test", line={"color": colour, "width": 1.5, "dash": "dash"}, marker={"size": 5},
+            name=f"{label} test (live)", line={"color": colour, "width": 1.5, "dash": "dash"}, marker={"size": 5},
             legendgroup=label,
         ))
-    # Eight curves (twelve with the reference): the legend goes under the plot, not over the title.
-    layout(fig, "Error (%) — training solid, test dashed", "iterations (SGD steps)", "error (%)",
-           height=HEIGHT + 100, legend="below", hovermode="x unified", live=True)
-    x_max = max(snap.config.steps if reference is None else max(reference["curves"]["train_step"] or [0]), 1)
+    # Six curves (nine with the recorded run): the legend goes under the plot, not over the title.
+    layout(fig, "Error (%) — live: training solid, test dashed", "iterations (SGD steps)", "error (%)",
+           height=RACE_HEIGHT, legend="below", hovermode="x unified", live=True)
+    _chart_label(fig, "LIVE, solid" + (" · recorded, dotted" if recorded is not None else ""))
+    chance_line(fig)
     fig.update_xaxes(range=[0, max(x_max, steps[-1] if steps else 1)])
     fig.update_yaxes(range=[0, 100])
     return fig
@@ -149,6 +201,7 @@ def accuracy_figure(snap: TrainingSnapshot) -> go.Figure:
     fig.add_trace(go.Scatter(x=_test_x(snap), y=[100 * e.test_acc for e in snap.epochs], mode="lines+markers",
                              name="test", line={"color": ACCENT, "width": 2.5, "dash": "dash"}, marker={"size": 7}))
     layout(fig, "Accuracy", "epoch", "accuracy (%)", hovermode="x unified", live=True)
+    chance_line(fig, 100 - CHANCE_ERROR, "chance: 10 % accuracy (90 % error)")
     fig.update_yaxes(range=[0, 100])
     return fig
 
