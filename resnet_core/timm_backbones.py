@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
+from resnet_core.models import ResNet
 from resnet_core.pretrained import WeightsUnavailableError
 from resnet_core.timm_catalog import cached_weights_file, get_timm_model, timm_prefetch_hint
 
@@ -62,14 +63,9 @@ class TimmResNet(nn.Module):
         #: timm's description of the weights: input size, mean, std, crop, interpolation, licence.
         self.pretrained_cfg: dict[str, Any] = dict(getattr(model, "pretrained_cfg", {}) or {})
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for i in range(1, self.num_stages + 1):
-            x = getattr(self, f"layer{i}")(x)
-        return x
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc(torch.flatten(self.avgpool(self.forward_features(x)), 1))
+    # The registry's ResNet walks stem, stages, pool and fc by these same attribute names.
+    forward_features = ResNet.forward_features
+    forward = ResNet.forward
 
 
 def timm_architecture(name: str, num_classes: int | None = None, **overlay: Any) -> TimmResNet:

@@ -11,22 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from clocks import FakeClock
 
 from resnet_core.jobs import runs as runs_module
 from resnet_core.jobs import Availability, JobHandle, JobRefused, Runs, new_run_id, valid_run_id
 from resnet_core.jobs.job import Job, JobState
 from resnet_core.settings import ABANDON_S_ENV, KEEP_S_ENV, MAX_JOBS_ENV, MAX_RUN_S_ENV, SettingError
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass(frozen=True)
