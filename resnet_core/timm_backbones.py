@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
 from torch import nn
 
 from resnet_core.models import ResNet
