@@ -13,15 +13,15 @@ import threading
 from typing import Any, Iterator
 
 import pytest
+from fakes import blocking_trainer
 from pagetest import open_app_page, wait_for
 from pictures import dataset_zip, shape_files, shape_picture, zip_bytes
 from streamlit.testing.v1 import AppTest
-from torch import nn
 
 from resnet_core.data import make_synthetic
 from resnet_core.finetune import FinetuneConfig, FinetuneStopped
 from resnet_core.jobs import RUNS, FinetuneJob, TrainingJob, new_run_id
-from resnet_core.train import StepMetrics, TrainConfig, TrainResult
+from resnet_core.train import TrainConfig
 from resnet_core.userdata import read_pictures
 from webui import pages
 
@@ -229,14 +229,7 @@ def test_a_reload_with_the_run_in_the_url_shows_the_finished_fine_tune() -> None
 def test_a_training_holds_the_slot_and_its_run_id_is_not_the_fine_tunes() -> None:
     release = threading.Event()
 
-    class Blocking:  # a training on the Train page, holding the only slot until released
-        def __init__(self, config: TrainConfig, *, callback: Any, **kwargs: Any) -> None:
-            self.config, self.callback = config, callback
-
-        def run(self) -> TrainResult:
-            self.callback(StepMetrics(1, 0.1, 2.0, 0.1, 0.1, 100.0, 1.0, progress=0.5))
-            release.wait(30)
-            return TrainResult("finished", "", self.config, nn.Linear(1, 1), 1, 1.0, 1.0, 0.5, 1.0)
+    Blocking = blocking_trainer(release)  # a training on the Train page, holding the only slot until released
 
     training_run = new_run_id()
     training = TrainingJob(TrainConfig(data="synthetic"), trainer_factory=Blocking, train_data=make_synthetic(8),

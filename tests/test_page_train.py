@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import blocking_trainer
 from pagetest import charts, open_app_page, wait_for
 from streamlit.testing.v1 import AppTest
 from webui import pages
-from torch import nn
 
 from resnet_core import jobs
 from resnet_core.data import make_synthetic
 from resnet_core.jobs import new_run_id, valid_run_id
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, DATA_FOLDERS_ENV
-from resnet_core.train import StepMetrics, TrainConfig, TrainResult
+from resnet_core.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = pages.page("Train").path
@@ -147,14 +147,7 @@ def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
 def test_a_busy_server_says_so_at_once_with_the_time_left() -> None:
     release = threading.Event()
 
-    class Blocking:  # another visitor's job, holding the only slot until released
-        def __init__(self, config: TrainConfig, *, callback: Any, **kwargs: Any) -> None:
-            self.config, self.callback = config, callback
-
-        def run(self) -> TrainResult:
-            self.callback(StepMetrics(1, 0.1, 2.0, 0.1, 0.1, 100.0, 1.0, progress=0.5))
-            release.wait(30)
-            return TrainResult("finished", "", self.config, nn.Linear(1, 1), 1, 1.0, 1.0, 0.5, 1.0)
+    Blocking = blocking_trainer(release)  # another visitor's job, holding the only slot until released
 
     clock = iter(range(1000, 10**6, 30))  # the job's clock: 30 s pass between readings
     other = jobs.TrainingJob(TrainConfig(data="synthetic"), trainer_factory=Blocking, train_data=make_synthetic(8),
