@@ -29,7 +29,7 @@ def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: objec
             page.get_by_text(f"{name} · 6 pictures").wait_for(timeout=60_000)
         wait_for_script(page)
         page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text("Held-out accuracy").wait_for(timeout=90_000)
+        page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=90_000)
         wait_for_script(page)
         # Training history and confusion matrix, drawn (they mount after the script ends).
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 2",
@@ -47,7 +47,7 @@ def test_two_classes_uploaded_trained_and_explained(app_url: str, browser: objec
         page.reload()
         wait_for_script(page)
         assert f"run={run_id}" in page.url
-        page.get_by_text("Held-out accuracy").wait_for(timeout=30_000)
+        page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=30_000)
         assert page.get_by_role("button", name="Download model").count() == 1
         assert error_texts(page) == []
     finally:
