@@ -147,29 +147,26 @@ if classifier is not None and picture is not None:
             width="stretch",
         )
 
+    def cam_row(keys: list[tuple[str, str]]) -> None:
+        """One row of overlays, one per (stage, method), each captioned with its grid and the class."""
+        for col, (stage, m) in zip(st.columns(len(keys)), keys):
+            cam = explanation.cams[(stage, m)]
+            h, w = cam.feature_size
+            col.image(
+                overlay(explanation.view, cam.map[0], alpha, size=TILE, colormap=colormap),
+                caption=f"{stage} · {cam.label} · {h}x{w} positions · {name} {probability:.1%}",
+                width="stretch",
+            )
+
     st.subheader("Every stage, shallow to deep")
     st.caption(
         f"For “{name}” ({probability:.1%}). Early stages respond to edges and textures all over the "
         "picture; the last stage, with the coarsest grid, points at the object. Each map is scaled to its "
         "own maximum."
     )
-    for col, stage in zip(st.columns(len(layers)), layers):
-        stage_cam = explanation.cams[(stage, method)]
-        h, w = stage_cam.feature_size
-        col.image(
-            overlay(explanation.view, stage_cam.map[0], alpha, size=TILE, colormap=colormap),
-            caption=f"{stage} · {stage_cam.label} · {h}x{w} positions · {name} {probability:.1%}",
-            width="stretch",
-        )
+    cam_row([(stage, method) for stage in layers])
 
     st.subheader(f"The four methods at {layer}")
-    for col, m in zip(st.columns(len(METHODS)), METHODS):
-        method_cam = explanation.cams[(layer, m)]
-        h, w = method_cam.feature_size
-        col.image(
-            overlay(explanation.view, method_cam.map[0], alpha, size=TILE, colormap=colormap),
-            caption=f"{layer} · {method_cam.label} · {h}x{w} positions · {name} {probability:.1%}",
-            width="stretch",
-        )
+    cam_row([(layer, m) for m in METHODS])
 
 next_link()
