@@ -6,6 +6,11 @@ and each network takes one SGD step on it, so at any moment every curve has the 
 steps, the same learning rate and has seen the same images. Nobody is compared at equal wall
 time (a deeper net would simply get fewer steps).
 
+On a CPU the networks of one step train at the same time, one per core, each on one thread:
+these small convolutions gain little from a second intra-op thread, while two networks on two
+cores finish a step in about the time of the slowest pair (bench/RESULTS.md, "the race in 90 s").
+Every network still takes exactly one step per mini-batch before the next is drawn.
+
 The loop follows airbench's shape (data on the device as uint8, batched augmentation, one block
 of hyperparameters) and reads top to bottom: :meth:`Race.setup`, :meth:`Race.step`,
 :meth:`Race.evaluate`, :meth:`Race.finish`. What it measures goes to one place, the callback; a
@@ -16,17 +21,19 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Callable, Iterable, Literal, NamedTuple, TypeVar, Union
 
 import torch
 from torch import nn
 
 from resnet_core.data import DataSource, ImageDataset, load_splits
-from resnet_core.device import pick_device, set_cpu_threads
+from resnet_core.device import pick_device, usable_cpus
 from resnet_core.engine.batches import Batches
 from resnet_core.engine.divergence import EXPLODE_FACTOR, EXPLODE_PATIENCE, DivergenceWatch
 from resnet_core.engine.evaluate import eval_totals
+from resnet_core.engine.outcome import judge_end
 from resnet_core.engine.layers import weighted_layers
 from resnet_core.engine.runner import Runner
 from resnet_core.engine.schedule import step_decay
@@ -179,6 +186,22 @@ class RaceResult:
     device: str = "cpu"
 
 
+class _NetStep(NamedTuple):
+    """What one network's step reports: NaNs for a network out of the race."""
+
+    loss: float
+    error: float
+    names: tuple[str, ...]
+    norms: tuple[float, ...]
+
+    @classmethod
+    def left(cls) -> _NetStep:
+        return cls(math.nan, math.nan, (), ())
+
+
+_T = TypeVar("_T")
+
+
 def train_window(steps: int) -> int:
     """How many final steps "training error" averages over: the last 10% (at least one)."""
     return max(1, steps // 10)
@@ -216,8 +239,7 @@ class Race(Runner[RaceConfig, RaceMetrics]):
         cfg = self.config
         self.start = self.clock()
         self.device = pick_device(cfg.device)
-        if self.device.type == "cpu":
-            set_cpu_threads()  # one thread per core this process may use, quota included
+        self._start_workers()
         if self.train_data is None or self.test_data is None:
             self.train_data, self.test_data = load_race_data(cfg)
         self.batches = Batches(
@@ -251,6 +273,36 @@ class Race(Runner[RaceConfig, RaceMetrics]):
         self.recent: list[deque[tuple[float, float]]] = [deque(maxlen=self.window) for _ in range(n)]
         self.last_eval: RaceEval | None = None
 
+    def _start_workers(self) -> None:
+        """One worker per core this process may use (quota included), at most one per network.
+
+        A GPU queues its work asynchronously, so there one thread serves every network.
+        """
+        n = len(self.config.contenders)
+        self.workers = min(n, usable_cpus()) if self.device.type == "cpu" else 1
+        self._threads_before = torch.get_num_threads()
+        if self.device.type == "cpu":
+            torch.set_num_threads(max(1, usable_cpus() // self.workers))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="race") if self.workers > 1 else None
+        # The deepest first, so the shallow ones fill in behind them (a step ends with its slowest worker).
+        self._order = sorted(range(n), key=lambda i: -self.config.contenders[i].depth)
+
+    def _each(self, work: Callable[[int], _T], indices: Iterable[int]) -> dict[int, _T]:
+        """``work(i)`` for every network ``i`` in ``indices``, on the workers; the results by index."""
+        wanted = set(indices)
+        todo = [i for i in self._order if i in wanted]
+        if self._pool is None:
+            return {i: work(i) for i in todo}
+        return dict(zip(todo, self._pool.map(work, todo)))
+
+    def close(self) -> None:
+        """Stop the workers and give torch back its thread count. :meth:`run` calls it."""
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if hasattr(self, "_threads_before"):
+            torch.set_num_threads(self._threads_before)
+
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next augmented mini-batch, drawn without replacement epoch by epoch."""
         return self.batches.batch(next(self._indices))
@@ -262,36 +314,35 @@ class Race(Runner[RaceConfig, RaceMetrics]):
         cfg = self.config
         x, y = self._batch()
         lr = cfg.lr_at(step)
-        want_grads = cfg.grad_norm_every and (step + 1) % cfg.grad_norm_every == 0
-        losses, errors, grad_names, grad_norm_rows = [], [], [], []
-        for i, (net, opt) in enumerate(zip(self.nets, self.optimizers)):
-            if not self.alive[i]:
-                losses.append(math.nan)
-                errors.append(math.nan)
-                grad_names.append(())
-                grad_norm_rows.append(())
-                continue
-            for g in opt.param_groups:
-                g["lr"] = lr
-            loss, logits = backward(net, x, y, opt, device=self.device)
-            value = float(loss)
-            error = float((logits.argmax(1) != y).float().mean())
-            if want_grads:
-                grad_names.append(tuple(n for n, _ in self.layers[i]))
-                grad_norm_rows.append(tuple(grad_norms(self.layers[i])))
-            if self._diverged(i, value, step):
-                losses.append(math.nan)
-                errors.append(math.nan)
-                continue
-            apply_update(opt)
-            self.steps_done[i] = step + 1
-            losses.append(value)
-            errors.append(error)
-            self.recent[i].append((value, error))
+        want_grads = bool(cfg.grad_norm_every and (step + 1) % cfg.grad_norm_every == 0)
+        alive = [i for i in range(len(self.nets)) if self.alive[i]]
+        done = self._each(lambda i: self._net_step(i, x, y, lr, step, want_grads), alive)
+        out = [done.get(i, _NetStep.left()) for i in range(len(self.nets))]
         if want_grads:
-            self._emit(RaceGrads(step + 1, tuple(grad_names), tuple(grad_norm_rows)))
+            self._emit(RaceGrads(step + 1, tuple(o.names for o in out), tuple(o.norms for o in out)))
         elapsed = self.clock() - self.start
-        self._emit(RaceStep(step + 1, tuple(losses), tuple(errors), lr, elapsed, (step + 1) / cfg.steps))
+        self._emit(RaceStep(step + 1, tuple(o.loss for o in out), tuple(o.error for o in out), lr, elapsed,
+                            (step + 1) / cfg.steps))
+
+    def _net_step(self, i: int, x: torch.Tensor, y: torch.Tensor, lr: float, step: int, want_grads: bool) -> _NetStep:
+        """Network ``i``'s step on ``(x, y)``; it touches only network ``i``'s state, so workers share nothing."""
+        net, opt = self.nets[i], self.optimizers[i]
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss, logits = backward(net, x, y, opt, device=self.device)
+        value = float(loss)
+        error = float((logits.argmax(1) != y).float().mean())
+        names: tuple[str, ...] = ()
+        norms: tuple[float, ...] = ()
+        if want_grads:
+            names = tuple(n for n, _ in self.layers[i])
+            norms = tuple(grad_norms(self.layers[i]))
+        if self._diverged(i, value, step):
+            return _NetStep(math.nan, math.nan, names, norms)
+        apply_update(opt)
+        self.steps_done[i] = step + 1
+        self.recent[i].append((value, error))
+        return _NetStep(value, error, names, norms)
 
     def _diverged(self, i: int, loss: float, step: int) -> bool:
         """Retire network ``i`` if its loss is not finite or has stayed blown up; True if retired."""
@@ -311,17 +362,17 @@ class Race(Runner[RaceConfig, RaceMetrics]):
     def evaluate(self, step: int) -> RaceEval:
         """Test loss and error of every network (eval mode, BN running statistics), one view."""
         assert self.test_data is not None
-        losses, errors = [], []
-        for i, net in enumerate(self.nets):
-            if not self.alive[i]:
-                losses.append(math.nan)
-                errors.append(math.nan)
-                continue
-            totals = eval_totals(net, self.test_data.images, self.test_data.labels, device=self.device)
+        test = self.test_data
+
+        def measure(i: int) -> tuple[float, float]:
+            totals = eval_totals(self.nets[i], test.images, test.labels, device=self.device)
             assert totals is not None  # no stop callback was given
             loss_sum, correct, count = totals.tolist()
-            losses.append(loss_sum / count)
-            errors.append((count - correct) / count)
+            return loss_sum / count, (count - correct) / count
+
+        done = self._each(measure, [i for i in range(len(self.nets)) if self.alive[i]])
+        losses = [done[i][0] if i in done else math.nan for i in range(len(self.nets))]
+        errors = [done[i][1] if i in done else math.nan for i in range(len(self.nets))]
         record = RaceEval(step, tuple(losses), tuple(errors))
         self.last_eval = record
         self._emit(record)
@@ -331,19 +382,45 @@ class Race(Runner[RaceConfig, RaceMetrics]):
 
     def run(self) -> RaceResult:
         """Set up, race ``config.steps`` steps (evaluating every ``eval_every``), finish."""
-        self.setup()
-        self.evaluate(0)
-        stopped = False
-        for step in range(self.config.steps):
-            if self.stop_event.is_set():
-                stopped = True
-                break
-            if not any(self.alive):
-                break
-            self.step(step)
-            if (step + 1) % self.config.eval_every == 0 and step + 1 < self.config.steps:
-                self.evaluate(step + 1)
-        return self.finish(stopped)
+        try:
+            self.setup()
+            self.evaluate(0)
+            stopped = False
+            for step in range(self.config.steps):
+                if self.stop_event.is_set():
+                    stopped = True
+                    break
+                if not any(self.alive):
+                    break
+                self.step(step)
+                if (step + 1) % self.config.eval_every == 0 and step + 1 < self.config.steps:
+                    self.evaluate(step + 1)
+            return self.finish(stopped)
+        finally:
+            self.close()
+
+    def _judge_end(
+        self, i: int, final: RaceEval, train_loss: float | None, message: str
+    ) -> tuple[Literal["finished", "diverged"], str]:
+        """Network ``i``'s end judged on its held-out numbers, as :class:`~resnet_core.train.Trainer` does.
+
+        A blow-up too short for the step-by-step watch still shows at the end (a non-finite test
+        loss, one far above the training loss): the network is "diverged". One at chance stays in
+        the race's verdict, since a deep plain net that learns nothing is the lesson itself, but
+        its message says so.
+        """
+        assert self.train_data is not None
+        label = self.config.contenders[i].label
+        outcome, words = judge_end(final.loss[i], 1 - final.error[i], train_loss, len(self.train_data.classes),
+                                   self.config.lr, blew_up=float(self.watches[i].peak_ratio()))
+        if outcome == "diverged":
+            self.alive[i] = False
+            return "diverged", f"{label} {words}"
+        if outcome == "learned nothing":
+            chance = 1 / len(self.train_data.classes)
+            return "finished", (f"{label} learned nothing in {self.steps_done[i]} steps: its test error "
+                                f"{final.error[i]:.1%} is chance ({1 - chance:.0%})")
+        return "finished", message
 
     def finish(self, stopped: bool) -> RaceResult:
         """Final evaluation and per-network results; networks back on the CPU in eval mode."""
@@ -359,6 +436,8 @@ class Race(Runner[RaceConfig, RaceMetrics]):
             train_error = sum(r[1] for r in recent) / len(recent) if recent else None
             test_error = final.error[i] if math.isfinite(final.error[i]) else None
             message = self.messages[i] or f"{c.label}: {self.steps_done[i]} steps"
+            if status == "finished" and self.steps_done[i]:
+                status, message = self._judge_end(i, final, train_loss, message)
             results.append(ContenderResult(c, status, self.steps_done[i], train_error, train_loss, test_error, message))
         models = tuple(net.eval().to("cpu", memory_format=torch.contiguous_format) for net in self.nets)
         return RaceResult(

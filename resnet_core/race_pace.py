@@ -38,13 +38,16 @@ def measure_step_s(config: RaceConfig, steps: int = 2) -> float:
                               data_dir=None)
     n = 2 * cfg.batch_size
     race = Race(cfg, train_data=_random_split(n, cfg.resolution, 0), test_data=_random_split(10, cfg.resolution, 1))
-    race.setup()
-    race.step(0)
-    if race.device.type == "cuda":
-        torch.cuda.synchronize(race.device)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        race.step(step)
-    if race.device.type == "cuda":
-        torch.cuda.synchronize(race.device)
-    return (time.perf_counter() - start) / steps
+    try:
+        race.setup()
+        race.step(0)
+        if race.device.type == "cuda":
+            torch.cuda.synchronize(race.device)
+        start = time.perf_counter()
+        for step in range(1, steps + 1):
+            race.step(step)
+        if race.device.type == "cuda":
+            torch.cuda.synchronize(race.device)
+        return (time.perf_counter() - start) / steps
+    finally:
+        race.close()

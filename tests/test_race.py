@@ -87,6 +87,49 @@ def test_a_blown_up_network_leaves_the_race_and_the_others_go_on() -> None:
     r.status[1] = "finished"
     r.step(4)
     assert r.steps_done == [0, 5]
+    r.close()
+
+
+def test_the_end_is_judged_on_held_out_numbers_like_a_single_run() -> None:
+    """A blow-up too short for the watch is still "diverged"; chance is said in words but stays in the race."""
+    cfg = config(Contender("a", "resnet20", True), Contender("b", "resnet20", False), Contender("c", "resnet32", True))
+    r, _ = race(cfg)
+    r.setup()
+    r.step(0)
+    r.close()
+    final = RaceEval(1, (4.0e4, 2.2, 1.9), (0.9, 0.89, 0.5))
+    status, message = r._judge_end(0, final, 2.3, "a: 1 steps")
+    assert status == "diverged" and "over 100x the training loss" in message and "lower the learning rate" in message
+    status, message = r._judge_end(1, final, 2.3, "b: 1 steps")
+    assert status == "finished" and message == "b learned nothing in 1 steps: its test error 89.0% is chance (90%)"
+    assert r._judge_end(2, final, 2.0, "c: 1 steps") == ("finished", "c: 1 steps")
+    assert r._judge_end(2, RaceEval(1, (2.2, 2.2, float("nan")), (0.5,) * 3), 2.0, "")[0] == "diverged"
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 3])
+def test_networks_on_parallel_workers_train_exactly_as_one_after_another(monkeypatch, cpus: int) -> None:
+    """One worker per usable core, each network on one thread: the numbers do not depend on how many."""
+    import resnet_core.race as race_module
+
+    def run_with(n: int) -> tuple[Race, list, object]:
+        monkeypatch.setattr(race_module, "usable_cpus", lambda: n)
+        cfg = config(Contender("p20", "resnet20", False), Contender("r20", "resnet20", True),
+                     Contender("p32", "resnet32", False), grad_norm_every=2)
+        r, seen = race(cfg)
+        return r, seen, r.run()
+
+    threads = torch.get_num_threads()
+    one, one_seen, one_result = run_with(1)
+    many, many_seen, many_result = run_with(cpus)
+    assert one.workers == 1 and many.workers == min(cpus, 3)
+    assert many._order[0] == 2  # the deepest network is handed out first
+    assert torch.get_num_threads() == threads  # the race gives torch its thread count back
+    assert [repr(m) for m in many_seen if not isinstance(m, RaceStep)] == [
+        repr(m) for m in one_seen if not isinstance(m, RaceStep)]
+    assert [(m.loss, m.error) for m in many_seen if isinstance(m, RaceStep)] == [
+        (m.loss, m.error) for m in one_seen if isinstance(m, RaceStep)]
+    for a, b in zip(one_result.models, many_result.models):
+        assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_config_validation() -> None:

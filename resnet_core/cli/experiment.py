@@ -121,6 +121,7 @@ def race_summary(experiment: Experiment, scale: Scale, result: RaceResult, seed:
                 "residual": r.contender.residual, "steps": r.steps, "status": r.status,
                 "train_error": None if r.train_error is None else round(r.train_error, 4),
                 "test_error": None if r.test_error is None else round(r.test_error, 4),
+                "message": r.message,
             }
             for r in result.results
         ],
