@@ -12,7 +12,7 @@ from resnet_core.data import ImageDataset
 from resnet_core.lessons import Experiment, Scale
 from resnet_core.verdict import Verdict, data_words, pace_note, verdict
 from resnet_core.jobs.ended import restore_ended
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState, eta_from_progress
 from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.jobs.training import mean_grad_norms
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceGrads, RaceMetrics, RaceResult, RaceStep
@@ -21,23 +21,18 @@ __all__ = ["RaceJob", "RaceSnapshot"]
 
 
 @dataclass(frozen=True)
-class RaceSnapshot:
+class RaceSnapshot(JobSnapshot):
     """A consistent copy of a race job, for display."""
 
-    job_id: str
     experiment: Experiment
     scale: Scale
     config: RaceConfig
-    state: JobState
-    message: str
     steps: tuple[RaceStep, ...]
     evals: tuple[RaceEval, ...]
     grads: tuple[RaceGrads, ...]
     result: RaceResult | None
     verdict: Verdict | None  # once the race has ended
     progress: float
-    elapsed_s: float
-    eta_s: float | None
     pace_note: str | None  # set when this machine runs the race far slower than expected
 
     @property

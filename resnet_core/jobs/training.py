@@ -10,7 +10,7 @@ from torch import nn
 
 from resnet_core.data import ImageDataset
 from resnet_core.jobs.ended import restore_ended
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState, eta_from_progress
 from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.train import EpochMetrics, GradNorms, Metrics, StepMetrics, TrainConfig, Trainer, TrainResult
 
@@ -18,21 +18,16 @@ __all__ = ["TrainingJob", "TrainingSnapshot", "mean_grad_norms"]
 
 
 @dataclass(frozen=True)
-class TrainingSnapshot:
+class TrainingSnapshot(JobSnapshot):
     """A consistent copy of a training job, for display."""
 
-    job_id: str
     label: str
     config: TrainConfig
-    state: JobState
-    message: str
     steps: tuple[StepMetrics, ...]
     epochs: tuple[EpochMetrics, ...]
     grad_norms: tuple[GradNorms, ...]
     result: TrainResult | None
     progress: float  # 0..1, the trainer's own figure
-    elapsed_s: float  # wall seconds since the job started
-    eta_s: float | None  # seconds left; None until there is something to extrapolate from
 
     @property
     def done(self) -> bool:
