@@ -1,8 +1,8 @@
-"""The base of the jobs whose worker trains on datasets: a :class:`~resnet_core.jobs.training.TrainingJob`'s
-trainer and a :class:`~resnet_core.jobs.race.RaceJob`'s race.
+"""The base of the jobs whose worker trains on datasets: a training's trainer, a race's race.
 
-Both build their worker the same way from a config and the datasets the page may hand over, and
-both let go of those datasets when the run ends.
+:class:`~resnet_core.jobs.training.TrainingJob` and :class:`~resnet_core.jobs.race.RaceJob` build
+their worker the same way, from a config and the datasets the page may hand over, and both let go
+of those datasets when the run ends.
 """
 
 from __future__ import annotations
