@@ -71,22 +71,26 @@ class LesionResult:
 
 
 @dataclass(frozen=True)
-class ResponsesResult(_JsonFields):
-    """Std of every 3x3 layer's response of a trained net (He et al., Figure 7)."""
+class _TrainedNetResult(_JsonFields):
+    """What a measurement of one trained net starts with, in its fields and its JSON entry: which net."""
 
     model: str
     residual: bool
+
+
+@dataclass(frozen=True)
+class ResponsesResult(_TrainedNetResult):
+    """Std of every 3x3 layer's response of a trained net (He et al., Figure 7)."""
+
     layers: tuple[str, ...]
     stds: tuple[float, ...]
     images: int
 
 
 @dataclass(frozen=True)
-class LandscapeResult(_JsonFields):
+class LandscapeResult(_TrainedNetResult):
     """Loss and accuracy along a filter-normalised direction; the middle alpha (0) is the trained weights."""
 
-    model: str
-    residual: bool
     alphas: tuple[float, ...]
     losses: tuple[float, ...]
     accs: tuple[float, ...]
