@@ -505,6 +505,28 @@ def _extract(
 
 # --- Training -----------------------------------------------------------------------------------
 
+#: Called after each epoch with (loss, accuracy, held-out loss, held-out accuracy).
+EpochCallback = Callable[[float, float, float, float], None]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What every phase of one run shares: its settings, its one random stream, its stop event."""
+
+    config: FinetuneConfig
+    generator: torch.Generator  # batch order and augmentation, in the order the phases draw them
+    stop: threading.Event | None
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A phase's inputs: pooled features (the head) or pictures and trunk outputs (the last stage)."""
+
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+
 
 def _new_model(backbone: Backbone, num_classes: int) -> nn.Module:
     """The backbone's architecture with a fresh ``num_classes`` head and the backbone's weights."""
@@ -526,16 +548,7 @@ def _epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[
 
 
 def _fit_head(
-    train_x: Tensor,
-    train_y: Tensor,
-    val_x: Tensor,
-    val_y: Tensor,
-    config: FinetuneConfig,
-    epochs: int,
-    generator: torch.Generator,
-    on_epoch: Callable[[float, float, float, float], None],
-    stop: threading.Event | None,
-    num_classes: int,
+    data: _Split, fit: _Fit, epochs: int, on_epoch: EpochCallback, num_classes: int
 ) -> tuple[Tensor, Tensor, bool]:
     """Multinomial logistic regression on standardised features; (weight, bias) in raw feature units.
 
@@ -543,20 +556,20 @@ def _fit_head(
     and the shipped model's 192 live on very different scales); the scaling is folded back into
     the returned weights, so the head reads the backbone's features as they come.
     """
-    mu = train_x.mean(0)
-    sigma = train_x.std(0, unbiased=False).clamp_min(1e-6)
-    zx, zv = (train_x - mu) / sigma, (val_x - mu) / sigma
-    head = nn.Linear(train_x.shape[1], num_classes)
+    mu = data.train_x.mean(0)
+    sigma = data.train_x.std(0, unbiased=False).clamp_min(1e-6)
+    zx, zv = (data.train_x - mu) / sigma, (data.val_x - mu) / sigma
+    head = nn.Linear(data.train_x.shape[1], num_classes)
     nn.init.zeros_(head.weight)  # the problem is convex: start at zero, deterministic
     nn.init.zeros_(head.bias)
-    opt = AdamW(head.parameters(), lr=config.head_lr, weight_decay=config.head_weight_decay)
+    opt = AdamW(head.parameters(), lr=fit.config.head_lr, weight_decay=fit.config.head_weight_decay)
 
     def val_logits() -> Tensor:
         with torch.no_grad():
             return head(zv)
 
-    phase = _Phase(opt, lambda idx: head(zx[idx]), train_y, val_logits, val_y, stop_mid_epoch=False)
-    stopped = _train_epochs(phase, epochs, config.batch_size, generator, on_epoch, stop)
+    phase = _Phase(opt, lambda idx: head(zx[idx]), data.train_y, val_logits, data.val_y, stop_mid_epoch=False)
+    stopped = _train_epochs(phase, fit, epochs, on_epoch)
     with torch.no_grad():
         weight = head.weight / sigma
         bias = head.bias - (head.weight * mu / sigma).sum(1)
@@ -628,10 +641,9 @@ def finetune(
         report(Progress(phase, rec.epoch, all_epochs,
                         f"Epoch {rec.epoch} of {all_epochs} ({phase}): held-out accuracy {rec.val_acc:.0%}", rec))
 
-    weight, bias, stopped = _fit_head(
-        features[train_idx], train_y, features[val_idx], val_y, config, head_epochs, generator,
-        lambda *m: record("head", *m), stop, num_classes,
-    )
+    fit = _Fit(config, generator, stop)
+    head_data = _Split(features[train_idx], train_y, features[val_idx], val_y)
+    weight, bias, stopped = _fit_head(head_data, fit, head_epochs, lambda *m: record("head", *m), num_classes)
     if not history:
         raise FinetuneStopped("stopped before the first epoch")
     _install_head(model, weight, bias)
@@ -640,8 +652,8 @@ def finetune(
     if stage_epochs and not stopped:
         # The held-out pictures are never augmented, so their trunk outputs are computed once.
         val_trunk = _extract(model, views[val_idx], backbone, head_input=False, report=lambda k: None, stop=None)
-        stopped = _fit_last_stage(model, views[train_idx], train_y, val_trunk, val_y, backbone, config,
-                                  stage_epochs, generator, lambda *m: record("last-stage", *m), stop)
+        stage_data = _Split(views[train_idx], train_y, val_trunk, val_y)
+        stopped = _fit_last_stage(model, backbone, stage_data, fit, stage_epochs, lambda *m: record("last-stage", *m))
         with torch.inference_mode():
             val_logits = _logits_from_trunk(model, val_trunk)
     else:
@@ -675,19 +687,11 @@ def _logits_from_trunk(model: nn.Module, trunk_out: Tensor) -> Tensor:
 
 
 def _fit_last_stage(
-    model: nn.Module,
-    train_views: Tensor,
-    train_y: Tensor,
-    val_trunk: Tensor,
-    val_y: Tensor,
-    backbone: Backbone,
-    config: FinetuneConfig,
-    epochs: int,
-    generator: torch.Generator,
-    on_epoch: Callable[[float, float, float, float], None],
-    stop: threading.Event | None,
+    model: nn.Module, backbone: Backbone, data: _Split, fit: _Fit, epochs: int, on_epoch: EpochCallback
 ) -> bool:
     """Train the last stage and ``fc`` in place; returns True if stopped early.
+
+    ``data`` holds the training pictures and the held-out pictures' trunk outputs.
 
     The trunk runs without gradients on every augmented batch. The model stays in eval mode, so
     BatchNorm keeps its pretrained statistics: batches of a few user pictures of two or three
@@ -696,21 +700,21 @@ def _fit_last_stage(
     trainable = [*_last_stage(model).parameters(), *model.fc.parameters()]
     for p in trainable:
         p.requires_grad_(True)
-    opt = AdamW(trainable, lr=config.stage_lr, weight_decay=config.stage_weight_decay)
+    opt = AdamW(trainable, lr=fit.config.stage_lr, weight_decay=fit.config.stage_weight_decay)
     padding = max(1, backbone.input_size // 8)  # 4 px at 32, 28 px at 224: the CIFAR recipe, scaled
 
     def forward(idx: Tensor) -> Tensor:
-        x = normalize(augment(train_views[idx], padding=padding, generator=generator), backbone.mean, backbone.std)
+        x = normalize(augment(data.train_x[idx], padding=padding, generator=fit.generator), backbone.mean, backbone.std)
         with torch.no_grad():
             t = _trunk(model, x)
         return _logits_from_trunk(model, t)
 
     def val_logits() -> Tensor:
         with torch.inference_mode():
-            return _logits_from_trunk(model, val_trunk)
+            return _logits_from_trunk(model, data.val_x)
 
-    phase = _Phase(opt, forward, train_y, val_logits, val_y, stop_mid_epoch=True)
-    return _train_epochs(phase, epochs, config.batch_size, generator, on_epoch, stop)
+    phase = _Phase(opt, forward, data.train_y, val_logits, data.val_y, stop_mid_epoch=True)
+    return _train_epochs(phase, fit, epochs, on_epoch)
 
 
 @dataclass(frozen=True)
@@ -725,19 +729,12 @@ class _Phase:
     stop_mid_epoch: bool  # a stop ends the epoch at once (slow steps) or after it (fast ones)
 
 
-def _train_epochs(
-    phase: _Phase,
-    epochs: int,
-    batch_size: int,
-    generator: torch.Generator,
-    on_epoch: Callable[[float, float, float, float], None],
-    stop: threading.Event | None,
-) -> bool:
+def _train_epochs(phase: _Phase, fit: _Fit, epochs: int, on_epoch: EpochCallback) -> bool:
     """Train ``phase`` for ``epochs``, reporting (loss, acc, val loss, val acc) after each; True if stopped."""
-    cpu = torch.device("cpu")
+    cpu, stop = torch.device("cpu"), fit.stop
     for _ in range(epochs):
         total, correct, loss_sum = 0, 0, 0.0
-        for idx in _epoch_batches(len(phase.train_y), batch_size, generator):
+        for idx in _epoch_batches(len(phase.train_y), fit.config.batch_size, fit.generator):
             y = phase.train_y[idx]
             loss, logits = backward(phase.forward, idx, y, phase.optimizer, device=cpu)
             apply_update(phase.optimizer)

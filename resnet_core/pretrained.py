@@ -24,6 +24,7 @@ from torch import nn
 from torchvision.models import WeightsEnum, get_model_weights
 
 from resnet_core.models import create_model, get_spec, list_models
+from resnet_core.weights_file import read_tensors
 
 __all__ = [
     "WEIGHTS_VARIANT",
@@ -189,13 +190,10 @@ def load_pretrained(
                 f"ImageNet weights for {name} ({variant}) are not downloaded yet. " + prefetch_hint(name, variant)
             )
         download_weights(name, progress=False, on_progress=on_progress, variant=variant)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a truncated or foreign file
-        raise WeightsUnavailableError(
-            f"the cached weights file {path} cannot be read ({type(exc).__name__}); delete it and "
-            f"run `python -m resnet_core prefetch --weights {name}` again."
-        ) from exc
+    state = read_tensors(path, lambda error: WeightsUnavailableError(
+        f"the cached weights file {path} cannot be read ({error}); delete it and "
+        f"run `python -m resnet_core prefetch --weights {name}` again."
+    ))
     model = create_model(name)
     try:
         model.load_state_dict(state, strict=True)

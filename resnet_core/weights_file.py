@@ -8,12 +8,12 @@ For offline use and tests: any backbone's architecture can take its weights from
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["WeightsFileError", "load_weights_file", "read_state_dict"]
+__all__ = ["WeightsFileError", "load_weights_file", "read_state_dict", "read_tensors"]
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -22,19 +22,26 @@ class WeightsFileError(ValueError):
     """A weights file that is missing, unreadable or does not fit the chosen backbone."""
 
 
+def read_tensors(path: Path, unreadable: Callable[[str], Exception]) -> Any:
+    """What ``torch.load(path, weights_only=True)`` reads onto the CPU; nothing in the file can run code.
+
+    A file torch cannot read raises ``unreadable(the error's type name)``: only the type, because
+    torch's text suggests ``weights_only=False``, which would let the file run code.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a truncated, corrupt or foreign file
+        raise unreadable(type(exc).__name__) from exc
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict in ``path``; a checkpoint dict with a ``state_dict`` entry is accepted too."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsFileError(f"weights file not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a corrupt or foreign file
-        # The type only: torch's text suggests weights_only=False, which would let the file run code.
-        raise WeightsFileError(
-            f"{path} is not a readable state dict ({type(exc).__name__}); save one with "
-            f"torch.save(model.state_dict(), path)"
-        ) from exc
+    payload = read_tensors(path, lambda error: WeightsFileError(
+        f"{path} is not a readable state dict ({error}); save one with torch.save(model.state_dict(), path)"
+    ))
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     if not isinstance(payload, dict) or not payload or not all(isinstance(v, torch.Tensor) for v in payload.values()):

@@ -8,9 +8,11 @@ stops them too. Fake experiments and downloads: threads that wait on events the 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from clocks import FakeClock
 
 from resnet_core.jobs import (
     DOWNLOAD_RUN_ID,
@@ -24,15 +26,7 @@ from resnet_core.jobs import (
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def runs(clock: Clock) -> Runs:
+def runs(clock: FakeClock) -> Runs:
     return Runs(max_running=1, abandon_s=120.0, keep_s=900.0, max_run_s=900.0, clock=clock, reap_every=None)
 
 
@@ -57,50 +51,60 @@ def test_what_is_heavy() -> None:
     assert not is_heavy("responses") and not is_heavy("landscape")
 
 
+@dataclass
+class Insight:
+    """A fake experiment over ``nets`` networks, started in a one-slot table; it waits for :meth:`finish`."""
+
+    key: object
+    nets: int
+    clock: FakeClock = field(default_factory=FakeClock)
+    gate: threading.Event = field(default_factory=threading.Event)
+    reached: list[int] = field(default_factory=list)  # the networks the experiment has started
+
+    def __post_init__(self) -> None:
+        self.reg = runs(self.clock)
+        self.run = new_run_id()
+        self.job = self.reg.start(self.run, InsightJob(self.key, stepper(self.nets, self.gate, self.reached),
+                                                       steps=self.nets).start)
+
+    def finish(self) -> bool:
+        """Let the experiment go on past its first network; True once its thread has ended."""
+        self.gate.set()
+        return self.job.join(10)
+
+
 def test_an_insight_job_takes_the_slot_and_gives_its_result() -> None:
-    clock, gate, reached = Clock(), threading.Event(), []
-    reg = runs(clock)
-    run = new_run_id()
-    job = reg.start(run, InsightJob(("gradient-flow", 3), stepper(3, gate, reached), steps=3).start)
+    insight = Insight(("gradient-flow", 3), nets=3)
     with pytest.raises(JobRefused, match="busy"):  # a training asks meanwhile: the one slot is taken
-        reg.start(new_run_id(), lambda: pytest.fail("must not start"))
-    gate.set()
-    assert job.join(10)
-    snap = job.snapshot()
+        insight.reg.start(new_run_id(), lambda: pytest.fail("must not start"))
+    assert insight.finish()
+    snap = insight.job.snapshot()
     assert snap.state == "finished" and snap.result == [0, 1, 4] and snap.key == ("gradient-flow", 3)
     assert snap.done == 3 and snap.fraction == 1.0
-    assert reg.availability().free
+    assert insight.reg.availability().free
 
 
 def test_an_abandoned_insight_job_stops_before_its_next_network() -> None:
-    clock, gate, reached = Clock(), threading.Event(), []
-    reg = runs(clock)
-    run = new_run_id()
-    job = reg.start(run, InsightJob("k", stepper(3, gate, reached), steps=3).start)
-    clock.now = 121.0  # no tab polled it
-    reg.sweep()
-    gate.set()
-    assert job.join(10)
-    assert reg.abandoned(run) and job.state == "stopped" and job.result is None
-    assert reached == [0]  # the second network was never started
-    assert reg.availability().free
+    insight = Insight("k", nets=3)
+    insight.clock.advance(121.0)  # no tab polled it
+    insight.reg.sweep()
+    assert insight.finish()
+    assert insight.reg.abandoned(insight.run) and insight.job.state == "stopped" and insight.job.result is None
+    assert insight.reached == [0]  # the second network was never started
+    assert insight.reg.availability().free
 
 
 def test_the_limit_per_run_stops_an_insight_job_and_says_why() -> None:
-    clock, gate, reached = Clock(), threading.Event(), []
-    reg = runs(clock)
-    run = new_run_id()
-    job = reg.start(run, InsightJob("k", stepper(2, gate, reached), steps=2).start)
-    clock.now = 901.0
-    reg.touch(run)
-    reg.sweep()
-    gate.set()
-    assert job.join(10)
-    assert job.snapshot().message == "stopped after 15 min, this server's limit per run"
+    insight = Insight("k", nets=2)
+    insight.clock.advance(901.0)
+    insight.reg.touch(insight.run)
+    insight.reg.sweep()
+    assert insight.finish()
+    assert insight.job.snapshot().message == "stopped after 15 min, this server's limit per run"
 
 
 def test_the_download_is_one_job_per_server_under_the_slot(tmp_path: Path) -> None:
-    clock, gate = Clock(), threading.Event()
+    clock, gate = FakeClock(), threading.Event()
     reg = runs(clock)
     assert valid_run_id(DOWNLOAD_RUN_ID)
 

@@ -114,13 +114,15 @@ def test_table_1_for_resnet50_uses_bottlenecks() -> None:
     assert [s.shortcut for s in summary.stages[1:5]] == ["projection + identity"] * 4
 
 
-def test_table_for_cifar_resnet56_has_three_stages_and_zero_pad_shortcuts() -> None:
-    summary = summarize("resnet56")
+@pytest.mark.parametrize("depth", [20, 32, 44, 56, 110])
+def test_cifar_tables_follow_the_6n_plus_2_rule_with_zero_pad_shortcuts(depth: int) -> None:
+    # He et al. 2015, section 4.2: three stages of n blocks, 16, 32 and 64 filters on 32, 16 and 8 pixels.
+    n = (depth - 2) // 6
+    summary = summarize(f"resnet{depth}")
     assert stage_table(summary) == [
         ("conv1", (32, 32), "3x3, 16", 1),
-        ("conv2_x", (32, 32), "[3x3, 16; 3x3, 16] x 9", 9),
-        ("conv3_x", (16, 16), "[3x3, 32; 3x3, 32] x 9", 9),
-        ("conv4_x", (8, 8), "[3x3, 64; 3x3, 64] x 9", 9),
+        *((f"conv{i}_x", (size, size), f"[3x3, {width}; 3x3, {width}] x {n}", n)
+          for i, (size, width) in enumerate([(32, 16), (16, 32), (8, 64)], start=2)),
         ("head", (1, 1), "global average pool, 10-d fc", 1),
     ]
     assert summary.stages[0].modules == ("conv1", "bn1", "relu")  # the stem's Identity "pool" is left out

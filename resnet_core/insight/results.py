@@ -6,14 +6,24 @@ One frozen dataclass per experiment; ``to_json()`` is that network's entry in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from resnet_core.insight.lesion import BlockLesion, MultiLesion
 
 
+class _JsonFields:
+    """``to_json()``: the dataclass's fields in order, tuples as lists, less :attr:`JSON_LEAVES_OUT`."""
+
+    JSON_LEAVES_OUT: ClassVar[tuple[str, ...]] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values if name not in self.JSON_LEAVES_OUT}
+
+
 @dataclass(frozen=True)
-class GradientFlowResult:
+class GradientFlowResult(_JsonFields):
     """``||dL/dW|| / ||W||`` per conv layer of a fresh net, input to output."""
 
     model: str  # registry name, e.g. "resnet56"
@@ -23,13 +33,9 @@ class GradientFlowResult:
     relative_grad_norms: tuple[float, ...]
     log10_spread: float  # orders of magnitude between the largest and smallest layer
 
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "depth": self.depth, "residual": self.residual, "layers": list(self.layers),
-                "relative_grad_norms": list(self.relative_grad_norms), "log10_spread": self.log10_spread}
-
 
 @dataclass(frozen=True)
-class ShatteredResult:
+class ShatteredResult(_JsonFields):
     """The gradient along a line of inputs through a fresh net, and its neighbour correlation."""
 
     model: str
@@ -39,10 +45,8 @@ class ShatteredResult:
     t: tuple[float, ...]
     gradient: tuple[float, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        # t and gradient are 256 numbers each: the page draws them, the JSON line keeps the summary.
-        return {"model": self.model, "depth": self.depth, "residual": self.residual,
-                "autocorrelation": self.autocorrelation}
+    # t and gradient are 256 numbers each: the page draws them, the JSON line keeps the summary.
+    JSON_LEAVES_OUT = ("t", "gradient")
 
 
 @dataclass(frozen=True)
@@ -67,31 +71,27 @@ class LesionResult:
 
 
 @dataclass(frozen=True)
-class ResponsesResult:
-    """Std of every 3x3 layer's response of a trained net (He et al., Figure 7)."""
+class _TrainedNetResult(_JsonFields):
+    """What a measurement of one trained net starts with, in its fields and its JSON entry: which net."""
 
     model: str
     residual: bool
+
+
+@dataclass(frozen=True)
+class ResponsesResult(_TrainedNetResult):
+    """Std of every 3x3 layer's response of a trained net (He et al., Figure 7)."""
+
     layers: tuple[str, ...]
     stds: tuple[float, ...]
     images: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "residual": self.residual, "layers": list(self.layers),
-                "stds": list(self.stds), "images": self.images}
-
 
 @dataclass(frozen=True)
-class LandscapeResult:
+class LandscapeResult(_TrainedNetResult):
     """Loss and accuracy along a filter-normalised direction; the middle alpha (0) is the trained weights."""
 
-    model: str
-    residual: bool
     alphas: tuple[float, ...]
     losses: tuple[float, ...]
     accs: tuple[float, ...]
     images: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "residual": self.residual, "alphas": list(self.alphas),
-                "losses": list(self.losses), "accs": list(self.accs), "images": self.images}

@@ -1,7 +1,7 @@
 """Long work off the caller's thread: job objects the app polls, and the server's runs.
 
 - :mod:`~resnet_core.jobs.job`: the :class:`Job` base (thread, stop event, locked history), its
-  states and the one error text;
+  states, the one error text and the fields every snapshot shares (:class:`JobSnapshot`);
 - :mod:`~resnet_core.jobs.training`, :mod:`~resnet_core.jobs.race`, :mod:`~resnet_core.jobs.finetune`:
   the Train page's :class:`TrainingJob` and :class:`RaceJob`, the Fine-tune page's
   :class:`FinetuneJob`, each with its frozen snapshot;
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from resnet_core.jobs.download import DOWNLOAD_RUN_ID, DownloadJob, DownloadSnapshot
     from resnet_core.jobs.finetune import FinetuneJob, FinetuneSnapshot
     from resnet_core.jobs.insight import InsightJob, InsightSnapshot, is_heavy
-    from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
+    from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState
     from resnet_core.jobs.race import RaceJob, RaceSnapshot
     from resnet_core.jobs.runs import (
         RUNS,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 #: Each public name and the module that defines it.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(("Job", "JobState", "TERMINAL_STATES"), "job"),
+    **dict.fromkeys(("Job", "JobSnapshot", "JobState", "TERMINAL_STATES"), "job"),
     **dict.fromkeys(("TrainingJob", "TrainingSnapshot"), "training"),
     **dict.fromkeys(("RaceJob", "RaceSnapshot"), "race"),
     **dict.fromkeys(("FinetuneJob", "FinetuneSnapshot"), "finetune"),

@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 
 from resnet_core import settings
 from resnet_core.jobs.runid import valid_run_id
+from resnet_core.jobs.setting_default import SettingDefault
 
 if TYPE_CHECKING:
     from torch import nn
@@ -77,21 +78,10 @@ class Archive:
         self._wall = wall_clock
         self._lock = threading.Lock()
 
-    @property
-    def folder(self) -> Path:
-        return self._folder if self._folder is not None else settings.runs_dir()
-
-    @property
-    def keep(self) -> int:
-        return self._keep if self._keep is not None else settings.runs_keep()
-
-    @property
-    def max_mb(self) -> float:
-        return self._max_mb if self._max_mb is not None else settings.runs_max_mb()
-
-    @property
-    def days(self) -> float:
-        return self._days if self._days is not None else settings.runs_days()
+    folder = SettingDefault(settings.runs_dir)
+    keep = SettingDefault(settings.runs_keep)
+    max_mb = SettingDefault(settings.runs_max_mb)
+    days = SettingDefault(settings.runs_days)
 
     # --- writing -------------------------------------------------------------------------------
 

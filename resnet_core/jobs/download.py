@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar
 
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState
 
 __all__ = ["DOWNLOAD_RUN_ID", "DownloadJob", "DownloadSnapshot"]
 
@@ -24,15 +24,13 @@ DOWNLOAD_RUN_ID = uuid.uuid5(uuid.NAMESPACE_URL, "resnet_core/jobs/download/cifa
 
 
 @dataclass(frozen=True)
-class DownloadSnapshot:
-    """A consistent copy of the download's state, for display."""
+class DownloadSnapshot(JobSnapshot):
+    """A consistent copy of the download's state, for display.
 
-    job_id: str
-    state: JobState
-    message: str
+    ``eta_s`` is None until the download ends, then 0: torchvision reports no progress.
+    """
+
     folder: Path | None  # the cifar-10-batches-py folder, once finished
-    elapsed_s: float
-    eta_s: float | None  # torchvision reports no progress: None until it ends, then 0
 
     @property
     def done(self) -> bool:

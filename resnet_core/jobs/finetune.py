@@ -23,7 +23,7 @@ from resnet_core.finetune import (
     Progress,
     finetune,
 )
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState
 from resnet_core.pretrained import WeightsUnavailableError
 from resnet_core.userdata import PictureSet
 
@@ -31,19 +31,17 @@ __all__ = ["FinetuneJob", "FinetuneSnapshot"]
 
 
 @dataclass(frozen=True)
-class FinetuneSnapshot:
-    """A consistent copy of the job's state for display."""
+class FinetuneSnapshot(JobSnapshot):
+    """A consistent copy of the job's state for display.
 
-    job_id: str
-    state: JobState
-    message: str
+    ``eta_s`` goes at the pace of this phase's epochs: None before the first two.
+    """
+
     phase: str  # "loading", "features", "head", "last-stage" or the final state
     done: int  # pictures or epochs finished in this phase
     total: int
     history: tuple[EpochRecord, ...]
     result: FinetuneResult | None  # set once finished or stopped with a model
-    elapsed_s: float
-    eta_s: float | None  # seconds left at the pace of this phase's epochs; None before the first two
 
     @property
     def finished(self) -> bool:

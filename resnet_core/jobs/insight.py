@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.job import TERMINAL_STATES, Job, JobSnapshot, JobState, eta_from_progress
 
 __all__ = ["HEAVY_IMAGES", "InsightJob", "InsightSnapshot", "InsightStopped", "is_heavy"]
 
@@ -38,18 +38,13 @@ class InsightStopped(Exception):
 
 
 @dataclass(frozen=True)
-class InsightSnapshot:
+class InsightSnapshot(JobSnapshot):
     """A consistent copy of the job's state, for display."""
 
-    job_id: str
     key: Hashable  # what the page asked for: the page shows the result only for the same inputs
-    state: JobState
-    message: str
     done: int  # progress reports so far (one per network)
     total: int
     result: Any
-    elapsed_s: float
-    eta_s: float | None
 
     @property
     def finished(self) -> bool:

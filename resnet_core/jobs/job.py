@@ -13,11 +13,12 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Callable, ClassVar, Generic, Literal, TypeVar
 
 from resnet_core.memory import trim_heap
 
-__all__ = ["Job", "JobState", "TERMINAL_STATES", "TRIM_EVERY_S", "error_message", "eta_from_progress"]
+__all__ = ["Job", "JobSnapshot", "JobState", "TERMINAL_STATES", "TRIM_EVERY_S", "error_message", "eta_from_progress"]
 
 log = logging.getLogger(__name__)
 # While a job runs, hand the free pages of malloc's arenas back this often: the server's many
@@ -29,6 +30,22 @@ TRIM_EVERY_S = 5.0
 JobState = Literal["pending", "running", "finished", "stopped", "diverged", "failed"]
 #: States after which the job's thread has ended (or will end without doing more work).
 TERMINAL_STATES: frozenset[str] = frozenset({"finished", "stopped", "diverged", "failed"})
+
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """What every job's snapshot says: which job, its state and message, its time so far and left.
+
+    Each kind of job's snapshot adds its own fields after these, and is built by keyword.
+    """
+
+    job_id: str
+    state: JobState
+    message: str
+    elapsed_s: float  # wall seconds since the job started
+    eta_s: float | None  # seconds left; None until there is something to extrapolate from
+
 
 R = TypeVar("R")  # what a job's worker returns
 M = TypeVar("M")  # the records it reports

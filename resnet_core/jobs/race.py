@@ -11,8 +11,9 @@ from torch import nn
 from resnet_core.data import ImageDataset
 from resnet_core.lessons import Experiment, Scale
 from resnet_core.verdict import Verdict, data_words, pace_note, verdict
+from resnet_core.jobs.dataset_job import DatasetJob
 from resnet_core.jobs.ended import restore_ended
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.job import TERMINAL_STATES, JobSnapshot, JobState, eta_from_progress
 from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.jobs.training import mean_grad_norms
 from resnet_core.race import Race, RaceConfig, RaceEval, RaceGrads, RaceMetrics, RaceResult, RaceStep
@@ -21,23 +22,18 @@ __all__ = ["RaceJob", "RaceSnapshot"]
 
 
 @dataclass(frozen=True)
-class RaceSnapshot:
+class RaceSnapshot(JobSnapshot):
     """A consistent copy of a race job, for display."""
 
-    job_id: str
     experiment: Experiment
     scale: Scale
     config: RaceConfig
-    state: JobState
-    message: str
     steps: tuple[RaceStep, ...]
     evals: tuple[RaceEval, ...]
     grads: tuple[RaceGrads, ...]
     result: RaceResult | None
     verdict: Verdict | None  # once the race has ended
     progress: float
-    elapsed_s: float
-    eta_s: float | None
     pace_note: str | None  # set when this machine runs the race far slower than expected
 
     @property
@@ -65,8 +61,10 @@ class RaceSnapshot:
         return from_plain(cls, data, result=result)
 
 
-class RaceJob(Job[RaceResult, RaceMetrics]):
+class RaceJob(DatasetJob[RaceResult, RaceMetrics]):
     """One :class:`~resnet_core.race.Race` of an :class:`~resnet_core.lessons.Experiment` on a thread."""
+
+    config: RaceConfig
 
     def __init__(
         self,
@@ -80,31 +78,21 @@ class RaceJob(Job[RaceResult, RaceMetrics]):
         race_factory: Callable[..., Race] = Race,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(session_id=session_id, clock=clock)
-        self.experiment, self.scale, self.config = experiment, scale, config
-        self._train_data, self._test_data = train_data, test_data
-        self._race_factory = race_factory
+        super().__init__(config, race_factory, train_data=train_data, test_data=test_data, session_id=session_id,
+                         clock=clock)
+        self.experiment, self.scale = experiment, scale
         self._verdict: Verdict | None = None
 
     @classmethod
     def restored(cls, snap: RaceSnapshot, *, clock: Callable[[], float] = time.monotonic) -> "RaceJob":
         """An ended job whose ``snapshot()`` shows ``snap`` again (an archived race); it never runs."""
         job = cls(snap.experiment, snap.scale, snap.config, clock=clock)
-        job.job_id = snap.job_id
         job._verdict = snap.verdict
-        restore_ended(job, snap.state, snap.message, [*snap.steps, *snap.evals, *snap.grads], snap.result,
-                      snap.elapsed_s)
+        restore_ended(job, snap, [*snap.steps, *snap.evals, *snap.grads], snap.result)
         return job
 
     def _work(self) -> RaceResult:
-        race = self._race_factory(
-            self.config, callback=self._record, stop_event=self._stop,
-            train_data=self._train_data, test_data=self._test_data,
-        )  # fmt: skip
-        try:
-            result = race.run()
-        finally:
-            self._train_data = self._test_data = None
+        result = self._run_worker()
         judged = verdict(self.experiment, result.results, planned_steps=self.config.steps,
                          data=data_words(result.data))  # CIFAR-10 and the synthetic shapes: 10 classes
         with self._lock:

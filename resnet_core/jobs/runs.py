@@ -43,6 +43,7 @@ from typing import Callable, Protocol, TypeVar, runtime_checkable
 from resnet_core import settings
 from resnet_core.jobs.archive import Archive
 from resnet_core.jobs.runid import new_run_id, valid_run_id
+from resnet_core.jobs.setting_default import SettingDefault
 from resnet_core.memory import release_memory
 
 __all__ = [
@@ -194,21 +195,10 @@ class Runs:
 
     # --- settings ------------------------------------------------------------------------------
 
-    @property
-    def max_running(self) -> int:
-        return self._max_running if self._max_running is not None else settings.max_jobs()
-
-    @property
-    def abandon_s(self) -> float:
-        return self._abandon_s if self._abandon_s is not None else settings.abandon_s()
-
-    @property
-    def keep_s(self) -> float:
-        return self._keep_s if self._keep_s is not None else settings.keep_s()
-
-    @property
-    def max_run_s(self) -> float:
-        return self._max_run_s if self._max_run_s is not None else settings.max_run_s()
+    max_running = SettingDefault(settings.max_jobs)
+    abandon_s = SettingDefault(settings.abandon_s)
+    keep_s = SettingDefault(settings.keep_s)
+    max_run_s = SettingDefault(settings.max_run_s)
 
     # --- starting ------------------------------------------------------------------------------
 

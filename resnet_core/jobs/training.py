@@ -9,8 +9,9 @@ from typing import Any, Callable
 from torch import nn
 
 from resnet_core.data import ImageDataset
+from resnet_core.jobs.dataset_job import DatasetJob
 from resnet_core.jobs.ended import restore_ended
-from resnet_core.jobs.job import TERMINAL_STATES, Job, JobState, eta_from_progress
+from resnet_core.jobs.job import TERMINAL_STATES, JobSnapshot, JobState, eta_from_progress
 from resnet_core.jobs.plaindata import from_plain, to_plain
 from resnet_core.train import EpochMetrics, GradNorms, Metrics, StepMetrics, TrainConfig, Trainer, TrainResult
 
@@ -18,21 +19,16 @@ __all__ = ["TrainingJob", "TrainingSnapshot", "mean_grad_norms"]
 
 
 @dataclass(frozen=True)
-class TrainingSnapshot:
+class TrainingSnapshot(JobSnapshot):
     """A consistent copy of a training job, for display."""
 
-    job_id: str
     label: str
     config: TrainConfig
-    state: JobState
-    message: str
     steps: tuple[StepMetrics, ...]
     epochs: tuple[EpochMetrics, ...]
     grad_norms: tuple[GradNorms, ...]
     result: TrainResult | None
     progress: float  # 0..1, the trainer's own figure
-    elapsed_s: float  # wall seconds since the job started
-    eta_s: float | None  # seconds left; None until there is something to extrapolate from
 
     @property
     def done(self) -> bool:
@@ -76,8 +72,10 @@ def mean_grad_norms(
     return names, tuple(sum(r[i] for r in same) / len(same) for i in range(len(names)))
 
 
-class TrainingJob(Job[TrainResult, Metrics]):
+class TrainingJob(DatasetJob[TrainResult, Metrics]):
     """One :class:`~resnet_core.train.Trainer` run on a background thread."""
+
+    config: TrainConfig
 
     def __init__(
         self,
@@ -90,30 +88,19 @@ class TrainingJob(Job[TrainResult, Metrics]):
         trainer_factory: Callable[..., Trainer] = Trainer,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(session_id=session_id, clock=clock)
-        self.config = config
+        super().__init__(config, trainer_factory, train_data=train_data, test_data=test_data, session_id=session_id,
+                         clock=clock)
         self.label = label or f"{'residual' if config.residual else 'plain'} {config.model}"
-        self._train_data, self._test_data = train_data, test_data
-        self._trainer_factory = trainer_factory
 
     @classmethod
     def restored(cls, snap: TrainingSnapshot, *, clock: Callable[[], float] = time.monotonic) -> "TrainingJob":
         """An ended job whose ``snapshot()`` shows ``snap`` again (an archived run); it never runs."""
         job = cls(snap.config, label=snap.label, clock=clock)
-        job.job_id = snap.job_id
-        restore_ended(job, snap.state, snap.message, [*snap.steps, *snap.epochs, *snap.grad_norms], snap.result,
-                      snap.elapsed_s)
+        restore_ended(job, snap, [*snap.steps, *snap.epochs, *snap.grad_norms], snap.result)
         return job
 
     def _work(self) -> TrainResult:
-        trainer = self._trainer_factory(
-            self.config, callback=self._record, stop_event=self._stop,
-            train_data=self._train_data, test_data=self._test_data,
-        )  # fmt: skip
-        try:
-            return trainer.run()
-        finally:
-            self._train_data = self._test_data = None  # 180 MB for CIFAR-10: let it go with the run
+        return self._run_worker()
 
     def _final_state(self, result: TrainResult) -> tuple[JobState, str]:
         return result.status, result.message
