@@ -10,7 +10,7 @@ paper's recipe (SGD, lr 0.1 divided by 10 at 50% and 75% of the schedule, moment
 weight decay 1e-4, batch 128, crop + flip). At the **quick** scale the networks keep their depth,
 their option-A shortcuts and everything else, but have half the filters (8/16/32 instead of
 16/32/64) and train on CIFAR-10 downsampled to 16x16: about 6x less time per step, and
-degradation is a property of depth, which is untouched. A live quick race runs the first 400
+degradation is a property of depth, which is untouched. A live quick race runs the first 300
 steps of a 2,000-step schedule (all at lr 0.1, as the paper's first 32,000 are); the shipped
 reference run is the whole schedule, with the same seed. The **paper** scale is the paper's
 networks at 32x32 for its 64,000 steps.
@@ -65,7 +65,7 @@ QUICK = Scale(
     name="quick",
     resolution=16,
     widths=(8, 16, 32),
-    steps=400,
+    steps=300,
     schedule_steps=2_000,
     eval_every=100,
     test_subset=1000,
@@ -74,7 +74,7 @@ QUICK = Scale(
     cpu_step_s=0.41,  # bench/degradation.py alone on the machine, 2026-11-25: 0.407 s; whole race 168-174 s
     description=(
         "quick scale: the paper's networks at half width (8/16/32 filters) on CIFAR-10 downsampled "
-        "to 16x16, the first 400 steps (batch 128, lr 0.1) of a 2,000-step schedule"
+        "to 16x16, the first 300 steps (batch 128, lr 0.1) of a 2,000-step schedule"
     ),
 )
 PAPER = Scale(

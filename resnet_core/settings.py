@@ -61,7 +61,7 @@ DEFAULT_MAX_JOBS = 1
 DEFAULT_ABANDON_S = 120.0
 #: Fifteen minutes of results (a trained model is a few MB) after the run and the last look at it.
 DEFAULT_KEEP_S = 900.0
-#: Fifteen minutes: the default race (400 steps) and a default single run end well inside it on
+#: Fifteen minutes: the default race and a default single run end well inside it on
 #: 2 cores, while a visitor who asks while the slot is taken waits at most this long.
 DEFAULT_MAX_RUN_S = 900.0
 

@@ -96,7 +96,7 @@ def test_degradation_race_is_the_papers_networks_at_the_quick_scale() -> None:
     assert [(c.label, c.model, c.residual) for c in cfg.contenders] == [
         ("plain-20", "resnet20", False), ("plain-56", "resnet56", False), ("ResNet-56", "resnet56", True)]
     assert all(get_spec(c.model).paper_family for c in cfg.contenders)
-    assert (cfg.resolution, cfg.widths, cfg.steps, cfg.seed) == (16, (8, 16, 32), 400, 3)
+    assert (cfg.resolution, cfg.widths, cfg.steps, cfg.seed) == (16, (8, 16, 32), 300, 3)
     # The paper's optimiser, and the live race is the start of the schedule: lr 0.1 throughout.
     assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9, 1e-4)
     assert {cfg.lr_at(s) for s in range(cfg.steps)} == {0.1}
