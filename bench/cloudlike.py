@@ -118,7 +118,7 @@ def main() -> None:
                 page.get_by_text(f"{name} · 6 pictures").wait_for(timeout=300_000)
             wait_for_script(page, 600)
             page.get_by_role("button", name="Train", exact=True).click()
-            page.get_by_text("Held-out accuracy").wait_for(timeout=900_000)
+            page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=900_000)
 
         for label, action in (("Home", home), ("the race, page defaults", race),
                               ("Classify a 6 MP upload", classify), ("Fine-tune two classes of 6", finetune)):
