@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from appserver import MB, PAGES, AppServer, bench_parser, chromium, report, wait_for_script  # noqa: E402
 
 URL_PATHS = {p.label: p.url_path for p in PAGES}
-from load import photo  # noqa: E402
+from load import load_average, photo  # noqa: E402
 from memory import run_finished, start_run  # noqa: E402
 from pictures import shape_files  # noqa: E402
 
@@ -64,7 +64,8 @@ def main() -> None:
 
     env = {"RESNET_DATA_DIR": args.data_dir} if args.data_dir else {}
     rows: list[tuple[str, str, str]] = []
-    notes: list[str] = [f"the server in a {args.cpus:g}-core CPU quota and a {args.memory_mb} MB memory cgroup (v1)"]
+    notes: list[str] = [f"the server in a {args.cpus:g}-core CPU quota and a {args.memory_mb} MB memory cgroup (v1)",
+                        f"load average at the start: {load_average()}"]
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser, cloud_box(args.cpus, args.memory_mb) as groups, \
             AppServer(env=env, cgroups=groups) as server:
         mem_group = groups[1]
@@ -118,11 +119,12 @@ def main() -> None:
                 page.get_by_text(f"{name} · 6 pictures").wait_for(timeout=300_000)
             wait_for_script(page, 600)
             page.get_by_role("button", name="Train", exact=True).click()
-            page.get_by_text("Held-out accuracy").wait_for(timeout=900_000)
+            page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=900_000)
 
         for label, action in (("Home", home), ("the race, page defaults", race),
                               ("Classify a 6 MP upload", classify), ("Fine-tune two classes of 6", finetune)):
             step(label, action)
+        notes.append(f"load average at the end: {load_average()}")
         notes.append(f"memory.failcnt (allocations refused at the limit): {(mem_group / 'memory.failcnt').read_text().strip()}")
 
     table = ["| step | wall time | server peak RSS / cgroup peak |", "|---|---:|---:|"]

@@ -23,6 +23,7 @@ It prints a table and, unless ``--no-append``, appends it to bench/RESULTS.md.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -124,7 +125,9 @@ def drive(visitors: list[Visitor], server_url: str, upload: Path, run_timeout_s:
         try:
             start_run(v.tab)
         except Exception as exc:  # noqa: BLE001 - the second trainer finds the slot taken
-            v.notes.append(f"trainer {i + 1} could not start: {type(exc).__name__}")
+            busy = "The server is busy training" in v.tab.inner_text("body")
+            v.notes.append(f"trainer {i + 1} could not start: {type(exc).__name__}; "
+                           f"{'the page shows the busy message' if busy else 'no busy message on the page'}")
     reloads = 0
     browsing = [v for v in visitors if v.page_path in (page("Architecture").url_path, page("Why it works").url_path)]
     while trainers and not trainers[0].tab.evaluate(DONE_JS) and time.monotonic() - t_run < run_timeout_s:
@@ -137,6 +140,11 @@ def drive(visitors: list[Visitor], server_url: str, upload: Path, run_timeout_s:
     return reloads, time.monotonic() - t_run
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: the machine may be shared while this runs."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--sessions", type=int, default=10, help="visitors at once, in the issue's mix")
@@ -147,13 +155,14 @@ def main() -> None:
     if args.data_dir:
         env["RESNET_DATA_DIR"] = args.data_dir
     mix = [MIX[i % len(MIX)] for i in range(args.sessions)]
-    notes = [f"mix: {', '.join(f'{mix.count(p)} {p}' for p in dict.fromkeys(mix))}"]
+    notes = [f"mix: {', '.join(f'{mix.count(p)} {p}' for p in dict.fromkeys(mix))}", f"load average at the start: {load_average()}"]
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser, \
             AppServer(env=env, extra_args=["--server.disconnectedSessionTTL", "10"]) as server:
         upload = photo(Path(tmp) / "photo_6mp.jpg")
         notes.append(f"upload: {upload.stat().st_size / MB:.1f} MB JPEG, 6 MP, one per classifying visitor")
         fresh = server.rss()
         base = baseline(browser, server)
+        base_anon = server.anon()
 
         t0 = time.monotonic()
         visitors = [open_visitor(browser, server.url, p) for p in mix]
@@ -168,18 +177,20 @@ def main() -> None:
         for v in visitors:
             v.context.close()
         settle(browser, server)
-        after = server.rss()
+        after, after_anon = server.rss(), server.anon()
+        notes.append(f"load average at the end: {load_average()}")
 
     first = slowest.first_content_s
     rows = [
         ("server started, no visitor", f"{fresh / MB:.0f} MB", "", ""),
-        ("idle, every page visited once (baseline)", f"{base / MB:.0f} MB", "", ""),
+        ("idle, every page visited once (baseline)", f"{base / MB:.0f} MB (anonymous {base_anon / MB:.0f})", "", ""),
         (f"{args.sessions} sessions: peak", f"{peak / MB:.0f} MB (anonymous {peak_anon / MB:.0f})",
          f"≤ {GOAL_PEAK_MB} MB", "yes" if peak / MB <= GOAL_PEAK_MB else "**no**"),
         (f"{args.sessions} sessions: slowest first content",
          "never" if first is None else f"{first:.0f} s ({slowest.page_path or 'Home'})", "", ""),
         ("the run ended, tabs open", f"{ended / MB:.0f} MB", "", ""),
-        ("tabs closed, results expired, one Home visit", f"{after / MB:.0f} MB ({(after - base) / MB:+.0f})",
+        ("tabs closed, results expired, one Home visit",
+         f"{after / MB:.0f} MB ({(after - base) / MB:+.0f}; anonymous {after_anon / MB:.0f})",
          f"≤ baseline + {GOAL_AFTER_MB} MB", "yes" if (after - base) / MB <= GOAL_AFTER_MB else "**no**"),
     ]
     table = ["| phase | server RSS | goal | met |", "|---|---:|---|---|"]

@@ -87,3 +87,62 @@ def test_clock_sensitive_tests_pass_on_a_machine_booted_seconds_ago() -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_idle_release_forgets_the_cifar10_splits_only_jobs_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resnet_core import data
+
+    monkeypatch.setitem(data._cache, ("root", "train", None, 16, ()), object())
+    assert memory.forget_idle_caches() == ["resnet_core.data"]
+    assert not data._cache
+
+
+def test_idle_release_never_imports_the_data_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "resnet_core.data", raising=False)
+    assert memory.forget_idle_caches() == []
+    assert "resnet_core.data" not in sys.modules  # torch is not loaded for a cache nobody made
+
+
+class EndingJob:
+    """The little of a job the server's runs table reads; it ends when the test says so."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.ended_at = clock, None
+        self.job_id = "ending-job"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+    def end(self) -> None:
+        self.ended_at = self.clock()
+
+    def stop(self, reason: str | None = None) -> None:
+        self.end()
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self.ended_at is not None
+
+    def snapshot(self) -> object:
+        return type("Snap", (), {"eta_s": None})()
+
+
+@pytest.mark.parametrize("other_running", [False, True])
+def test_expiry_drops_the_data_caches_only_when_no_run_is_left(monkeypatch: pytest.MonkeyPatch,
+                                                               other_running: bool) -> None:
+    from resnet_core.jobs import runs as runs_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(runs_module, "forget_idle_caches", lambda: calls.append("caches") or [])
+    monkeypatch.setattr(runs_module, "release_memory", lambda: calls.append("trim") or True)
+    clock = FakeClock(1000.0)
+    table = runs_module.Runs(max_running=2, abandon_s=1e9, keep_s=30, clock=clock, reap_every=None)
+    first = table.start("run-one", lambda: EndingJob(clock))
+    if other_running:
+        table.start("run-two", lambda: EndingJob(clock))
+    first.end()
+    table.sweep()  # the ended job's thread is gone: its pages go back, the caches stay for a next run
+    assert calls == ["trim"]
+    clock.now += 31
+    assert table.sweep() == ["run-one"]
+    assert calls == (["trim", "trim"] if other_running else ["trim", "caches", "trim"])

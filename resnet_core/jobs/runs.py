@@ -44,7 +44,7 @@ from resnet_core import settings
 from resnet_core.jobs.archive import Archive
 from resnet_core.jobs.runid import new_run_id, valid_run_id
 from resnet_core.jobs.setting_default import SettingDefault
-from resnet_core.memory import release_memory
+from resnet_core.memory import forget_idle_caches, release_memory
 
 __all__ = [
     "RUNS",
@@ -361,12 +361,16 @@ class Runs:
                 elif not entry.trimmed and job.join(0):
                     entry.trimmed = trim = True  # the thread and its data are gone: give the pages back
             self._live = [j for j in self._live if not j.join(0)]
+            # A run expired and none is left running: the data caches only jobs read go too.
+            idle = bool(dropped) and not self._live and not any(e.job.is_active for e in self._entries.values())
         for job in to_stop:
             log.info("stopping job %s: no tab has polled it for %.0f s", job.job_id, abandon_s)
             job.stop()
         for job in too_long:
             log.info("stopping job %s: it reached this server's limit of %.0f s per run", job.job_id, max_run_s)
             job.stop(limit_message(max_run_s))
+        if idle:
+            forget_idle_caches()
         if trim:
             release_memory()
         return dropped
