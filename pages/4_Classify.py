@@ -9,9 +9,10 @@ from resnet_core.models import find_twin
 from resnet_core.overlay import crop_preview, enlarge
 from webui.figures.classify import top5_figure
 from webui.guide import next_link
+from webui.shared_picture import pick_picture
 from webui.shell import setup_page
 from webui.state import trained_models
-from webui.widgets import choose_model, choose_picture
+from webui.widgets import choose_model
 
 setup_page("Classify", "🔎")
 st.title("Classify")
@@ -36,7 +37,7 @@ def twin_classifier(classifier: Classifier) -> Classifier | None:
 left, right = st.columns([1, 2], gap="large")
 with left:
     classifier = choose_model("classify")
-    picture = choose_picture("classify")
+    picture = pick_picture("classify")
 
 if classifier is not None and picture is not None:
     result = classifier.classify(picture.image, k=5)
@@ -58,8 +59,11 @@ if classifier is not None and picture is not None:
     with right:
         truth = f" · true class: **{picture.true_label}**" if picture.true_label else ""
         st.markdown(f"Top guess: **{top[0].label}** ({top[0].probability:.1%}){truth}")
-        READING_BOX[reading.level](reading.headline)
-        if picture.true_label and picture.true_label not in classifier.classes:
+        outside = bool(picture.true_label) and picture.true_label not in classifier.classes
+        wrong = picture.true_label in classifier.classes and top[0].label != picture.true_label
+        # However sure the model is, an answer that cannot be right or is known wrong is no success.
+        (st.warning if outside or wrong else READING_BOX[reading.level])(reading.headline)
+        if outside:
             st.warning(
                 f"“{picture.true_label}” is not one of this model's classes, so whatever it answers is "
                 f"wrong: the picture is out of its distribution."
@@ -96,7 +100,9 @@ if classifier is not None and picture is not None:
             grid = feature_grid(features, cell=56 if twin else 72, columns=8)
             col.image(
                 grid,
-                width=grid.width,  # not the caption's width: the squares must stay squares
+                # Its own width, not the caption's (squares stay squares), but never wider than a
+                # phone's column: "content" shrinks it to fit, keeping the aspect ratio.
+                width="content",
                 caption=f"{features.name}: output {c} x {h} x {w}; the {len(features.channels)} strongest "
                 f"channels; yellow = {features.peak:.1f}",
             )

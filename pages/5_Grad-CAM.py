@@ -10,9 +10,10 @@ from resnet_core.overlay import annotated_overlay, colorbar_legend, overlay, png
 from webui import url
 from webui.figures.gradcam import overlay_figure
 from webui.guide import next_link
+from webui.shared_picture import pick_picture
 from webui.shell import setup_page
 from webui.state import trained_models
-from webui.widgets import choose_model, choose_picture
+from webui.widgets import choose_model
 
 setup_page("Grad-CAM", "🔥")
 st.title("Grad-CAM")
@@ -41,7 +42,7 @@ def finer_than_4x4(source: ModelSource) -> bool:
 left, right = st.columns([1, 2], gap="large")
 with left:
     classifier = choose_model("gradcam", prefer=finer_than_4x4)
-    picture = choose_picture("gradcam")
+    picture = pick_picture("gradcam")
 
 if classifier is not None and picture is not None:
     top = classifier.classify(picture.image, k=5).top[0]

@@ -38,7 +38,7 @@ from webui.locality import shown
 from webui.pages import page
 from webui.guide import next_link
 from webui.shell import setup_page
-from webui.state import offer_trained_model, run_id, trained_models, watch_run
+from webui.state import offer_trained_model, run_id, select_trained_model, trained_models, watch_run
 from webui.widgets import UPLOAD_TYPES
 
 setup_page("Fine-tune", "🎯")
@@ -277,7 +277,8 @@ if job is not None and not running:
         d1, d2 = st.columns([1, 3])
         d1.download_button("Download model", data=checkpoint_bytes(job.job_id, result),
                            file_name=f"finetuned-{stem}.pt", mime="application/octet-stream", key="ft_download")
-        label = f"Fine-tuned: {', '.join(result.classes)} ({result.val_acc:.0%} held out, {result.backbone.model_name})"
+        label = (f"Fine-tuned: {', '.join(result.classes)} ({result.val_acc:.0%} on held-out pictures, "
+                 f"{result.backbone.model_name})")
         offered: set[str] = st.session_state.setdefault("ft_offered", set())
         if job.job_id not in offered:
             offer_trained_model(label, result.to_checkpoint())
@@ -286,7 +287,11 @@ if job is not None and not running:
         if not collection.classes:  # a reload: the run came back through ?run=, the pictures did not
             st.caption("The pictures of this run were added before the page was reloaded and are not kept: "
                        "add them again to train another model.")
-        st.page_link(page("Classify").path, label="Classify a new picture with it", icon=page("Classify").icon)
-        st.page_link(page("Grad-CAM").path, label="See where it looks (Grad-CAM)", icon=page("Grad-CAM").icon)
+        # Buttons, not links: each opens its page with this model already picked.
+        for target, key, text in (("Classify", "classify", "Classify a new picture with it"),
+                                  ("Grad-CAM", "gradcam", "See where it looks (Grad-CAM)")):
+            if st.button(text, icon=page(target).icon, key=f"ft_open_{key}"):
+                select_trained_model(key, label)
+                st.switch_page(page(target).path)
 
 next_link()

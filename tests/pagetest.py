@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
@@ -56,3 +57,26 @@ def png(size: tuple[int, int] = (60, 40), colour: tuple[int, int, int] = (30, 12
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def nothing_configured(monkeypatch: object, tmp_path: Path) -> None:
+    """As on a fresh install, offline: no sample photos, no CIFAR-10, an empty cache (only the gallery)."""
+    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
+    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+
+
+def plotly_array(value: object) -> "np.ndarray":
+    """A trace's array as sent to the browser: plotly writes numpy arrays as base64 with dtype and shape."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        shape = tuple(int(n) for n in value["shape"].split(","))
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+def chart_image(at: AppTest) -> "np.ndarray":
+    """The pixels of the one picture drawn in the page's Plotly charts (an ``Image`` trace), as HxWx3."""
+    (trace,) = [t for chart in charts(at) for t in chart["data"] if t["type"] == "image"]
+    return plotly_array(trace["z"])

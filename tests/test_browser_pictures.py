@@ -98,3 +98,46 @@ def test_gradcam_colour_bar_colour_maps_and_shared_scale(app_url: str, browser: 
         wait_for_script(page)
         page.wait_for_selector("text=shared scale", timeout=60_000)
         shot_without_errors(page, "Grad-CAM-shared.png")
+
+
+def upload_input(page: object) -> object:
+    """The picture picker's file input (switched to "Upload" first)."""
+    page.get_by_text("Upload", exact=True).click()
+    wait_for_script(page)
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached", timeout=60_000)
+    return page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+
+
+def test_a_picture_uploaded_on_classify_is_the_one_grad_cam_opens_with(app_url: str, browser: object) -> None:
+    """Issue 18, item 7, with a real upload and the sidebar's link (a page switch in the same session)."""
+    from pagetest import png
+
+    with opened(browser, f"{app_url}/{PAGES['Classify']}", height=1600) as page:
+        upload_input(page).set_input_files([{"name": "violet.png", "mimeType": "image/png",
+                                             "buffer": png((90, 60), (200, 40, 160))}])
+        page.wait_for_selector("text=violet.png (90x60)", timeout=60_000)
+        assert "pic=" not in page.url  # an upload has no address
+        page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Grad-CAM").click()
+        page.wait_for_selector(".js-plotly-plot .colorbar", timeout=60_000)
+        wait_for_script(page)
+        wait_for_drawn(page)
+        assert page.get_by_text("Showing “violet.png”", exact=False).count() == 1
+        assert page.get_by_text("Gallery: ", exact=False).count() == 0  # not the gallery's default picture
+        assert error_texts(page) == []
+
+
+@pytest.mark.parametrize("label", ["Classify", "Grad-CAM", "Fine-tune"])
+def test_the_picture_pages_fit_a_phone(app_url: str, browser: object, label: str) -> None:
+    """At 390 px nothing is wider than the screen (Classify's feature-map rows once were 613 px)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/{PAGES[label]}")
+        wait_for_script(page)
+        wait_for_drawn(page)
+        width, screen = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        wide = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stMain\"] *')]"
+                             ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length")
+        assert width <= screen and wide == 0, (width, screen, wide)
+    finally:
+        context.close()

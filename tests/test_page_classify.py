@@ -97,9 +97,7 @@ def test_a_bad_upload_shows_an_error_and_the_page_stays_usable(shipped, hub_dir,
 
 def test_with_no_setting_the_first_view_classifies_a_gallery_photo(hub_dir, monkeypatch, tmp_path: Path) -> None:
     """A first visit, offline, nothing configured: the real shipped model on the preselected photo."""
-    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
-    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    pagetest.nothing_configured(monkeypatch, tmp_path)
     at = run_page()
     assert at.radio(key="classify_picture_mode").value == "Sample"
     samples = at.selectbox(key="classify_sample").options
@@ -114,9 +112,7 @@ def test_without_any_samples_only_upload_is_offered(shipped, hub_dir, monkeypatc
     import resnet_core.samples as samples_module
 
     monkeypatch.setattr(samples_module, "GALLERY_DIR", tmp_path / "trimmed install")
-    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
-    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    pagetest.nothing_configured(monkeypatch, tmp_path)
     at = run_page()
     assert at.radio(key="classify_picture_mode").options == ["Upload", "Camera"]
     assert charts(at) == []
@@ -245,3 +241,50 @@ def test_the_camera_is_offered(shipped, hub_dir, sample_photos) -> None:
     at.radio(key="classify_picture_mode").set_value("Camera").run()
     assert not at.exception and charts(at) == []  # nothing to classify until a picture is taken
     assert at.get("camera_input")[0].label == "Take a picture"
+
+
+def test_an_upload_on_classify_is_the_picture_grad_cam_opens_with_and_classify_keeps(shipped, hub_dir, sample_photos) -> None:
+    """Issue 18, item 7: one picture through the pages, held in session state (not on disk, not in the URL)."""
+    colour = (200, 40, 160)
+    at = run_page()
+    at.radio(key="classify_picture_mode").set_value("Upload").run()
+    at.file_uploader(key="classify_upload").set_value(("mine.png", png((90, 60), colour), "image/png")).run()
+    assert image_captions(at)[0].startswith("mine.png (90x60)")
+    assert "pic" not in at.query_params
+
+    at.switch_page(pages.page("Grad-CAM").path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="gradcam_picture_mode").value == "Upload"
+    assert any("Showing “mine.png”" in c.value for c in at.caption)
+    view = pagetest.chart_image(at)
+    assert view.shape == (32, 32, 3) and np.all(view == colour)  # the upload's pixels, under the heatmap
+
+    at.switch_page(PAGE).run()  # back: Classify still shows it
+    assert not at.exception and not at.error
+    assert at.radio(key="classify_picture_mode").value == "Upload"
+    assert image_captions(at)[0].startswith("mine.png (90x60)") and len(charts(at)) == 1
+
+    at.file_uploader(key="classify_upload").set_value(("other.png", png((30, 30)), "image/png")).run()
+    at.file_uploader(key="classify_upload").set_value(None).run()  # taken out: gone on every page
+    assert charts(at) == [] and not any("Showing" in c.value for c in at.caption)
+    at.switch_page(pages.page("Grad-CAM").path).run()  # which opens on the gallery's default again
+    assert at.radio(key="gradcam_picture_mode").value == "Sample" and not any("Showing" in c.value for c in at.caption)
+
+
+def test_an_out_of_distribution_answer_is_never_a_success(no_shipped, hub_dir, sample_photos, tmp_path: Path) -> None:
+    """However confident, an answer outside the classes the picture can be is drawn as a warning."""
+    import torch
+
+    model = create_model("resnet9", num_classes=2).eval()
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(torch.tensor([12.0, 0.0]))  # "circle", confidently, for any picture
+    save_checkpoint(tmp_path / "shapes.pt", model, model_name="resnet9", residual=True,
+                    classes=("circle", "square"), mean=MEAN, std=STD)
+    at = run_page(trained_models={"shapes": load_checkpoint(tmp_path / "shapes.pt")})
+    at.selectbox(key="classify_sample").set_value("Gallery: cat_chelsea.jpg").run()
+    assert not at.exception
+    assert not at.success, [s.value for s in at.success]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Confident: circle at ") for w in warnings), warnings
+    assert any("“cat” is not one of this model's classes" in w for w in warnings)

@@ -105,10 +105,14 @@ def test_classes_uploads_train_and_hand_off_to_classify() -> None:
     label, checkpoint = next(iter(offered.items()))
     assert label.startswith("Fine-tuned: circle, square") and checkpoint.classes == ("circle", "square")
 
-    # Classify and Grad-CAM offer it, and use it on a new picture.
-    for page_file, prefix in ((pages.page("Classify").path, "classify"), (pages.page("Grad-CAM").path, "gradcam")):
-        at.switch_page(page_file).run()
-        at.selectbox(key=f"{prefix}_model").set_value(f"trained:{label}").run()
+    assert "(100% on held-out pictures, " in label  # the share of pictures right, not of pictures held out
+    # Each hand-off button opens its page with the fine-tuned model picked, and it classifies a new picture.
+    for target, prefix in ((pages.page("Classify").path, "classify"), (pages.page("Grad-CAM").path, "gradcam")):
+        at.switch_page(PAGE).run()
+        at.button(key=f"ft_open_{prefix}").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.selectbox(key=f"{prefix}_model").value == f"trained:{label}"
+        at.switch_page(target)  # AppTest's next run would be the page it last switched to itself
         at.radio(key=f"{prefix}_picture_mode").set_value("Upload").run()
         at.file_uploader(key=f"{prefix}_upload").set_value(("c.png", shape_picture("circle", 99), "image/png")).run()
         assert not at.exception, [e.value for e in at.exception]

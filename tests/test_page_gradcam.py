@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -31,11 +30,7 @@ def heatmap(at: AppTest) -> dict:
     (chart,) = at.get("plotly_chart")
     spec = json.loads(chart.proto.spec)
     (trace,) = [t for t in spec["data"] if t["type"] == "heatmap"]
-    z = trace["z"]
-    if isinstance(z, dict):
-        shape = tuple(int(n) for n in z["shape"].split(","))
-        z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    trace["z"] = np.asarray(z, dtype=np.float32)
+    trace["z"] = pagetest.plotly_array(trace["z"]).astype(np.float32)
     return trace
 
 
@@ -157,9 +152,7 @@ def test_a_bad_upload_shows_an_error_and_a_good_one_works(shipped, hub_dir) -> N
 
 def test_with_no_setting_the_first_view_explains_a_gallery_photo(hub_dir, monkeypatch, tmp_path: Path) -> None:
     """A first visit, offline, nothing configured: a heatmap for the shipped model's top class."""
-    monkeypatch.delenv("RESNET_SAMPLES_DIR", raising=False)
-    monkeypatch.setenv("RESNET_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    pagetest.nothing_configured(monkeypatch, tmp_path)
     at = run_page()
     assert at.selectbox(key="gradcam_sample").value == "Gallery: cat_chelsea.jpg"
     trace = heatmap(at)
@@ -203,3 +196,18 @@ def test_a_4x4_last_stage_is_explained_and_a_finer_model_preferred(no_shipped, c
     at.selectbox(key="gradcam_model").set_value("trained:r9").run()
     (note,) = [i.value for i in at.info if "4x4 grid" in i.value]
     assert "8x8 pixels" in note and "ImageNet ResNet" in note
+
+
+def test_a_gallery_pick_on_grad_cam_is_the_picture_classify_opens_with(shipped, hub_dir, sample_photos) -> None:
+    """Issue 18, item 7: the picture goes the other way too, through session state, not the URL."""
+    at = pagetest.open_app_page(pages.page("Classify").path, 180)
+    at.run()  # Classify first: its one reading of ?pic= is spent, so only the session can carry the picture
+    at.switch_page(PAGE).run()
+    at.selectbox(key="gradcam_sample").set_value("Gallery: dog_beagle.jpg").run()
+    assert not at.exception
+    at.query_params.clear()  # a browser drops the query parameters on a page switch
+    at.switch_page(pages.page("Classify").path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="classify_picture_mode").value == "Sample"
+    assert at.selectbox(key="classify_sample").value == "Gallery: dog_beagle.jpg"
+    assert at.get("image")[0].captions[0].startswith("Gallery: dog_beagle.jpg")

@@ -16,8 +16,8 @@ from resnet_core.jobs import RUNS, format_duration, new_run_id, valid_run_id
 if TYPE_CHECKING:
     from resnet_core.checkpoint import Checkpoint
 
-__all__ = ["HEARTBEAT_S", "RUN_PAGES", "RUN_PARAM", "offer_trained_model", "run_heartbeat", "run_id", "trained_models",
-           "watch_run"]
+__all__ = ["HEARTBEAT_S", "RUN_PAGES", "RUN_PARAM", "offer_trained_model", "run_heartbeat", "run_id",
+           "select_trained_model", "trained_models", "watch_run"]
 
 # --- Models trained in this browser session, offered to the Classify and Grad-CAM pages ---
 _TRAINED_KEY = "trained_models"
@@ -31,6 +31,17 @@ def offer_trained_model(label: str, checkpoint: Checkpoint) -> None:
 def trained_models() -> dict[str, Checkpoint]:
     """Models trained in this browser session, by label (newest last)."""
     return dict(st.session_state.get(_TRAINED_KEY, {}))
+
+
+def select_trained_model(page: str, label: str) -> None:
+    """Open the model picker of ``page`` ("classify", "gradcam") on the trained model ``label``.
+
+    Call it before switching to that page: its picker (``webui.widgets.choose_model``, keyed
+    ``<page>_model``, options ``trained:<label>``) is new there and starts on this value.
+    """
+    if label not in trained_models():
+        raise KeyError(f"no model {label!r} was trained in this session")
+    st.session_state[f"{page}_model"] = f"trained:{label}"
 
 
 # --- Which runs this browser tab is watching, among the server's runs (resnet_core.jobs.RUNS) ---

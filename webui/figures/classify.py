@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from resnet_core.classify import Prediction
 from webui.style import GREY, INK, PLAIN, layout
 
+LABEL_INSIDE = 0.5  # probability above which a bar is long enough to hold its label
+
 
 def top5_figure(top: Sequence[Prediction], true_label: str | None, ceiling: float | None) -> go.Figure:
     """Horizontal bars, most probable on top; the true class, when known, in the accent colour.
@@ -21,7 +23,11 @@ def top5_figure(top: Sequence[Prediction], true_label: str | None, ceiling: floa
         x=[p.probability for p in rows], y=[p.label for p in rows], orientation="h",
         # The theme's red: the one bar to find (the other bars are grey, not plain nets).
         marker_color=[PLAIN if p.label == true_label else GREY for p in rows],
-        text=[f"{p.probability:.1%}" for p in rows], textposition="auto", cliponaxis=False,
+        # Labels stay horizontal (Plotly turns text that does not fit a thin bar): beside a short bar,
+        # at the start of a long one, clear of the training-target line near its end.
+        text=[f"{p.probability:.1%}" for p in rows], textangle=0, cliponaxis=False,
+        textposition=["inside" if p.probability > LABEL_INSIDE else "outside" for p in rows],
+        insidetextanchor="start",
         hovertemplate="%{y}: %{x:.2%}<extra></extra>",
     ))
     if ceiling is not None and ceiling < 1:
