@@ -44,7 +44,11 @@ spec = get_spec(name)
 
 # Keyed by the variant: everything that describes it is drawn in its own container.
 with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
-    st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} image.")
+    terms = (" 6n+2: the number of weighted layers of the paper's CIFAR-10 nets, n blocks per stage; option A: "
+             "where a stage changes shape, zero-padded identity shortcuts, with no parameters."
+             if spec.paper_family else "")
+    st.caption(f"{spec.description}. {'Residual' if residual else 'Plain'}, one {summary.input_size}x{summary.input_size} "
+               f"image.{terms}")
 
     # ---- The blocks -----------------------------------------------------------------------------
     st.subheader("The building blocks")
@@ -148,7 +152,8 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
         column_order=["stage", "output_size", "layout", "shortcut", "repeats", "parameters", "mult_adds", "modules"],
         column_config={
             "output_size": "output size",
-            "layout": st.column_config.TextColumn("layout", width="large"),
+            # No column wider than its text: at 1366 px a "large" layout column pushed mult-adds off the right.
+            "layout": st.column_config.TextColumn("layout"),
             "parameters": NUMBER,
             "mult_adds": st.column_config.NumberColumn("mult-adds (MACs)", format="localized"),
             "modules": "modules",
@@ -221,7 +226,8 @@ errors = [get_spec(r.name).paper_error for r in paper]
 st.plotly_chart(figures.cost_error_figure(paper, errors), key="chart_cost_error")
 shallowest, deepest = paper[0], paper[-1]
 st.caption(
-    "He et al. (2015), Table 6: CIFAR-10 test error of the 6n+2 networks of section 4.2, as the paper "
+    "He et al. (2015), Table 6: CIFAR-10 test error of the 6n+2 networks of section 4.2 (three stages of n "
+    "blocks of two 3x3 convolutions, plus the first convolution and the fc layer), as the paper "
     "reports it (ResNet-110: best of 5 runs; their mean was 6.61 %); mult-adds measured here. Marker "
     "size grows with the parameter count. Each doubling of depth costs about twice the compute and "
     f"buys less: {errors[0]:.2f} % to {errors[-1]:.2f} % from "

@@ -32,6 +32,7 @@ from webui import url
 from webui.figures import train as figures
 from webui.guide import next_link
 from webui.locality import served_locally, shown
+from webui.presenter import expanded, presenting
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, watch_run
 from webui.tables import markdown_table
@@ -42,6 +43,14 @@ SEED_WORDS = "a seed (a whole number from 0 to 2147483647)"
 
 def valid_seed(seed: int) -> bool:
     return 0 <= seed <= 2**31 - 1  # the Seed inputs' range
+#: The terms the race's explanation (``resnet_core.lessons``) uses, each in one line.
+RACE_TERMS = (
+    "**6n+2**: the paper's CIFAR-10 networks have three stages of n blocks of two 3x3 convolutions, plus the "
+    "first convolution and the last layer, 6n+2 layers in all (n = 3: 20 layers, n = 9: 56). **Option A**: "
+    "where a stage halves the resolution and doubles the channels, the shortcut subsamples its input and pads "
+    "the new channels with zeros, so it adds no parameters. **bench/degradation.py**: the project's benchmark "
+    "script that times one step of each network on this kind of machine."
+)
 MODES = {
     "race": "The degradation race (plain-20, plain-56, ResNet-56)",
     "twins": "Plain vs residual, same depth",
@@ -210,9 +219,10 @@ if mode != "one":
         config = experiment.config(scale_name, seed=int(seed), device="auto", data=data,
                                    data_dir=data_dir or None, steps=int(steps))
         new_job = jobs.RaceJob(experiment, scale, config, session_id=sid)
-        with st.expander("What this race shows, and what the paper found", expanded=False):
+        with st.expander("What this race shows, and what the paper found", expanded=expanded(False)):
             st.markdown(experiment.explanation)
             st.markdown(f"**What the paper found.** {experiment.paper}")
+            st.caption(RACE_TERMS)
 
 # --- 2b. One network -------------------------------------------------------------------------
 else:
@@ -307,13 +317,15 @@ def race_view(snap: jobs.RaceSnapshot) -> None:
         left.plotly_chart(figures.race_error_figure(snap, reference, whole_recorded=bool(
             st.session_state.get("race_whole_recorded"))), key="chart_race", width="stretch")
         if reference is not None:
-            left.caption(f"Dotted and faint: the recorded race ({reference.steps:,} steps with "
-                         f"`{reference.command}` on {reference.date}, {reference.machine}, seed {reference.seed}); "
+            how = "" if presenting() else f" with `{reference.command}`"  # a developer command: not for an audience
+            left.caption(f"Dotted and faint: the recorded race ({reference.steps:,} steps{how} on "
+                         f"{reference.date}, {reference.machine}, seed {reference.seed}); "
                          "it shows where the live curves are heading.")
         if snap.grads:
             right.plotly_chart(figures.race_grad_flow_figure(snap), key="chart_race_grad", width="stretch")
             flows = {label: snap.grad_flow(i)[1] for i, label in enumerate(snap.labels)}
-            right.caption(grad_flow_words(flows) + " With batch norm a deep plain net's gradients need not vanish; "
+            right.caption(grad_flow_words(flows) + " (An order of magnitude is a factor of ten.) With batch norm a "
+                          "deep plain net's gradients need not vanish; "
                           "the paper (section 4.1) finds them healthy and blames a harder optimisation problem.")
     m1, m2, m3 = st.columns(3)
     m1.metric("Steps per network", f"{done_steps:,} / {snap.config.steps:,}")
@@ -505,7 +517,8 @@ def recorded_view(race: RecordedRace) -> None:
             st.caption(f"Replay finished: all {race.steps:,} recorded steps, and the verdict computed from them.")
         show_verdict(frame.verdict)
         results_table(race.experiment, race.results, SCALES["quick"].test_subset or 10_000)
-        st.caption(f"Recorded with `{race.command}`. Test errors on a {SCALES['quick'].test_subset:,}-image "
+        how = "" if presenting() else f"Recorded with `{race.command}`. "  # a developer command: not for an audience
+        st.caption(f"{how}Test errors on a {SCALES['quick'].test_subset:,}-image "
                    f"subset; {SCALES['quick'].description.split(', the first')[0]}. The paper's numbers are "
                    "for its full-size networks after 64,000 steps: compare the ranking, not the values.")
     if position is None:

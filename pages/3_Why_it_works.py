@@ -21,21 +21,13 @@ from resnet_core.insight.probe import Probe, eval_split, make_probe
 from resnet_core.insight.results import LandscapeResult, LesionResult, ResponsesResult
 from resnet_core.insight.runs import by_label
 from resnet_core.insight.specs import EXPERIMENTS, ExperimentSpec
-from resnet_core.insight.trained import (
-    RACE_NETS,
-    TrainedNetMissing,
-    describe,
-    fingerprint,
-    load_race_net,
-    missing_race_nets,
-    race_dir,
-    trained_on_synthetic,
-)
+from resnet_core.insight import trained as race_nets  # the shipped race nets: load, check, describe
 from webui import url
 from webui.figures import insight as charts
 from webui.guide import next_link
 from webui.shell import setup_page
 from webui.locality import shown
+from webui.presenter import presenting
 from webui.state import run_id, trained_models, watch_run
 
 setup_page("Why it works", "💡")
@@ -83,7 +75,7 @@ def fresh_nets_result(name: str, depths: tuple[int, ...], kinds: tuple[bool, ...
 
 def probe_for(ckpt: Checkpoint, n: int, seed: int) -> Probe:
     """Test images the way ``ckpt`` saw its data: its size, its normalisation, CIFAR-10 or shapes."""
-    data = None if trained_on_synthetic(ckpt) else cifar_dir()
+    data = None if race_nets.trained_on_synthetic(ckpt) else cifar_dir()
     dataset = test_images(data)
     return make_probe(dataset, min(n, len(dataset)), input_size=ckpt.input_size, seed=seed,
                       mean=ckpt.mean, std=ckpt.std)
@@ -108,7 +100,7 @@ def landscape_result(key: str, _ckpt: Checkpoint, seed: int, data: str | None) -
 @st.cache_resource(show_spinner="Loading the trained networks…")
 def shipped_net(label: str, directory: str) -> Checkpoint:
     """A shipped trained net, shared read-only by every session (the experiments never modify it)."""
-    return load_race_net(label, directory)
+    return race_nets.load_race_net(label, directory)
 
 
 # --- Heavy settings: a job under the server's slot, polled (issue #19) ---------------------------
@@ -181,7 +173,8 @@ def untrained_controls() -> tuple[tuple[int, ...], tuple[bool, ...], int, str]:
     (same keys and arguments) in both, so a choice carries over from one experiment to the other."""
     c1, c2, c3, c4 = st.columns([3, 2, 1, 2])
     depths = c1.multiselect("Depths", paper_depths(), default=[20, 56, 110], key="why_depths",
-                            help="The paper's 6n+2 CIFAR networks (section 4.2).")
+                            help="The paper's 6n+2 CIFAR networks (section 4.2): three stages of n blocks of two 3x3 "
+                            "convolutions, plus the first convolution and the last layer, 6n+2 layers in all.")
     url.bind_many("nets", "why_kinds", ["plain", "residual"], choices=["plain", "residual"], what="plain or residual")
     kinds = c2.multiselect("Networks", ["plain", "residual"], key="why_kinds")
     seed = int(c3.number_input("Seed", min_value=0, max_value=10_000, value=0, key="why_seed",
@@ -196,29 +189,29 @@ def untrained_controls() -> tuple[tuple[int, ...], tuple[bool, ...], int, str]:
 def available_nets() -> dict[str, tuple[Checkpoint, str]]:
     """Trained nets to offer: the shipped race nets that are here, then those trained this session."""
     nets: dict[str, tuple[Checkpoint, str]] = {}
-    directory = str(race_dir())
-    for net in RACE_NETS:
+    directory = str(race_nets.race_dir())
+    for net in race_nets.RACE_NETS:
         try:
             ckpt = shipped_net(net.label, directory)
-        except TrainedNetMissing:
+        except race_nets.TrainedNetMissing:
             continue
         except CheckpointError as exc:  # damaged, or from another version
             st.error(shown(f"The shipped {net.title} cannot be loaded: {exc}"))
             continue
-        nets[f"{net.title} (shipped)"] = (ckpt, fingerprint(ckpt))
+        nets[f"{net.title} (shipped)"] = (ckpt, race_nets.fingerprint(ckpt))
     for label, ckpt in trained_models().items():
-        nets[f"{label} (trained this session)"] = (ckpt, fingerprint(ckpt))
+        nets[f"{label} (trained this session)"] = (ckpt, race_nets.fingerprint(ckpt))
     return nets
 
 
 def explain_missing(nets: dict[str, Any]) -> None:
-    missing = missing_race_nets()
+    missing = race_nets.missing_race_nets()
     if missing:
         names = ", ".join(p.name for p in missing)
         st.warning(shown(
             f"The trained networks that ship with the app are not all in this install: {names} missing from "
-            f"`{race_dir()}`. They are the degradation race's quick-scale nets ({scale_words(QUICK)}), trained "
-            "with `python -m resnet_core experiment degradation`. "
+            f"`{race_nets.race_dir()}`. They are the degradation race's quick-scale nets ({scale_words(QUICK)})"
+            + ("" if presenting() else ", trained with `python -m resnet_core experiment degradation`") + ". "
             + ("Meanwhile, train a plain and a residual network on the Train page: they appear here."
                if not nets else "The networks below are the ones available.")
         ))
@@ -237,13 +230,13 @@ def pick_pair(name: str, nets: dict[str, tuple[Checkpoint, str]]) -> list[tuple[
         label = col.selectbox(f"{kind.capitalize()} network", options, key=f"{name}_{kind}",
                               index=options.index(default) if default in options else 0)
         ckpt, key = nets[label]
-        col.caption(describe(ckpt))
+        col.caption(race_nets.describe(ckpt))
         chosen.append((label.removesuffix(" (shipped)"), ckpt, key))
     return chosen
 
 
 def note_data(ckpts: list[Checkpoint]) -> None:
-    if any(not trained_on_synthetic(c) for c in ckpts) and cifar_dir() is None:
+    if any(not race_nets.trained_on_synthetic(c) for c in ckpts) and cifar_dir() is None:
         st.warning("CIFAR-10 is not on this machine, so these CIFAR-10 networks are scored on synthetic shapes "
                    "they never saw: accuracies near chance, and the comparison says little. Set RESNET_DATA_DIR.")
 
@@ -269,9 +262,11 @@ def trained_nets(heading: str, text: str) -> dict[str, tuple[Checkpoint, str]]:
     return nets
 
 
-def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[bool, ...], str, str] | None:
-    """The controls, then ``spec`` on fresh nets: its results, the kinds, the data source and the
-    scale; None (after a hint) until at least one depth and one kind are picked."""
+def fresh_runs(spec: ExperimentSpec, heading: str, text: str,
+               spinner: str) -> tuple[list[Any], tuple[bool, ...], str, str] | None:
+    """The experiment's heading and text, the controls, then ``spec`` on fresh nets: its results, the
+    kinds, the data source and the scale; None (after a hint) until a depth and a kind are picked."""
+    introduce(heading, text)
     depths, kinds, seed, scale = untrained_controls()
     if not depths or not kinds:
         st.info("Pick at least one depth and one kind of network.")
@@ -295,14 +290,16 @@ def fresh_runs(spec: ExperimentSpec, spinner: str) -> tuple[list[Any], tuple[boo
 
 # --- 1. Gradient flow ----------------------------------------------------------------------------
 def render_gradient_flow(spec: ExperimentSpec) -> None:
-    introduce(
+    found = fresh_runs(
+        spec,
         "Gradient flow at initialisation",
         "Before any training, one batch of test images goes through each network with batch norm in "
         "training mode, as in the first step of training. For every conv layer we measure its gradient "
-        "relative to its weights, ‖∂L/∂W‖ / ‖W‖: how far one step of SGD would move that layer. Input on the "
-        "left, output on the right, on a log scale.",
+        "relative to its weights, ‖∂L/∂W‖ / ‖W‖: ‖∂L/∂W‖ is the size of the gradient of the loss L with "
+        "respect to the layer's weights W, ‖W‖ the size of the weights, so the ratio says how far one step of "
+        "SGD would move that layer. Input on the left, output on the right, on a log scale.",
+        "Measuring gradients…",
     )
-    found = fresh_runs(spec, "Measuring gradients…")
     if found is not None:
         runs, kinds, source, scale = found
         y_range = charts.gradient_range(runs)
@@ -310,22 +307,23 @@ def render_gradient_flow(spec: ExperimentSpec) -> None:
             col.plotly_chart(charts.gradient_flow_figure(runs, residual, y_range=y_range),
                              key=f"gradient_{residual}", width="stretch")
         say(spec.verdict(by_label(runs)))
-        st.caption(f"Data: {source}. Networks: {scale_words(SCALES[scale])}.")
+        st.caption(f"An order of magnitude is a factor of ten. Data: {source}. Networks: {scale_words(SCALES[scale])}.")
     reference("He et al., *Deep Residual Learning for Image Recognition* (2015), section 4.1: the plain nets' "
               "trouble is 'unlikely to be caused by vanishing gradients', since batch norm keeps signals alive.")
 
 
 # --- 2. Shattered gradients ----------------------------------------------------------------------
 def render_shattered(spec: ExperimentSpec) -> None:
-    introduce(
+    found = fresh_runs(
+        spec,
         "Shattered gradients",
         "Blend one test image into another in 256 small steps and take, at every step, the derivative of the "
         "network's score for the first image's class along that line. A useful gradient changes smoothly "
         "from one step to the next; a *shattered* one jumps about like white noise, and then a gradient step "
         "learnt at one image says nothing about its neighbours. The number is the correlation between "
         "neighbouring steps: 1 smooth, 0 white noise. Fresh networks, batch norm using the batch's statistics.",
+        "Walking along the line…",
     )
-    found = fresh_runs(spec, "Walking along the line…")
     if found is not None:
         runs, kinds, source, scale = found
         for col, residual in zip(st.columns(len(kinds)), kinds):
@@ -347,7 +345,7 @@ def render_lesion(spec: ExperimentSpec) -> None:
         "Lesion study: cut one block out",
         "Delete one block of a trained network at test time and score it again. In a residual net the "
         "block's branch goes and its shortcut stays; a plain block is replaced by the identity (where a "
-        "stage halves the resolution and widens, a plain block cannot be removed: pale bars marked 'kept'). If the net "
+        "stage halves the resolution and widens, a plain block cannot be removed: hatched bars marked 'kept'). If the net "
         "were one long chain, every deletion would be fatal.",
     )
     pair = pick_pair("lesion", nets)
@@ -432,8 +430,9 @@ def render_landscape(spec: ExperimentSpec) -> None:
         left.plotly_chart(charts.landscape_figure(slices, "loss"), key="landscape_loss", width="stretch")
         right.plotly_chart(charts.landscape_figure(slices, "acc"), key="landscape_acc", width="stretch")
         say(spec.verdict(dict(slices)))
-        st.caption(f"{SLICE_IMAGES} test images, {SLICE_POINTS} points; BN statistics and parameters held "
-                   "fixed, as in the paper.")
+        st.caption(f"Rings mark the local minima the sentences count: a net that learnt little lies on a high "
+                   f"plateau that looks flat and is bumpy. {SLICE_IMAGES} test images, {SLICE_POINTS} points; BN "
+                   "statistics and parameters held fixed, as in the paper.")
     reference("Li, Xu, Taylor, Studer and Goldstein, *Visualizing the Loss Landscape of Neural Nets* "
               "(NeurIPS 2018), section 4 and Figure 5.")
 

@@ -78,7 +78,12 @@ def block_dot(block: BlockAnatomy, *, font_size: int = FONT_SIZE) -> str:
     lines += [f"  {a} -> {b};" for a, b in zip(chain, chain[1:])]
     if residual:
         # Section 3.2: the input skips F and is added back, unchanged or matched to F's new shape.
-        label = block.shortcut_text if block.shortcut == "identity" else f"{block.shortcut.replace('_', '-')}: {block.shortcut_text}"
+        if block.shortcut == "identity":
+            # Padded: Graphviz sets a short label's centre just beside the curved edge, and a browser
+            # font a little wider than Graphviz's Helvetica metrics lets the edge cross its first letter.
+            label = f"   {block.shortcut_text}   "
+        else:
+            label = f"{block.shortcut.replace('_', '-')}: {block.shortcut_text}"
         lines.append(f'  x -> add [label="{_quote(label)}", {SHORTCUT_STYLES[block.shortcut]}];')
     lines.append("}")
     return "\n".join(lines)

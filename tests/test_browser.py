@@ -33,6 +33,33 @@ def test_page_renders_without_errors(app_url: str, browser: object, name: str) -
         page.close()
 
 
+# Every chart's toolbar box, on screen: zero-sized where it is hidden.
+MODEBARS = """() => [...document.querySelectorAll('.js-plotly-plot .modebar-container')]
+    .map(m => m.getBoundingClientRect()).map(r => r.width * r.height)"""
+
+
+@pytest.mark.parametrize("name", ["Home", "Architecture", "Train", "Why it works"])
+def test_no_story_page_overflows_a_phone_and_no_toolbar_covers_a_chart(app_url: str, browser: object,
+                                                                        name: str) -> None:
+    tab = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        tab.goto(f"{app_url}/{PAGES[name]}")
+        wait_for_script(tab)
+        wait_for_drawn(tab)
+        assert error_texts(tab) == []
+        width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{name} is {width[0]} px wide in a {width[1]} px window"
+        charts = tab.locator(".js-plotly-plot")
+        if charts.count():
+            charts.first.scroll_into_view_if_needed()
+            charts.first.hover()  # Plotly shows its toolbar on hover: on a phone it would cover the top labels
+            assert all(area == 0 for area in tab.evaluate(MODEBARS))
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(SHOTS / f"{name}-390px.png"))
+    finally:
+        tab.close()
+
+
 # The "<network> train (live)" curves of the first Plotly chart (the race's error chart), as
 # {name: points}, or null until all three have more than `least` points (a number, or the
 # {name: points} of an earlier snapshot). The snapshot is the value of the wait itself: the live

@@ -40,3 +40,16 @@ def test_power_labels_and_values_a_diverged_run_leaves() -> None:
     assert values == [0.01, 0.1, 1.0, 10.0]  # inf and NaN left out: a blown-up loss keeps its axis
     assert labels == ["10<sup>-2</sup>", "10<sup>-1</sup>", "1", "10"]
     assert log_axis([3e-6, 4e-3], labels="power")["ticktext"][0] == "10<sup>-6</sup>"
+
+
+def test_one_two_five_labels_are_plain_numbers_that_never_repeat() -> None:
+    # A loss slice from 1.3 to 20: "1, 2, 5, 10, 20", not "1, 10, 10<sup>2</sup>" with minor "2, 5" beside them.
+    axis = log_axis([1.32, 2.1, 19.7, float("inf")], labels="125")
+    assert axis["type"] == "log" and axis["ticktext"] == ["1", "2", "5", "10", "20"]
+    assert axis["tickvals"] == [1.0, 2.0, 5.0, 10.0, 20.0] and "minor" not in axis
+    assert axis["range"] == [0.0, math.log10(20)]  # the data's range, not whole decades
+    assert len(set(axis["ticktext"])) == len(axis["ticktext"])
+    assert log_axis([0.03, 0.4], labels="125")["ticktext"] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert log_axis([2.0], labels="125")["ticktext"] == ["2", "5"]  # never a single tick
+    # A diverged slice spanning many decades gets one label per decade instead.
+    assert log_axis([1.5, 3e14], labels="125")["ticktext"] == log_axis([1.5, 3e14], labels="power")["ticktext"]

@@ -347,3 +347,16 @@ def test_live_and_recorded_traces_have_different_names_and_styles() -> None:
     whole = race_error_figure(snap, recorded, whole_recorded=True).to_dict()
     assert whole["layout"]["xaxis"]["range"] == [0, 2000]
     assert any(a["text"].startswith("LIVE, solid") for a in fig["layout"]["annotations"])
+
+
+def test_presenter_mode_closes_the_race_explanation_and_hides_the_recording_command() -> None:
+    at = open_app_page(PAGE, timeout=120)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    (explanation,) = [e for e in at.expander if e.label.startswith("What this race shows")]
+    assert explanation.proto.expanded is False  # the rule of webui.presenter.expanded: the speaker explains
+    captions = " ".join(texts(at, "caption"))
+    assert "python -m resnet_core" not in captions and "Test errors on a 1,000-image subset" in captions
+    # The terms the explanation uses are each explained in one line beside it.
+    assert any("6n+2" in c and "Option A" in c and "bench/degradation.py" in c for c in texts(at, "caption"))

@@ -73,6 +73,9 @@ def test_trained_experiments_on_the_shipped_pair() -> None:
     assert [f["layout"]["title"]["text"] for f in figs] == ["plain-56", "ResNet-56", "Deleting several blocks at once"]
     kept = figs[0]["data"][0]["text"]
     assert kept.count("kept") == 2  # plain-56's two reshaping blocks cannot be deleted
+    # The chance and intact lines are named in the right margin, beside the plot, not over its bars.
+    labels = {a["text"]: a for a in figs[0]["layout"]["annotations"]}
+    assert {"chance<br>10 %"} <= set(labels) and all(a["xref"] == "paper" and a["x"] >= 1 for a in labels.values())
     assert "intact" in text(at) and "CIFAR-10 is not on this machine" not in " ".join(w.value for w in at.warning)
 
     choose(at, "responses")
@@ -80,9 +83,12 @@ def test_trained_experiments_on_the_shipped_pair() -> None:
     assert [t["name"] for t in figs[0]["data"]] == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
     assert "for the median layer" in text(at)
 
+
     choose(at, "landscape")
     figs = charts(at)
-    assert figs[0]["layout"]["yaxis"]["type"] == "log" and len(figs[0]["data"]) == 2
+    assert figs[0]["layout"]["yaxis"]["type"] == "log" and len(figs[0]["data"]) == 4  # two curves, their minima
+    ticks = figs[0]["layout"]["yaxis"]["ticktext"]
+    assert len(set(ticks)) == len(ticks)  # one label per tick: 1, 2, 5, 10, 20 or, diverged, one per decade
     assert "at the trained weights" in text(at)
 
 
@@ -103,7 +109,7 @@ def test_networks_trained_on_the_train_page_are_offered(race_nets: Path) -> None
     at = run_page(PAGE, trained_models=mine)
     choose(at, "landscape")
     assert at.selectbox(key="landscape_plain").value == "my plain (trained this session)"
-    assert len(charts(at)[0]["data"]) == 2
+    assert len([t for t in charts(at)[0]["data"] if t["mode"] == "lines+markers"]) == 2  # and each one's local minima
 
 
 @pytest.mark.slow
@@ -149,3 +155,22 @@ def test_the_paper_scale_runs_as_a_job_under_the_servers_slot() -> None:
         assert len(charts(at)) == 2  # this session keeps the result: back to it at once
     finally:
         jobs.RUNS.forget(run)
+
+
+def test_the_loss_slice_rings_the_local_minima_its_sentences_count() -> None:
+    from resnet_core.insight.results import LandscapeResult
+    from resnet_core.insight.verdicts import landscape, local_minima
+    from webui.figures.insight import landscape_figure
+
+    alphas = tuple(i / 4 - 1 for i in range(9))
+    bumpy = LandscapeResult(model="resnet56", residual=False, alphas=alphas, images=8, losses=(2.5, 2.2, 2.4, 2.1, 1.9, 2.3, 2.0, 2.6, 2.4),
+                            accs=(0.1,) * 9)
+    valley = LandscapeResult(model="resnet56", residual=True, alphas=alphas, images=8, losses=(19.0, 6.0, 2.8, 1.6, 1.3, 1.7, 3.0, 7.0, 18.0),
+                             accs=(0.5,) * 9)
+    fig = landscape_figure([("plain-56", bumpy), ("ResNet-56", valley)], "loss")
+    rings = {t.name: t for t in fig.data if t.marker.symbol == "circle-open"}
+    assert [len(t.x) for t in rings.values()] == [local_minima(bumpy.losses), local_minima(valley.losses)] == [3, 1]
+    assert list(rings) == ["plain-56: 3 local minima", "ResNet-56: 1 local minimum"]
+    assert rings["ResNet-56: 1 local minimum"].x == (0.0,)  # the valley's floor, at the trained weights
+    assert "smoother" in landscape({"plain-56": bumpy, "ResNet-56": valley})[-1]
+    assert fig.layout.yaxis.ticktext == ("1", "2", "5", "10", "20")

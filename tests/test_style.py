@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import plotly.graph_objects as go
 import pytest
 
 import webui.style
 
 from webui.style import PLAIN, PRESENTER_FONTS, RESIDUAL, SHADES, colour, layout, net_colours
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_one_net_gets_its_kind_colour_and_deeper_nets_are_darker() -> None:
@@ -44,3 +50,19 @@ def test_presenter_mode_makes_every_text_of_a_figure_large(monkeypatch: pytest.M
     assert big.layout.legend.font.size >= 16 and big.layout.font.size >= 16
     assert big.layout.title.font.size >= 20 and big.layout.annotations[0].font.size >= 16
     assert PRESENTER_FONTS["title"] >= 20
+
+
+def test_style_and_the_figures_build_without_streamlit() -> None:
+    # A fresh interpreter in which importing Streamlit fails: the palette, the layout and a page's
+    # figures must not need it (tests and benchmarks build figures outside a Streamlit run).
+    code = (
+        "import sys; sys.modules['streamlit'] = None\n"
+        "import plotly.graph_objects as go\n"
+        "from webui.style import layout, presenting\n"
+        "import webui.figures.insight, webui.figures.architecture\n"
+        "fig = layout(go.Figure(go.Scatter(x=[1], y=[2])), 'Loss')\n"
+        "assert presenting() is False and fig.layout.title.font.size == 15\n"
+        "assert 'streamlit' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -17,7 +17,16 @@ from webui.pages import PAGES
 from webui.presenter import presenter_css, presenter_toggle, presenting
 from webui.state import run_heartbeat
 
-__all__ = ["setup_page"]
+__all__ = ["PHONE_CSS", "setup_page"]
+
+# On a phone a chart's toolbar (Plotly's modebar) spans most of the chart's width and covers the
+# labels at its top ("training target 82 %", a title, a legend); its zoom and pan are no use on a
+# touch screen, and Streamlit's own full-screen button stays.
+PHONE_CSS = """
+<style>
+@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none !important; } }
+</style>
+"""
 
 
 def setup_page(title: str, icon: str) -> None:
@@ -27,6 +36,7 @@ def setup_page(title: str, icon: str) -> None:
     st.set_page_config(page_title=f"{title} · ResNet explorer", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if presenting() else "auto")
     release_memory_now_and_then()  # what earlier reruns dropped (a big photo) goes back to the OS
+    st.html(PHONE_CSS)
     presenter_css()
     _sidebar()
     run_heartbeat()

@@ -1,5 +1,6 @@
-"""How every figure looks: the one palette, the one layout, log axes. Plotly; Streamlit only to ask
-whether this session presents (``webui.presenter``).
+"""How every figure looks: the one palette, the one layout, log axes. Plotly only: importable, and
+every figure buildable, without Streamlit (tests, benchmarks); inside a Streamlit run
+:func:`presenting` asks ``webui.presenter``.
 
 Plain nets are red and residual nets blue on every page, deeper nets in darker shades, so a
 legend is hardly needed; a live curve is solid, a recorded one faint and dotted. Every figure
@@ -10,16 +11,16 @@ presenter mode :func:`layout` sets every figure's text large enough for a projec
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal, Sequence
 
 import plotly.graph_objects as go
 
 from webui.log_axes import log_axis
-from webui.presenter import presenting
 
 __all__ = [
     "ACCENT", "FAMILY", "GREY", "HEIGHT", "INK", "PALE", "PLAIN", "PRESENTER_FONTS", "RECORDED", "RESIDUAL", "SHADES",
-    "colour", "layout", "log_axis", "net_colours",
+    "colour", "layout", "log_axis", "net_colours", "presenting",
 ]
 
 # --- The palette -------------------------------------------------------------------------------
@@ -60,6 +61,19 @@ def net_colours(nets: Sequence[tuple[bool, int]]) -> list[str]:
         depths = sorted({d for r, d in nets if r == residual})
         colours.append(colour(residual, depths.index(depth), len(depths)))
     return colours
+
+
+def presenting() -> bool:
+    """Whether this Streamlit session presents; ``False`` where Streamlit is not even imported.
+
+    Without Streamlit loaded there is no session to present in, so the figures need not import it:
+    ``webui.presenter`` (which imports Streamlit) is asked only when Streamlit is already there.
+    """
+    if sys.modules.get("streamlit") is None:
+        return False
+    from webui.presenter import presenting as session_presents  # Streamlit is loaded: this costs nothing
+
+    return session_presents()
 
 
 # --- The layout --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from resnet_core.images import ImageError, load_image
 from resnet_core.pretrained import WeightsUnavailableError, download_weights, imagenet_weights
 from webui import url
 from webui.locality import shown
+from webui.presenter import presenting
 from webui.resources import cached_classifier, cached_samples
 from webui.state import trained_models
 
@@ -76,11 +77,12 @@ def choose_model(page: str, prefer: Callable[[ModelSource], bool] | None = None)
 def _offer_download(name: str, page: str) -> None:
     """Explain how to get missing ImageNet weights, and fetch them here if the user asks."""
     size_mb = imagenet_weights(name).meta.get("_file_size", 0)
+    # The offline recipe is a developer command: an audience gets the button alone.
+    offline = ("" if presenting() else f"; offline, run `python -m resnet_core prefetch --weights {name}` on a "
+               "machine with internet and copy the file into torch's cache here")
     st.warning(
         f"The ImageNet weights for {name} are not on this machine yet ({size_mb:.0f} MB). "
-        f"Download them here if this machine is online; offline, run "
-        f"`python -m resnet_core prefetch --weights {name}` on a machine with internet and copy "
-        f"the file into torch's cache here."
+        f"Download them here if this machine is online{offline}."
     )
     if st.button(f"Download {name} weights ({size_mb:.0f} MB)", key=f"{page}_download"):
         bar = st.progress(0.0, text="Connecting…")

@@ -6,6 +6,7 @@ Pure Plotly (no Streamlit), like the other ``webui.figures`` modules, in the app
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -91,24 +92,37 @@ def autocorrelation_figure(runs: Sequence[ShatteredResult]) -> go.Figure:
     return fig
 
 
+def _line_label(fig: go.Figure, y: float, text: str, colour: str) -> None:
+    """Name a horizontal guide line in the right margin, beside the plot: never behind its bars or dots."""
+    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", text=text, showarrow=False,
+                       align="left", font={"color": colour})
+
+
+LINE_LABEL_MARGIN = 56  # px right of the plot: room for "chance<br>10 %" and "intact<br>54.0%"
+
+
 def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
     """Test accuracy with each block deleted, baseline dashed; blocks that cannot be deleted marked."""
     residual = run.residual
     blocks = run.blocks
-    # A block that cannot be deleted is drawn as a pale bar at the intact accuracy: nothing changes.
+    # A block that cannot be deleted is drawn as an outlined, hatched bar at the intact accuracy
+    # (nothing changes), its word "kept" above it in the text colour.
     fig = go.Figure(go.Bar(
         x=[b.name for b in blocks], y=[b.acc if b.acc is not None else run.baseline_acc for b in blocks],
-        marker_color=[colour(residual) if b.acc is not None else PALE for b in blocks],
-        text=["" if b.acc is not None else "kept" for b in blocks], textposition="inside",
+        marker={"color": [colour(residual) if b.acc is not None else PALE for b in blocks],
+                "line": {"color": [colour(residual) if b.acc is not None else GREY for b in blocks], "width": 1},
+                "pattern": {"shape": ["" if b.acc is not None else "/" for b in blocks], "fgcolor": GREY}},
+        text=["" if b.acc is not None else "kept" for b in blocks], textposition="outside", textangle=-90,
+        textfont={"color": INK}, constraintext="none", cliponaxis=False,
         customdata=["deleted" if b.acc is not None else "not deletable (it changes the shape)" for b in blocks],
         hovertemplate="%{x}: %{y:.1%}, %{customdata}<extra></extra>", name=label,
     ))
-    fig.add_hline(y=run.baseline_acc, line={"color": INK, "width": 1.5, "dash": "dash"},
-                  annotation_text=f"intact {run.baseline_acc:.1%}", annotation_position="top left")
-    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"},
-                  annotation_text="chance (10 %)", annotation_position="bottom right",
-                  annotation_bgcolor="rgba(255,255,255,0.85)")  # a white ground: readable over the bars
+    fig.add_hline(y=run.baseline_acc, line={"color": INK, "width": 1.5, "dash": "dash"})
+    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"}, layer="above")
     layout(fig, label, "deleted block", "test accuracy", legend="none")
+    _line_label(fig, run.baseline_acc, f"intact<br>{run.baseline_acc:.1%}", INK)
+    _line_label(fig, 0.1, "chance<br>10 %", GREY)
+    fig.update_layout(margin={"r": LINE_LABEL_MARGIN})
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
 
@@ -126,9 +140,10 @@ def lesion_multi_figure(runs: Sequence[tuple[str, LesionResult]]) -> go.Figure:
             x=[m.count for m in run.multi for _ in m.accs], y=[a for m in run.multi for a in m.accs],
             mode="markers", marker={"color": c, "size": 5, "opacity": 0.4}, showlegend=False, hoverinfo="skip",
         ))
-    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"}, annotation_text="chance (10 %)",
-                  annotation_position="bottom right", annotation_bgcolor="rgba(255,255,255,0.85)")
+    fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"})
     layout(fig, "Deleting several blocks at once", "blocks deleted (random draws)", "test accuracy")
+    _line_label(fig, 0.1, "chance<br>10 %", GREY)
+    fig.update_layout(margin={"r": LINE_LABEL_MARGIN})
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
 
@@ -151,8 +166,19 @@ def responses_figure(results: Sequence[tuple[str, ResponsesResult]], *, sort: bo
     return fig
 
 
+def local_minima_at(losses: Sequence[float | None]) -> list[int]:
+    """Where ``resnet_core.insight.verdicts.local_minima`` counts a local minimum: interior points lower
+    than both neighbours, a non-finite loss counting as infinite."""
+    v = [x if x is not None and math.isfinite(x) else math.inf for x in losses]
+    return [i for i in range(1, len(v) - 1) if v[i] < v[i - 1] and v[i] < v[i + 1]]
+
+
 def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str) -> go.Figure:
-    """Loss (log scale) or accuracy along the slice, alpha 0 being the trained weights."""
+    """Loss (log scale) or accuracy along the slice, alpha 0 being the trained weights.
+
+    The loss chart rings every local minimum, the number the sentences under it compare: a net
+    that learnt little lies on a high plateau that looks flat on a shared axis yet is bumpy.
+    """
     fig = go.Figure()
     for label, s in slices:
         fig.add_trace(go.Scatter(
@@ -160,10 +186,20 @@ def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str)
             line={"color": colour(s.residual), "width": 2}, marker={"size": 5},
         ))
     if metric == "loss":
-        layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss")
-        fig.update_yaxes(**log_axis([v for _, s in slices for v in s.losses], labels="power"))
+        for label, s in slices:
+            at = local_minima_at(s.losses)
+            fig.add_trace(go.Scatter(
+                x=[s.alphas[i] for i in at], y=[s.losses[i] for i in at], mode="markers",
+                name=f"{label}: {len(at)} local minim{'um' if len(at) == 1 else 'a'}",
+                marker={"symbol": "circle-open", "size": 14, "color": colour(s.residual), "line": {"width": 2}},
+                hovertemplate="local minimum at α = %{x:.2f}: loss %{y:.3g}<extra></extra>",
+            ))
+        layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss",
+               legend="below")
+        fig.update_yaxes(**log_axis([v for _, s in slices for v in s.losses], labels="125"))
     else:
-        layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy")
+        layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy",
+               legend="below")
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.add_vline(x=0, line={"color": GREY, "width": 1, "dash": "dot"})
     return fig
