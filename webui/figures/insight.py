@@ -92,13 +92,17 @@ def autocorrelation_figure(runs: Sequence[ShatteredResult]) -> go.Figure:
     return fig
 
 
-def _line_label(fig: go.Figure, y: float, text: str, colour: str) -> None:
-    """Name a horizontal guide line in the right margin, beside the plot: never behind its bars or dots."""
-    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", text=text, showarrow=False,
-                       align="left", font={"color": colour})
+def _line_label(fig: go.Figure, y: float, text: str, colour: str, *, above: bool) -> None:
+    """Name a horizontal guide line in the right margin, beside the plot: never behind its bars or dots.
+
+    ``above``: the text sits on the line, else hangs below it, so an "intact" line just above
+    chance keeps its label clear of chance's.
+    """
+    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", yanchor="bottom" if above else "top",
+                       text=text, showarrow=False, align="left", font={"color": colour})
 
 
-LINE_LABEL_MARGIN = 56  # px right of the plot: room for "chance<br>10 %" and "intact<br>54.0%"
+LINE_LABEL_MARGIN = 72  # px right of the plot: room for "intact<br>54.0%", at presenter size too
 
 
 def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
@@ -120,8 +124,8 @@ def lesion_blocks_figure(run: LesionResult, label: str) -> go.Figure:
     fig.add_hline(y=run.baseline_acc, line={"color": INK, "width": 1.5, "dash": "dash"})
     fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"}, layer="above")
     layout(fig, label, "deleted block", "test accuracy", legend="none")
-    _line_label(fig, run.baseline_acc, f"intact<br>{run.baseline_acc:.1%}", INK)
-    _line_label(fig, 0.1, "chance<br>10 %", GREY)
+    _line_label(fig, run.baseline_acc, f"intact<br>{run.baseline_acc:.1%}", INK, above=True)
+    _line_label(fig, 0.1, "chance<br>10 %", GREY, above=False)
     fig.update_layout(margin={"r": LINE_LABEL_MARGIN})
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
@@ -142,7 +146,7 @@ def lesion_multi_figure(runs: Sequence[tuple[str, LesionResult]]) -> go.Figure:
         ))
     fig.add_hline(y=0.1, line={"color": GREY, "width": 1, "dash": "dot"})
     layout(fig, "Deleting several blocks at once", "blocks deleted (random draws)", "test accuracy")
-    _line_label(fig, 0.1, "chance<br>10 %", GREY)
+    _line_label(fig, 0.1, "chance<br>10 %", GREY, above=False)
     fig.update_layout(margin={"r": LINE_LABEL_MARGIN})
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
@@ -176,7 +180,8 @@ def local_minima_at(losses: Sequence[float | None]) -> list[int]:
 def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str) -> go.Figure:
     """Loss (log scale) or accuracy along the slice, alpha 0 being the trained weights.
 
-    The loss chart rings every local minimum, the number the sentences under it compare: a net
+    The loss chart rings every local minimum (named on hover, not in the legend), the number the
+    sentences under it compare: a net
     that learnt little lies on a high plateau that looks flat on a shared axis yet is bumpy.
     """
     fig = go.Figure()
@@ -190,16 +195,14 @@ def landscape_figure(slices: Sequence[tuple[str, LandscapeResult]], metric: str)
             at = local_minima_at(s.losses)
             fig.add_trace(go.Scatter(
                 x=[s.alphas[i] for i in at], y=[s.losses[i] for i in at], mode="markers",
-                name=f"{label}: {len(at)} local minim{'um' if len(at) == 1 else 'a'}",
+                name=f"{label}: {len(at)} local minim{'um' if len(at) == 1 else 'a'}", showlegend=False,
                 marker={"symbol": "circle-open", "size": 14, "color": colour(s.residual), "line": {"width": 2}},
                 hovertemplate="local minimum at α = %{x:.2f}: loss %{y:.3g}<extra></extra>",
             ))
-        layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss",
-               legend="below")
+        layout(fig, "Loss along the slice", "α (step along the direction; 0 = trained weights)", "test loss")
         fig.update_yaxes(**log_axis([v for _, s in slices for v in s.losses], labels="125"))
     else:
-        layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy",
-               legend="below")
+        layout(fig, "Accuracy along the slice", "α (step along the direction; 0 = trained weights)", "test accuracy")
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.add_vline(x=0, line={"color": GREY, "width": 1, "dash": "dot"})
     return fig
