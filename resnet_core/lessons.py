@@ -71,7 +71,7 @@ QUICK = Scale(
     test_subset=1000,
     crop_padding=2,
     grad_norm_every=10,
-    cpu_step_s=0.41,  # bench/degradation.py alone on the machine, 2026-11-25: 0.407 s; whole race 168-174 s
+    cpu_step_s=0.28,  # bench/degradation.py alone on the machine (bench/RESULTS.md, 2026-12-07: 0.276 s)
     description=(
         "quick scale: the paper's networks at half width (8/16/32 filters) on CIFAR-10 downsampled "
         "to 16x16, the first 300 steps (batch 128, lr 0.1) of a 2,000-step schedule"
