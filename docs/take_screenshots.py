@@ -1,4 +1,4 @@
-"""Screenshots of every page for the README: docs/home.png, architecture.png, train.png, classify.png, gradcam.png.
+"""Screenshots for the README: docs/home.png, architecture.png, train.png, classify.png, gradcam.png, presenter.png.
 
     RESNET_DATA_DIR=../shared/data RESNET_SAMPLES_DIR=../shared/samples \\
         flock /tmp/cpu.lock .venv/bin/python docs/take_screenshots.py
@@ -34,6 +34,9 @@ SHOTS: list[tuple[str, str, int, list[str], str | None]] = [
     ("classify.png", page("Classify").url_path, 2500, [], None),
     ("gradcam.png", page("Grad-CAM").url_path, 2300, [], None),
 ]
+
+#: Presenter mode as a projector shows it: 1280x720 at 150 % zoom is an 853x480 CSS viewport at 1.5x.
+PRESENTER = ("presenter.png", page("Train").url_path + "?present=1", {"width": 853, "height": 480}, 1.5)
 
 
 def settle(page: object) -> None:
@@ -82,6 +85,15 @@ def main() -> None:
                 (DOCS / name).write_bytes(data)
                 print(f"docs/{name}: {len(data) / 1000:.0f} KB")
                 page.close()
+            name, path, viewport, scale = PRESENTER
+            shot = browser.new_page(viewport=viewport, device_scale_factor=scale)
+            shot.goto(f"{url}/{path}")
+            shot.wait_for_selector("h1", timeout=120_000)
+            settle(shot)
+            data = small_png(shot.screenshot())
+            (DOCS / name).write_bytes(data)
+            print(f"docs/{name}: {len(data) / 1000:.0f} KB")
+            shot.close()
             browser.close()
     finally:
         server.terminate()
