@@ -19,6 +19,7 @@ from webui import pages
 from resnet_core import jobs
 from resnet_core.data import make_synthetic
 from resnet_core.jobs import new_run_id, valid_run_id
+from resnet_core.lessons import QUICK
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, DATA_FOLDERS_ENV
 from resnet_core.train import TrainConfig
 
@@ -69,10 +70,10 @@ def test_the_default_is_the_degradation_race_at_the_quick_scale() -> None:
     assert at.radio(key="data_source").value == "Synthetic shapes"
     assert any("**Synthetic data:**" in c for c in texts(at, "caption"))
     assert at.radio(key="scale").value == "quick"
-    assert at.number_input(key="race_steps_quick").value == 400
+    assert at.number_input(key="race_steps_quick").value == QUICK.steps == 300
     explained = " ".join(texts(at, "markdown"))
     assert "Three networks race in lockstep" in explained and "**What the paper found.**" in explained
-    assert any(c.startswith("3 networks × 400 steps each, in lockstep") for c in texts(at, "caption"))
+    assert any(c.startswith("3 networks × 300 steps each, in lockstep") for c in texts(at, "caption"))
     assert not at.button(key="start").disabled and at.button(key="stop").disabled
     # Asking for CIFAR-10 where there is none offers the download, and blocks Start.
     at.radio(key="data_source").set_value("CIFAR-10").run()
@@ -126,7 +127,7 @@ def test_a_single_synthetic_run_trains_live_and_ends_with_results_and_a_download
 def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page(PAGE).run()
-    at.button(key="start").click().run()  # the default race: 400 steps, far longer than this test
+    at.button(key="start").click().run()  # the default race: 300 steps, far longer than this test
     assert not at.button(key="stop").disabled
 
     at.switch_page(pages.page("Classify").path).run()  # wander off: the job keeps training
@@ -140,7 +141,7 @@ def test_stop_survives_a_page_switch_and_keeps_the_curves() -> None:
     wait_for(at, lambda a: texts(a, "info"), timeout=60)
     assert texts(at, "info")[0].startswith("Stopped.")
     steps = [m.value for m in at.metric if m.label == "Steps per network"]
-    assert steps and not steps[0].startswith("400")  # stopped well before its 400 steps
+    assert steps and not steps[0].startswith("300")  # stopped well before its 300 steps
     assert jobs.RUNS.running_count() == 0
 
 
@@ -294,7 +295,7 @@ def test_the_recorded_race_its_verdict_and_table_show_before_any_click() -> None
     assert "Recorded with `python -m resnet_core experiment degradation --scale quick --steps 2000" in captions
     # How long a live race would take here, measured before Start.
     pace = [t for t in texts(at, "caption") + texts(at, "warning") if t.startswith("On this server a live race")]
-    assert len(pace) == 1 and "400 steps would take about" in pace[0] and "measured just now" in pace[0]
+    assert len(pace) == 1 and "300 steps would take about" in pace[0] and "measured just now" in pace[0]
     assert [b.label for b in at.button][:3] == ["Run it live", "Replay", "Stop"]
 
 
