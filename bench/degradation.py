@@ -95,7 +95,8 @@ def main() -> None:
     quick = seconds_per_step("quick")
     paper = seconds_per_step("paper", steps=2)
 
-    print(f"\nMachine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'}, "
+    print(f"\nMachine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'} "
+          f"(torch kernels {machine.get('kernels', '?')}{', oneDNN capped at ' + os.environ['ONEDNN_MAX_CPU_ISA'] if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''}), "
           f"torch {machine['torch']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print(f"Data: {summary['data'].split(' at ')[0] if args.data_dir else 'synthetic shapes (not CIFAR-10)'}\n")
     print("| seed | plain-20 | plain-56 | ResNet-56 | plain-56 − plain-20 | plain-56 − ResNet-56 | "

@@ -157,7 +157,8 @@ def main() -> None:
     bare = bare_passes(args.data_dir, args.scale)
 
     machine = machine_words()
-    print(f"Machine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'}, "
+    print(f"Machine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'} "
+          f"(torch kernels {machine.get('kernels', '?')}{', oneDNN capped at ' + os.environ['ONEDNN_MAX_CPU_ISA'] if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''}), "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads; load average "
           f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} at the start; OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}.")

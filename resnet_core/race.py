@@ -278,11 +278,11 @@ class Race(Runner[RaceConfig, RaceMetrics]):
 
         A GPU queues its work asynchronously, so there one thread serves every network.
         """
-        n = len(self.config.contenders)
-        self.workers = min(n, usable_cpus()) if self.device.type == "cpu" else 1
+        n, cores = len(self.config.contenders), usable_cpus()  # read once: the quota file may change
+        self.workers = min(n, cores) if self.device.type == "cpu" else 1
         self._threads_before = torch.get_num_threads()
         if self.device.type == "cpu":
-            torch.set_num_threads(max(1, usable_cpus() // self.workers))
+            torch.set_num_threads(max(1, cores // self.workers))
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="race") if self.workers > 1 else None
         # The deepest first, so the shallow ones fill in behind them (a step ends with its slowest worker).
         self._order = sorted(range(n), key=lambda i: -self.config.contenders[i].depth)

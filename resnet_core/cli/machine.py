@@ -125,4 +125,6 @@ def machine_words() -> dict[str, Any]:
     cores = usable_cpus()
     simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": model, "cores": cores, "simd": simd, "gpu": gpu, "torch": torch.__version__}
+    # The kernels torch actually runs: lower than ``simd`` where ATEN_CPU_CAPABILITY caps them.
+    kernels = torch.backends.cpu.get_cpu_capability()
+    return {"cpu": model, "cores": cores, "simd": simd, "kernels": kernels, "gpu": gpu, "torch": torch.__version__}
