@@ -9,6 +9,7 @@ result is offered to Classify and Grad-CAM.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import re
@@ -39,6 +40,7 @@ from webui.pages import page
 from webui.guide import next_link
 from webui.shell import setup_page
 from webui.state import offer_trained_model, run_id, select_trained_model, trained_models, watch_run
+from webui.uploads import file_uploader, upload_limit_bytes, upload_limit_mb, upload_messages
 from webui.widgets import UPLOAD_TYPES
 
 setup_page("Fine-tune", "🎯")
@@ -52,7 +54,9 @@ POLL_S = 0.5  # seconds between live-view refreshes while a job runs
 THUMBS = 24  # thumbnails shown per class
 
 # --- Session state: pictures, uploads already taken in, cached features; the run --------------
-collection: PictureCollection = st.session_state.setdefault("ft_collection", PictureCollection())
+# One picture, uploaded or inside a zip, is at most what the server takes in one upload.
+LIMITS = dataclasses.replace(DEFAULT_LIMITS, max_file_bytes=upload_limit_bytes())
+collection: PictureCollection = st.session_state.setdefault("ft_collection", PictureCollection(LIMITS))
 seen_uploads: set[str] = st.session_state.setdefault("ft_seen_uploads", set())
 feature_cache: FeatureCache = st.session_state.setdefault("ft_feature_cache", FeatureCache())
 run = run_id("finetune", kind=FinetuneJob)  # in the URL: a reload finds the run again
@@ -103,12 +107,13 @@ with left:
             except DatasetError as exc:
                 st.error(str(exc))
 with right:
-    zips = st.file_uploader(
-        f"Or a zip of class folders (one folder per class; at most {DEFAULT_LIMITS.max_files:,} files, "
-        f"{DEFAULT_LIMITS.max_total_bytes // 2**20} MB unpacked)",
-        type=["zip"], key="ft_zip", max_upload_size=DEFAULT_LIMITS.max_total_bytes // 2**20, disabled=running,
+    zips = file_uploader(
+        f"Or a zip of class folders (one folder per class; at most {upload_limit_mb()} MB, "
+        f"{LIMITS.max_files:,} files and {LIMITS.max_total_bytes // 2**20} MB unpacked)",
+        type=["zip"], key="ft_zip", disabled=running,
     )
-    take_in([zips], add_zip)
+    with upload_messages("ft_zip"):  # right under its uploader: hidden while it shows a refused file
+        take_in([zips], add_zip)
 
 if not collection.classes:
     st.info("No classes yet: add two (for example 'mug' and 'banana'), or upload a zip of class folders.")
@@ -118,11 +123,12 @@ for index, class_name in enumerate(collection.classes):
         head, remove = st.columns([5, 1])
         remove.button("Remove class", key=f"ft_remove_{index}", disabled=running,
                       on_click=collection.remove_class, args=(class_name,))
-        uploads = st.file_uploader(
+        uploads = file_uploader(
             f"Add pictures of {class_name}", type=UPLOAD_TYPES, accept_multiple_files=True,
-            key=f"ft_upload_{class_name}", max_upload_size=DEFAULT_LIMITS.max_file_bytes // 2**20, disabled=running,
+            key=f"ft_upload_{class_name}", disabled=running,
         )
-        take_in(uploads or [], functools.partial(add_pictures, class_name))
+        with upload_messages(f"ft_upload_{class_name}"):
+            take_in(uploads or [], functools.partial(add_pictures, class_name))
         if st.toggle("Use the camera", key=f"ft_camera_on_{class_name}", disabled=running):
             photo = st.camera_input(f"Take a picture of {class_name}", key=f"ft_camera_{class_name}")
             take_in([photo], functools.partial(add_pictures, class_name))

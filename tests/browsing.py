@@ -8,6 +8,7 @@ Skips where no Chromium or Playwright exists, unless ``RESNET_REQUIRE_BROWSER=1`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -136,3 +137,18 @@ def error_texts(page: object) -> list[str]:
     """Texts of every exception or ``st.error`` element on the page."""
     selectors = '[data-testid="stException"], [data-testid="stAlertContentError"]'
     return [el.inner_text() for el in page.query_selector_all(selectors)]
+
+
+@contextlib.contextmanager
+def open_page(browser: object, url: str, viewport: dict[str, int]) -> Iterator[object]:
+    """A tab of ``viewport`` (``{"width": ..., "height": ...}``) at ``url``, its script run, every
+    element drawn and no error shown; closed afterwards, whatever the test did."""
+    tab = browser.new_page(viewport=viewport)
+    try:
+        tab.goto(url)
+        wait_for_script(tab)
+        wait_for_drawn(tab)
+        assert error_texts(tab) == []
+        yield tab
+    finally:
+        tab.close()

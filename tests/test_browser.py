@@ -7,7 +7,7 @@ in ``tests/browsing.py``). Screenshots land in ``test-results/screenshots/`` for
 from __future__ import annotations
 
 import pytest
-from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
+from browsing import PAGES, SHOTS, error_texts, open_page, wait_for_drawn, wait_for_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,12 +41,7 @@ MODEBARS = """() => [...document.querySelectorAll('.js-plotly-plot .modebar-cont
 @pytest.mark.parametrize("name", ["Home", "Architecture", "Train", "Why it works"])
 def test_no_story_page_overflows_a_phone_and_no_toolbar_covers_a_chart(app_url: str, browser: object,
                                                                         name: str) -> None:
-    tab = browser.new_page(viewport={"width": 390, "height": 844})
-    try:
-        tab.goto(f"{app_url}/{PAGES[name]}")
-        wait_for_script(tab)
-        wait_for_drawn(tab)
-        assert error_texts(tab) == []
+    with open_page(browser, f"{app_url}/{PAGES[name]}", {"width": 390, "height": 844}) as tab:
         width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], f"{name} is {width[0]} px wide in a {width[1]} px window"
         charts = tab.locator(".js-plotly-plot")
@@ -56,8 +51,6 @@ def test_no_story_page_overflows_a_phone_and_no_toolbar_covers_a_chart(app_url: 
             assert all(area == 0 for area in tab.evaluate(MODEBARS))
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SHOTS / f"{name}-390px.png"))
-    finally:
-        tab.close()
 
 
 # The "<network> train (live)" curves of the first Plotly chart (the race's error chart), as

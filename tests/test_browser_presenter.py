@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
+from browsing import PAGES, SHOTS, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -13,12 +13,7 @@ TICK_SIZES = """() => [...document.querySelectorAll('.js-plotly-plot .xtick text
 
 
 def test_presenter_mode_draws_chart_ticks_at_16_px_or_more(app_url: str, browser: object) -> None:
-    tab = browser.new_page(viewport={"width": 1280, "height": 720})
-    try:
-        tab.goto(f"{app_url}/{PAGES['Architecture']}?present=1")
-        wait_for_script(tab)
-        wait_for_drawn(tab)
-        assert error_texts(tab) == []
+    with open_page(browser, f"{app_url}/{PAGES['Architecture']}?present=1", {"width": 1280, "height": 720}) as tab:
         tab.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
         tab.wait_for_function(f"() => ({TICK_SIZES})().length > 0", timeout=30_000)
         sizes = tab.evaluate(TICK_SIZES)
@@ -29,5 +24,3 @@ def test_presenter_mode_draws_chart_ticks_at_16_px_or_more(app_url: str, browser
         assert tab.get_by_role("button", name="Next: Train").count() == 1
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SHOTS / "Architecture-presenter.png"))
-    finally:
-        tab.close()

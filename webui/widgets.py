@@ -22,6 +22,7 @@ from webui.locality import shown
 from webui.presenter import presenting
 from webui.resources import cached_classifier, cached_samples
 from webui.state import trained_models
+from webui.uploads import file_uploader, upload_messages
 
 __all__ = ["PICTURE_MAX_SIDE", "UPLOAD_TYPES", "Picture", "camera_picture", "choose_model", "choose_picture"]
 
@@ -124,26 +125,22 @@ def choose_picture(page: str) -> Picture | None:
         except ImageError as exc:
             st.error(f"{sample.label}: {exc}")
             return None
-    uploaded = st.file_uploader(
+    uploaded = file_uploader(
         "Upload a photo (JPEG, PNG, WebP, BMP, GIF or TIFF)", type=UPLOAD_TYPES, key=f"{page}_upload"
     )
     if uploaded is None:
         if not samples:
             st.caption("Upload a photo above to see what the model makes of it.")
         return None
-    # The error belongs to this one file: its container is keyed by the file's id, so a new upload
-    # (or none) draws no element with that key and the browser drops the old error (issue #19, item 7).
-    message = st.container(key=f"{page}_upload_error_{_key_part(uploaded.file_id)}")
+    # The error belongs to this one file (issue #19, item 7): keyed by the file's id, so a new upload
+    # (or none) draws no element with that key and the browser drops the old error; and hidden by
+    # webui.uploads' CSS while the uploader shows a file it refused, which no rerun would report.
+    message = upload_messages(f"{page}_upload", uploaded.file_id)
     try:
         return Picture(load_image(uploaded.getvalue(), max_side=PICTURE_MAX_SIDE), uploaded.name, None)
     except ImageError as exc:
         message.error(f"{uploaded.name}: {exc}")
         return None
-
-
-def _key_part(file_id: str) -> str:
-    """A file id as a widget-key suffix (letters, digits, dashes and underscores only)."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in file_id)
 
 
 def camera_picture(page: str) -> Picture | None:
