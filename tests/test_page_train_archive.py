@@ -16,6 +16,7 @@ from resnet_core import jobs
 from resnet_core.jobs import new_run_id
 from resnet_core.jobs.archive import Archive
 from resnet_core.settings import CACHE_DIR_ENV, DATA_DIR_ENV, RUNS_DIR_ENV
+from resnet_core.verdict import single_run_note
 from webui import pages
 
 PAGE = pages.page("Train").path
@@ -52,7 +53,11 @@ def test_a_finished_training_reopens_from_the_archive(archive_folder: Path) -> N
     assert (archive_folder / f"{run_id}.json").is_file()
     at = reopened(run_id)
     result = job.snapshot().result
-    assert [w.value for w in at.warning if w.value.startswith("Training finished")]
+    # The tiny run may or may not end at chance (that depends on the CPU's kernels): the page says
+    # what single_run_note says of the restored result, as it did for the live one.
+    note = single_run_note(result)
+    said = [m.value for m in (at.warning if note else at.success) if m.value.startswith("Training finished")]
+    assert said and (note is None or note in said[0])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Network"] == job.label and metrics["Full epochs"] == str(result.epochs_completed)
     assert metrics["Test accuracy"] == f"{result.test_acc:.1%}"
