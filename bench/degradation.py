@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from resnet_core.cli.machine import machine_words  # noqa: E402
+from results import machine_text  # noqa: E402
 
 GOAL_S = 90.0
 GOAL_GAP = 0.10
@@ -95,8 +96,7 @@ def main() -> None:
     quick = seconds_per_step("quick")
     paper = seconds_per_step("paper", steps=2)
 
-    print(f"\nMachine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'} "
-          f"(torch kernels {machine.get('kernels', '?')}{', oneDNN capped at ' + os.environ['ONEDNN_MAX_CPU_ISA'] if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''}), "
+    print(f"\nMachine: {machine_text(machine)}, "
           f"torch {machine['torch']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print(f"Data: {summary['data'].split(' at ')[0] if args.data_dir else 'synthetic shapes (not CIFAR-10)'}\n")
     print("| seed | plain-20 | plain-56 | ResNet-56 | plain-56 − plain-20 | plain-56 − ResNet-56 | "

@@ -32,6 +32,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from resnet_core.cli.machine import machine_words  # noqa: E402
+from results import machine_text  # noqa: E402
 from resnet_core.insight.nets import SCALES, build_net  # noqa: E402
 from resnet_core.insight.probe import eval_split, make_probe  # noqa: E402
 from resnet_core.insight.trained import load_race_net  # noqa: E402
@@ -157,8 +158,7 @@ def main() -> None:
     bare = bare_passes(args.data_dir, args.scale)
 
     machine = machine_words()
-    print(f"Machine: {machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'} "
-          f"(torch kernels {machine.get('kernels', '?')}{', oneDNN capped at ' + os.environ['ONEDNN_MAX_CPU_ISA'] if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''}), "
+    print(f"Machine: {machine_text(machine)}, "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads; load average "
           f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} at the start; OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}.")

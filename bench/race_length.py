@@ -28,6 +28,7 @@ import resnet_core  # noqa: E402,F401  (sets the OpenMP wait policy before torch
 from resnet_core.cli.machine import machine_words  # noqa: E402
 from resnet_core.lessons import DEGRADATION  # noqa: E402
 from resnet_core.race import Race, RaceMetrics, RaceStep, train_window  # noqa: E402
+from results import machine_text  # noqa: E402
 
 GOAL_GAP = 0.10
 
@@ -69,9 +70,7 @@ def main() -> None:
         print(f"seed {seed}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
 
     m = machine_words()
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    print(f"Machine: {m['cpu']}, {m['cores']} cores, SIMD {', '.join(m['simd']) or 'none'} (torch kernels "
-          f"{m['kernels']}{', oneDNN capped at ' + cap if cap else ''}), torch {m['torch']}\n")
+    print(f"Machine: {machine_text(m)}, torch {m['torch']}\n")
     print(f"Command: `OMP_WAIT_POLICY=PASSIVE python bench/race_length.py --seeds {' '.join(map(str, args.seeds))}`\n")
     head = " | ".join(f"seed {s}" for s in args.seeds)
     print(f"| steps | {head} | smallest gaps | race's own s to this step (mean) |")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -18,3 +20,13 @@ def replace_section(heading: str, section: str, results: Path = RESULTS) -> Path
         text = text.rstrip("\n") + "\n\n" + section
     results.write_text(text.rstrip("\n") + "\n")
     return results
+
+
+def machine_text(machine: dict[str, Any]) -> str:
+    """``resnet_core.cli.machine.machine_words()`` in words: CPU, cores, SIMD flags and the kernels torch ran.
+
+    Names the oneDNN cap too (``ONEDNN_MAX_CPU_ISA``), so a run held to AVX2 on an AVX-512 CPU says so.
+    """
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return (f"{machine['cpu']}, {machine['cores']} cores, SIMD {', '.join(machine['simd']) or 'none'} "
+            f"(torch kernels {machine.get('kernels', '?')}{', oneDNN capped at ' + cap if cap else ''})")
