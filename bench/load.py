@@ -155,7 +155,9 @@ def main() -> None:
     if args.data_dir:
         env["RESNET_DATA_DIR"] = args.data_dir
     mix = [MIX[i % len(MIX)] for i in range(args.sessions)]
-    notes = [f"mix: {', '.join(f'{mix.count(p)} {p}' for p in dict.fromkeys(mix))}", f"load average at the start: {load_average()}"]
+    notes = [f"mix: {', '.join(f'{mix.count(p)} {p}' for p in dict.fromkeys(mix))}", f"load average at the start: {load_average()}",
+             # glibc reads it once, before the server's first thread: the A/B of issue 19's item 3.
+             f"the server's MALLOC_ARENA_MAX: {os.environ.get('MALLOC_ARENA_MAX', 'unset (glibc: 8 arenas a core)')}"]
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser, \
             AppServer(env=env, extra_args=["--server.disconnectedSessionTTL", "10"]) as server:
         upload = photo(Path(tmp) / "photo_6mp.jpg")

@@ -6,10 +6,12 @@ that has nothing left to do can sit on a gigabyte it does not use (issue #10: "p
 0.9-2.2 GB"). ``malloc_trim(0)`` hands the free pages of every arena back. On a C library
 without it (macOS, musl) this is only a garbage collection.
 
-Fewer arenas (``mallopt(M_ARENA_MAX)``) would have to be set before Streamlit's threads start:
-glibc fixes its limit once more than 8 arenas exist, and a server that has served one page
-already has 10. An earlier version set it from the pages and changed nothing (bench/RESULTS.md,
-"Server memory"); trimming while a job runs does lower the peak.
+Trimming cannot undo fragmentation spread over many arenas; fewer arenas can, but only from the
+start: glibc fixes its limit once more than 8 arenas exist, and Streamlit's server runs 15 threads
+in 15 arenas before the first page script starts. So ``mallopt(M_ARENA_MAX)`` from here changes
+nothing, and the README starts the server with ``MALLOC_ARENA_MAX=2`` instead (bench/RESULTS.md,
+"Many visitors at once", has the A/B). A fixed low ``M_MMAP_THRESHOLD`` (every big tensor its own
+mapping) left the RSS as it was and made race steps ~1.9x slower: not used either.
 """
 
 from __future__ import annotations
