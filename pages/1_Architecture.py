@@ -116,8 +116,11 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                 f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
             )
             box = st.expander(label, key=f"stage_open_{stage.name}", on_change="rerun")
-            if box.open:  # on_change="rerun" makes .open this run's state
-                opened.append(stage.name)
+            if not box.open:  # on_change="rerun" makes .open this run's state
+                # Drawn when opened: a closed stage's diagram and table would still be laid out by
+                # the browser on every switch of variant (most of the switch's time, issue 18).
+                continue
+            opened.append(stage.name)
             with box:
                 st.graphviz_chart(stage_dot(stage, font_size=FONT))
                 st.dataframe(
@@ -159,8 +162,10 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
             "modules": "modules",
         },
     )
-    with st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)"):
-        st.dataframe(
+    layers = st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)",
+                         key="every_layer_open", on_change="rerun")
+    if layers.open:  # drawn when opened, as the stages above
+        layers.dataframe(
             records(summary.layers),
             hide_index=True,
             height=420,

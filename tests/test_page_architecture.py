@@ -49,12 +49,26 @@ def table_with(at: AppTest, column: str):
     return table
 
 
+def open_expanders(at: AppTest, *keys: str) -> AppTest:
+    """Open the page's expanders with these keys, as a click does (each rerun draws what is open)."""
+    for key in keys:
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+STAGES = tuple(f"stage_open_layer{i}" for i in range(1, 5))
+
+
 def test_stage_table_and_layer_table_are_rendered(page: AppTest) -> None:
     stages = table_with(page, "stage")
     assert list(stages["stage"]) == ["conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "head"]
     assert list(stages["output_size"]) == ["112 x 112", "56 x 56", "28 x 28", "14 x 14", "7 x 7", "1 x 1"]
     assert page.expander[-1].label.startswith("Every layer, as torchinfo traces it")
-    layers = table_with(page, "type")
+    # Closed, it draws nothing: a switch of variant does not lay out a table nobody sees.
+    assert not [d for d in page.dataframe if "type" in d.value.columns]
+    layers = table_with(open_expanders(page, "every_layer_open"), "type")
     assert layers["name"].iloc[0] == "conv1" and layers["name"].iloc[-1] == "fc"
 
 
@@ -109,6 +123,8 @@ def test_whole_network_view_is_built_from_the_model(page: AppTest) -> None:
     labels = [e.label for e in page.expander]
     assert labels[1].startswith("conv3_x (layer2) · 2 blocks · 64 x 56 x 56 → 128 x 28 x 28")
     assert labels[1].endswith("shortcuts: projection (1x1 conv), then identity")
+    assert not graphs(page, "stage")  # closed stages are drawn when opened
+    open_expanders(page, *STAGES)
     assert len(graphs(page, "stage")) == 4  # one per stage, inside its expander
     blocks = block_table(page, "layer2")
     assert list(blocks["block"]) == ["layer2.0", "layer2.1"]
@@ -118,7 +134,7 @@ def test_whole_network_view_is_built_from_the_model(page: AppTest) -> None:
     page.selectbox(key="variant").set_value("resnet110").run()
     labels = [e.label for e in page.expander]
     assert labels[1].endswith("shortcuts: zero-padding (option A), then 17 x identity")
-    assert len(block_table(page, "layer1")) == 18
+    assert len(block_table(open_expanders(page, "stage_open_layer1"), "layer1")) == 18
     page.toggle(key="residual").set_value(False).run()
     assert all(e.label.endswith("shortcuts: 18 x none") for e in page.expander[:3])
 
@@ -130,7 +146,7 @@ def test_references_say_what_they_support(page: AppTest) -> None:
     assert "*Identity Mappings in Deep Residual Networks*" in text and "pre-activation" in text
     page.selectbox(key="variant").set_value("resnet56").run()
     assert "Stages, as in section 4.2 of the paper (the 6n+2 CIFAR-10 networks)" in [s.value for s in page.subheader]
-    every_layer = table_with(page, "type")
+    every_layer = table_with(open_expanders(page, "every_layer_open"), "type")
     assert "Identity" not in set(every_layer["type"])
 
 
