@@ -118,7 +118,7 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
             box = st.expander(label, key=f"stage_open_{stage.name}", on_change="rerun")
             if not box.open:  # on_change="rerun" makes .open this run's state
                 # Drawn when opened: a closed stage's diagram and table would still be laid out by
-                # the browser on every switch of variant (most of the switch's time, issue 18).
+                # the browser on every switch of variant (a fifth of its median time, issue 18).
                 continue
             opened.append(stage.name)
             with box:
