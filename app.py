@@ -4,6 +4,7 @@ import streamlit as st
 
 from resnet_core.architecture_file import shipped_anatomy
 from resnet_core.diagrams import block_dot
+from webui.diagram import draw_diagram
 from webui.guide import next_link
 from webui.pages import PAGES
 from webui.presenter import diagram_font_size, presenting
@@ -20,8 +21,10 @@ st.title("ResNet, explained by running it")
 picture, words = st.columns([3, 2], gap="large")
 with picture:
     residual, plain = st.columns(2)
-    residual.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF).blocks[0], font_size=diagram_font_size()))
-    plain.graphviz_chart(block_dot(shipped_anatomy(BLOCK_OF, residual=False).blocks[0], font_size=diagram_font_size()))
+    draw_diagram(block_dot(shipped_anatomy(BLOCK_OF).blocks[0], font_size=diagram_font_size()), where=residual,
+                 alt="A residual block: two convolutions, and the shortcut that adds the input back")
+    draw_diagram(block_dot(shipped_anatomy(BLOCK_OF, residual=False).blocks[0], font_size=diagram_font_size()),
+                 where=plain, alt="The same block without its shortcut: a plain block")
 with words:
     st.markdown(
         """

@@ -33,11 +33,13 @@ HEADING = "## Architecture: switching variants"
 INTRO = ("Seconds from picking a variant (or flipping its shortcuts) to its view drawn in Chromium, each "
          "shown for the first time on a warm server (`bench/architecture_switch.py`).")
 TARGET_S = 1.5
-# Drawn: no loading skeleton, every Plotly chart has data and every Graphviz chart its SVG (as tests/browsing.py).
+# Drawn: no loading skeleton, every Plotly chart has data, every Graphviz chart its SVG and every
+# picture (the shipped diagrams) is decoded (as tests/browsing.py).
 DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
          " && document.querySelector('[data-testid=\"stApp\"][data-test-script-state=\"notRunning\"]')"
          " && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
-         " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
+         " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))"
+         " && [...document.querySelectorAll('[data-testid=\"stImage\"] img')].every(i => i.complete && i.naturalWidth > 0)")
 
 
 def view_class(name: str, residual: bool) -> str:

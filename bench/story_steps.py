@@ -7,8 +7,8 @@ navigation that opens it) and stops when the element the step is about is on scr
 
 | step | the "wow" element |
 |---|---|
-| Home | the residual block's diagram: an ``stGraphVizChart`` SVG under the Home title |
-| Architecture | the variant's block diagram: an ``stGraphVizChart`` SVG under the Architecture title |
+| Home | the residual block's diagram (a shipped SVG picture, or a Graphviz chart) under the Home title |
+| Architecture | the variant's block diagram, the same way, under the Architecture title |
 | Train | the recorded race's error chart: a ``.js-plotly-plot`` with data under the Train title |
 | Train: Replay | the replay's first frame: the "Replay of the recorded race: step" progress text |
 | Why it works | the first experiment's chart (gradient flow): a ``.js-plotly-plot`` with data |
@@ -50,14 +50,17 @@ INTRO = ("Seconds from a click on **Next** (or **Replay**) in presenter mode to 
 # A page's main element, drawn by this run: under the page's own title and not stale.
 FRESH = ("el => { const c = el.closest('[data-testid=\"stElementContainer\"]');"
          " return !c || c.getAttribute('data-stale') !== 'true'; }")
-GRAPHVIZ = f"[...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')].some({FRESH})"
+# A diagram: a shipped SVG picture, decoded (webui.diagram), or a Graphviz chart laid out in the browser.
+DIAGRAM = (f"([...document.querySelectorAll('[data-testid=\"stImage\"] img')].some(i => i.complete && i.naturalWidth > 0"
+           f" && i.src.startsWith('data:image/svg+xml') && ({FRESH})(i))"
+           f" || [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')].some({FRESH}))")
 PLOTLY = f"[...document.querySelectorAll('.js-plotly-plot')].some(p => p.data && ({FRESH})(p))"
 TEXT = "/{0}/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)"
 TRAIN_BUTTON = f"[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Train' && ({FRESH})(b))"
 #: Per page label: the start of its h1, and a JS expression true once its "wow" element is on screen.
 WOW: dict[str, tuple[str, str]] = {
-    "Home": ("ResNet, explained", GRAPHVIZ),
-    "Architecture": ("Architecture", GRAPHVIZ),
+    "Home": ("ResNet, explained", DIAGRAM),
+    "Architecture": ("Architecture", DIAGRAM),
     "Train": ("Train a ResNet", PLOTLY),
     "Why it works": ("Why the shortcut works", PLOTLY),
     "Classify": ("Classify", f"{TEXT.format('Top guess')} && {PLOTLY}"),

@@ -8,6 +8,7 @@ from resnet_core.diagrams import block_dot, network_dot, stage_dot
 from resnet_core.summary import format_count, layout_source, records
 from webui.figures import architecture as figures
 from webui import url
+from webui.diagram import draw_diagram
 from webui.guide import next_link
 from webui.presenter import diagram_font_size, presenting
 from webui.resources import cached_comparison, cached_view
@@ -54,7 +55,8 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
     st.subheader("The building blocks")
     blocks = representative_blocks(anatomy)
     for col, block in zip(st.columns(len(blocks)), blocks):
-        col.graphviz_chart(block_dot(block, font_size=FONT))
+        draw_diagram(block_dot(block, font_size=FONT), where=col,
+                     alt=f"{name}'s {block.kind} block {block.name}, {'with' if residual else 'without'} its shortcut")
     st.markdown(
         f"The blocks of **{name}** {'with' if residual else 'without'} their shortcuts, one of each sort it "
         "has, at its own widths; the toggle above switches the shortcuts. A **basic block** "
@@ -100,7 +102,8 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
         "shortcuts, as the paper's Figure 3 draws them."
     )
     overview, stages_col = st.columns([1, 2], gap="large")
-    overview.graphviz_chart(network_dot(anatomy, font_size=FONT))
+    draw_diagram(network_dot(anatomy, font_size=FONT), where=overview,
+                 alt=f"The whole of {name}{'' if residual else ' (plain)'}, stem to class scores, with each stage's output shape")
     with stages_col:
         stage_names = [s.name for s in anatomy.stages]
         for wanted in (url.read_once("stage", "stage_open") or "").split(","):  # ?stage=layer2,layer3
@@ -122,7 +125,7 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                 continue
             opened.append(stage.name)
             with box:
-                st.graphviz_chart(stage_dot(stage, font_size=FONT))
+                draw_diagram(stage_dot(stage, font_size=FONT), alt=f"The blocks of {name}'s stage {stage.name}")
                 st.dataframe(
                     [
                         {

@@ -1,6 +1,7 @@
 """Graphviz DOT source for a network's blocks, stages and overview, drawn from its anatomy.
 
-The strings render with ``st.graphviz_chart`` (or the ``dot`` program); building them here keeps
+The app shows them laid out ahead of time by the ``dot`` program (:mod:`resnet_core.diagram_file`),
+or with ``st.graphviz_chart`` where none was shipped; building them here keeps
 them testable and the page free of layout code. Everything is drawn from a
 :class:`~resnet_core.anatomy.NetworkAnatomy`, so widths, shapes and shortcuts are the chosen
 variant's own. In a block diagram the input node is ``x``, the addition ``add`` and the output
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from resnet_core.anatomy_records import BlockAnatomy, NetworkAnatomy, StageAnatomy, format_shape
 
-__all__ = ["FONT_SIZE", "SHORTCUT_STYLES", "block_dot", "network_dot", "stage_dot"]
+__all__ = ["FONT_SIZE", "FONT_SIZES", "PRESENTER_FONT_SIZE", "SHORTCUT_STYLES", "block_dot", "network_dot", "stage_dot"]
 
 #: Edge attributes per shortcut kind: colour-blind-safe hues (Okabe-Ito) and a line style, so
 #: the kinds differ in more than colour.
@@ -29,6 +30,9 @@ _KIND_TITLES = {
 #: Node text in points; edge labels one smaller, titles and the "+" larger, in proportion. A
 #: presenter passes a larger size (``webui.presenter``): the diagrams must read on a projector.
 FONT_SIZE = 11
+PRESENTER_FONT_SIZE = 17
+#: The sizes the app draws at, and so the ones ``resnet_core.diagram_file`` ships laid out.
+FONT_SIZES = (FONT_SIZE, PRESENTER_FONT_SIZE)
 
 
 def _header(font_size: int) -> list[str]:

@@ -117,12 +117,25 @@ def wait_for_script(page: object, timeout_s: float = 60) -> None:
 
 
 # The page is drawn: no element still shows its loading skeleton, every Plotly chart has its data,
-# every Graphviz chart its SVG. Streamlit loads each element kind's code on first use (React.lazy)
-# and shows a skeleton (``stSkeleton``) in its place until it arrives, so after the script ends a
-# widget can still be missing while later plain-text elements are already there.
+# every Graphviz chart its SVG, every picture (a shipped diagram among them) is decoded. Streamlit
+# loads each element kind's code on first use (React.lazy) and shows a skeleton (``stSkeleton``)
+# in its place until it arrives, so after the script ends a widget can still be missing while
+# later plain-text elements are already there.
 PAGE_DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
               " && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.data)"
-              " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))")
+              " && [...document.querySelectorAll('[data-testid=\"stGraphVizChart\"]')].every(g => g.querySelector('svg'))"
+              " && [...document.querySelectorAll('[data-testid=\"stImage\"] img')].every(i => i.complete && i.naturalWidth > 0)")
+
+# The text of every diagram on the page, joined: the shipped SVG pictures (``webui.diagram``; their
+# SVG is in the image's data URL, UTF-8) and any Graphviz chart laid out in the browser.
+DIAGRAM_TEXT = ("() => [...document.querySelectorAll('img[src^=\"data:image/svg+xml;base64,\"]')]"
+                ".map(i => new DOMParser().parseFromString(new TextDecoder().decode("
+                "Uint8Array.from(atob(i.src.split(',')[1]), c => c.charCodeAt(0))), 'image/svg+xml').documentElement.textContent)"
+                ".concat([...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')].map(s => s.textContent))"
+                ".join(' ')")
+# Diagrams on the page: shipped pictures and browser-drawn charts.
+DIAGRAMS = ("[...document.querySelectorAll('img[src^=\"data:image/svg+xml;base64,\"]')]"
+            ".concat([...document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')])")
 
 
 def wait_for_drawn(page: object, timeout_s: float = 30) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import time
@@ -50,6 +51,43 @@ def wait_for(at: AppTest, done: Callable[[AppTest], object], timeout: float = 60
 def charts(at: AppTest) -> list[dict]:
     """Every Plotly chart on the page, as the figure dict the browser gets."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_sources() -> dict[str, str]:
+    """{shipped SVG: its DOT source}, for every diagram of every registered variant at every font size."""
+    from resnet_core.architecture_file import shipped_anatomy
+    from resnet_core.diagram_file import every_dot, shipped_svg
+    from resnet_core.diagrams import FONT_SIZES
+    from resnet_core.models import list_models
+
+    sources = {}
+    for name in list_models():
+        for residual in (True, False):
+            for font_size in FONT_SIZES:
+                for dot in every_dot(shipped_anatomy(name, residual), font_size):
+                    svg = shipped_svg(dot)
+                    if svg is not None:
+                        sources[svg] = dot
+    return sources
+
+
+def shipped_pictures(at: AppTest) -> list[str]:
+    """The DOT sources of the diagrams drawn as shipped SVG pictures (``webui.diagram``), in page order."""
+    prefix = "data:image/svg+xml;base64,"
+    svgs = [base64.b64decode(img.url[len(prefix):]).decode() for el in at.get("image") for img in el.proto.imgs
+            if img.url.startswith(prefix)]
+    return [_shipped_sources()[svg] for svg in svgs if svg in _shipped_sources()]
+
+
+def diagrams(at: AppTest, kind: str | None = None) -> list[str]:
+    """DOT sources of the page's diagrams, of one kind ("block", "stage", "network") or all.
+
+    The shipped pictures first, then any chart laid out in the browser (a diagram missing from
+    ``resnet_core/reference/diagrams.json``).
+    """
+    drawn = shipped_pictures(at) + [c.proto.spec for c in at.get("graphviz_chart")]
+    return [dot for dot in drawn if kind is None or dot.startswith(f"digraph {kind} ")]
 
 
 def png(size: tuple[int, int] = (60, 40), colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from browsing import PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
+from browsing import DIAGRAM_TEXT, DIAGRAMS, PAGES, SHOTS, error_texts, wait_for_drawn, wait_for_script
 
 pytestmark = pytest.mark.browser
 
@@ -36,23 +36,23 @@ def shot_without_errors(page: object, name: str) -> None:
     assert error_texts(page) == []
 
 
-def rendered_svgs(page: object) -> int:
-    """Graphviz charts drawn as SVG (Streamlit renders DOT in the browser)."""
-    return page.evaluate("() => document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg').length")
+def diagram_count(page: object) -> int:
+    """Diagrams on the page: shipped SVG pictures and any Graphviz chart laid out in the browser."""
+    return page.evaluate(f"() => {DIAGRAMS}.length")
 
 
 def test_whole_network_view_and_a_stage_open(app_url: str, browser: object) -> None:
     with opened(browser, f"{app_url}/{PAGES['Architecture']}") as page:
-        page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=60_000)
+        page.wait_for_function(f"() => {DIAGRAMS}.length > 0", timeout=60_000)
         page.get_by_text("conv3_x (layer2)").first.click()
-        svgs = "() => Array.from(document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')).map(s => s.textContent).join(' ')"
         # The opened stage's blocks are drawn (a timeout: opening the stage draws nothing).
-        page.wait_for_function(f"() => ({svgs})().includes('layer2.0')", timeout=30_000)
-        svg_text = page.evaluate(svgs)
+        page.wait_for_function(f"() => ({DIAGRAM_TEXT})().includes('layer2.0')", timeout=30_000)
+        wait_for_drawn(page)
+        svg_text = page.evaluate(DIAGRAM_TEXT)
         # The overview, the opened stage and the variant's blocks are drawn, with the shapes and shortcuts.
         assert "conv5_x: 2 basic blocks" in svg_text and "512 x 7 x 7" in svg_text
         assert "layer2.0" in svg_text and "1x1 conv, 128, stride 2, BN" in svg_text
-        assert rendered_svgs(page) >= 4
+        assert diagram_count(page) >= 4
         # The cost-against-error chart and hatched plain-twin bars are on the page.
         page.get_by_text("What the extra layers bought").scroll_into_view_if_needed()
         page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data).length >= 4",

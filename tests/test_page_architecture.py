@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pagetest import open_app_page
+from pagetest import diagrams, open_app_page
 from resnet_core.models import list_models
 from streamlit.testing.v1 import AppTest
 from webui import pages
@@ -87,13 +87,13 @@ def test_switching_shortcuts_off_shows_the_plain_twin(page: AppTest) -> None:
     assert not page.exception
     assert metrics(page)["Parameters"] == "11,515,688"  # no projection shortcuts
     assert set(table_with(page, "stage")["shortcut"][1:5]) == {"none"}
-    for chart in page.get("graphviz_chart"):
-        assert "x -> add" not in chart.proto.spec
+    drawn = diagrams(page)
+    assert drawn and all("x -> add" not in dot for dot in drawn)
 
 
 def graphs(at: AppTest, kind: str) -> list[str]:
     """DOT sources of one kind of diagram on the page: "block", "stage" or "network"."""
-    return [c.proto.spec for c in at.get("graphviz_chart") if c.proto.spec.startswith(f"digraph {kind} ")]
+    return diagrams(at, kind)
 
 
 def test_block_diagrams_follow_the_variant(page: AppTest) -> None:
@@ -107,6 +107,17 @@ def test_block_diagrams_follow_the_variant(page: AppTest) -> None:
     assert "x: 64 x 56 x 56" in blocks[0]
     page.selectbox(key="variant").set_value("resnet56").run()
     assert any("zero-pad: subsample by 2, pad 16 zero channels" in spec for spec in graphs(page, "block"))
+
+
+def test_every_variant_is_drawn_from_shipped_pictures(page: AppTest) -> None:
+    # Laid out ahead of time (resnet_core.diagram_file): the browser lays nothing out on a switch (issue 18, item 6).
+    for name in list_models():
+        page.selectbox(key="variant").set_value(name).run()
+        for residual in (True, False):
+            page.toggle(key="residual").set_value(residual).run()
+            assert not page.exception
+            assert diagrams(page, "block") and len(diagrams(page, "network")) == 1, (name, residual)
+            assert not page.get("graphviz_chart"), (name, residual)
 
 
 def block_table(at: AppTest, stage: str):
@@ -126,6 +137,7 @@ def test_whole_network_view_is_built_from_the_model(page: AppTest) -> None:
     assert not graphs(page, "stage")  # closed stages are drawn when opened
     open_expanders(page, *STAGES)
     assert len(graphs(page, "stage")) == 4  # one per stage, inside its expander
+    assert not page.get("graphviz_chart")  # every one a shipped picture, none laid out in the browser
     blocks = block_table(page, "layer2")
     assert list(blocks["block"]) == ["layer2.0", "layer2.1"]
     assert list(blocks["shortcut"]) == ["projection", "identity"]

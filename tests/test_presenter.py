@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pagetest import open_app_page
+from pagetest import diagrams, open_app_page
 from streamlit.testing.v1 import AppTest
 
 from resnet_core.architecture_file import shipped_anatomy
@@ -92,10 +92,10 @@ def test_next_and_previous_go_to_the_neighbouring_pages() -> None:
 
 def test_presenter_mode_enlarges_the_diagrams() -> None:
     at = presenting_app(page("Architecture").path)
-    specs = [c.proto.spec for c in at.get("graphviz_chart")]
+    specs = diagrams(at)
     assert specs and all("fontsize=17" in spec for spec in specs)
-    normal = open_app_page(page("Architecture").path, LIGHT).run()
-    assert all("fontsize=17" not in c.proto.spec and "fontsize=11" in c.proto.spec for c in normal.get("graphviz_chart"))
+    normal = diagrams(open_app_page(page("Architecture").path, LIGHT).run())
+    assert normal and all("fontsize=17" not in spec and "fontsize=11" in spec for spec in normal)
 
 
 @pytest.mark.parametrize("current", PAGES, ids=lambda p: p.label)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from resnet_core.diagrams import FONT_SIZE  # torch-free: it reads the anatomy's records only
+from resnet_core.diagrams import FONT_SIZE, PRESENTER_FONT_SIZE  # torch-free: the anatomy's records only
 
 __all__ = ["PARAM", "diagram_font_size", "expanded", "presenter_css", "presenter_toggle", "presenting"]
 
@@ -19,8 +19,6 @@ PARAM = "present"
 _STATE = "presenting"  # session state: survives page switches, unlike the URL's parameters
 _WIDGET = "presenter_toggle"  # the sidebar toggle's own key, set from _STATE before it is drawn
 
-#: Graphviz node text in points: 11 on a screen (``resnet_core.diagrams.FONT_SIZE``), larger on a projector.
-DIAGRAM_FONT_PRESENTING = 17
 
 # rem units scale Streamlit's whole text (body, captions, widgets) with the root font size;
 # captions turn from light grey to the text colour, which a projector washes out less.
@@ -68,7 +66,7 @@ def presenter_css() -> None:
 
 def diagram_font_size() -> int:
     """Font size for ``resnet_core.diagrams``: larger in presenter mode."""
-    return DIAGRAM_FONT_PRESENTING if presenting() else FONT_SIZE
+    return PRESENTER_FONT_SIZE if presenting() else FONT_SIZE
 
 
 def expanded(default: bool) -> bool:
