@@ -8,7 +8,7 @@ time (a deeper net would simply get fewer steps).
 
 On a CPU the networks of one step train at the same time, one per core, each on one thread:
 these small convolutions gain little from a second intra-op thread, while two networks on two
-cores finish a step in about the time of the slowest pair (bench/RESULTS.md, "the race in 90 s").
+cores finish a step in about the time of the slowest pair (bench/RESULTS.md, "the race with one worker per core").
 Every network still takes exactly one step per mini-batch before the next is drawn.
 
 The loop follows airbench's shape (data on the device as uint8, batched augmentation, one block
