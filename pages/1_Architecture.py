@@ -103,7 +103,8 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
     )
     overview, stages_col = st.columns([1, 2], gap="large")
     draw_diagram(network_dot(anatomy, font_size=FONT), where=overview,
-                 alt=f"The whole of {name}{'' if residual else ' (plain)'}, stem to class scores, with each stage's output shape")
+                 alt=f"The whole of {name}{'' if residual else ' (plain)'}, stem to class scores, "
+                     "with each stage's output shape")
     with stages_col:
         stage_names = [s.name for s in anatomy.stages]
         for wanted in (url.read_once("stage", "stage_open") or "").split(","):  # ?stage=layer2,layer3

@@ -71,7 +71,9 @@ def render_svg(dot: str, *, timeout_s: float = 60.0) -> str:
     """
     program = shutil.which("dot")
     if program is None:
-        raise GraphvizMissingError("the dot program is not installed: apt-get install graphviz (or brew install graphviz)")
+        raise GraphvizMissingError(
+            "the dot program is not installed: apt-get install graphviz (or brew install graphviz)"
+        )
     done = subprocess.run([program, "-Tsvg"], input=dot, capture_output=True, text=True, timeout=timeout_s,
                           check=True)
     svg = _COMMENT.sub("", _PROLOGUE.sub("", done.stdout, count=1))

@@ -24,7 +24,9 @@ from resnet_core.models import list_models
 
 REGENERATE = "regenerate it: python -m resnet_core.diagram_file (needs Graphviz's dot)"
 # Graphviz is a developer's tool; .ci/run installs it, so these tests run there.
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed: apt-get install graphviz")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed: apt-get install graphviz"
+)
 
 
 @pytest.mark.parametrize("name", list_models())
