@@ -120,6 +120,22 @@ def test_every_variant_is_drawn_from_shipped_pictures(page: AppTest) -> None:
             assert not page.get("graphviz_chart"), (name, residual)
 
 
+def test_open_sections_stay_open_across_variants(page: AppTest) -> None:
+    # Each expander's label names the variant's shapes, so it is a new widget after every switch.
+    layers_of_resnet18 = len(table_with(open_expanders(page, "stage_open_layer2", "every_layer_open"), "type"))
+    page.selectbox(key="variant").set_value("resnet50").run()
+    (stage,) = graphs(page, "stage")
+    assert "conv3_x (layer2)" in stage and "256 x 56 x 56" in stage  # resnet50's layer2, open
+    assert len(table_with(page, "type")) > layers_of_resnet18  # resnet50's every layer, open
+    page.toggle(key="residual").set_value(False).run()
+    assert len(graphs(page, "stage")) == 1
+    # Closed again, it stays closed on the next switch.
+    page.session_state["stage_open_layer2"] = False
+    page.run()
+    page.selectbox(key="variant").set_value("resnet56").run()
+    assert not graphs(page, "stage")
+
+
 def block_table(at: AppTest, stage: str):
     """The table of blocks inside one stage's expander."""
     (table,) = [d.value for d in at.dataframe if "block" in d.value.columns and d.value["block"].iloc[0].startswith(stage)]
