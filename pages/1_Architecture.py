@@ -12,14 +12,12 @@ from webui.diagram import draw_diagram
 from webui.guide import next_link
 from webui.presenter import diagram_font_size, presenting
 from webui.resources import cached_comparison, cached_view
+from webui.sections import lasting_expander, open_section
 from webui.shell import setup_page
 
 setup_page("Architecture", "🧱")
 
 FAMILY_LABELS = {"imagenet": "ImageNet, 224 px", "cifar": "CIFAR-10, 32 px"}
-# Which sections are open, by name, across variants: an expander's identity includes its label, which
-# names the variant's shapes, so on its own a switch of variant would close every open section.
-OPEN = "architecture_open"
 FONT = diagram_font_size()
 
 st.title("Architecture")
@@ -110,11 +108,9 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                      "with each stage's output shape")
     with stages_col:
         stage_names = [s.name for s in anatomy.stages]
-        remembered: set[str] = st.session_state.setdefault(OPEN, set())
         for wanted in (url.read_once("stage", "stage_open") or "").split(","):  # ?stage=layer2,layer3
             if wanted in stage_names:
-                st.session_state[f"stage_open_{wanted}"] = True
-                remembered.add(wanted)
+                open_section(f"stage_open_{wanted}")
             elif wanted:
                 url.reject("stage", wanted, f"a stage of {name}", "it closed")
         opened = []
@@ -124,14 +120,12 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                 f"{title} · {len(stage.blocks)} block{'s' if len(stage.blocks) > 1 else ''} · "
                 f"{format_shape(stage.in_shape)} → {format_shape(stage.out_shape)} · shortcuts: {stage.shortcut_summary()}"
             )
-            box = st.expander(label, key=f"stage_open_{stage.name}", on_change="rerun",
-                              expanded=stage.name in remembered)
-            if not box.open:  # on_change="rerun" makes .open this run's state
-                remembered.discard(stage.name)
+            # Open across variants and twins: the label, and so the widget, changes with them.
+            box = lasting_expander(label, key=f"stage_open_{stage.name}")
+            if not box.open:
                 # Drawn when opened: a closed stage's diagram and table would still be laid out by
                 # the browser on every switch of variant (a fifth of its median time, issue 18).
                 continue
-            remembered.add(stage.name)
             opened.append(stage.name)
             with box:
                 draw_diagram(stage_dot(stage, font_size=FONT), alt=f"The blocks of {name}'s stage {stage.name}")
@@ -174,11 +168,9 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
             "modules": "modules",
         },
     )
-    remembered = st.session_state.setdefault(OPEN, set())
-    layers = st.expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)",
-                         key="every_layer_open", on_change="rerun", expanded="every layer" in remembered)
+    layers = lasting_expander(f"Every layer, as torchinfo traces it ({len(summary.layers)} module calls)",
+                              key="every_layer_open")
     if layers.open:  # drawn when opened, as the stages above
-        remembered.add("every layer")
         layers.dataframe(
             records(summary.layers),
             hide_index=True,
@@ -189,8 +181,6 @@ with st.container(key=f"view_{name}_{'residual' if residual else 'plain'}"):
                 "mult_adds": st.column_config.NumberColumn("mult-adds (MACs)", format="localized"),
             },
         )
-    else:
-        remembered.discard("every layer")
 
     st.subheader("Why the shortcut helps")
     st.markdown(

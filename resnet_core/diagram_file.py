@@ -28,8 +28,8 @@ from resnet_core.anatomy_records import NetworkAnatomy
 from resnet_core.diagrams import FONT_SIZES, block_dot, network_dot, stage_dot
 from resnet_core.settings import PACKAGE_DIR
 
-__all__ = ["DIAGRAM_FILE", "GraphvizMissingError", "dot_key", "every_dot", "render_svg", "shipped_svg",
-           "write_diagrams"]
+__all__ = ["DIAGRAM_FILE", "GraphvizMissingError", "dot_key", "every_dot", "registered_dots", "render_svg",
+           "shipped_svg", "write_diagrams"]
 
 DIAGRAM_FILE = PACKAGE_DIR / "reference" / "diagrams.json"
 
@@ -63,6 +63,21 @@ def every_dot(anatomy: NetworkAnatomy, font_size: int) -> Iterator[str]:
         yield stage_dot(stage, font_size=font_size)
 
 
+def registered_dots() -> Iterator[str]:
+    """:func:`every_dot` of every registered variant and its plain twin, at every font size the app uses.
+
+    Variants share most blocks, so a source can come more than once.
+    """
+    from resnet_core.architecture_file import shipped_anatomy
+    from resnet_core.models import list_models
+
+    for name in list_models():
+        for residual in (True, False):
+            anatomy = shipped_anatomy(name, residual)
+            for font_size in FONT_SIZES:
+                yield from every_dot(anatomy, font_size)
+
+
 def render_svg(dot: str, *, timeout_s: float = 60.0) -> str:
     """Lay ``dot`` out with the ``dot`` program: the ``<svg>`` element, without prologue.
 
@@ -82,16 +97,7 @@ def render_svg(dot: str, *, timeout_s: float = 60.0) -> str:
 
 def write_diagrams(path: str | Path = DIAGRAM_FILE) -> Path:
     """Lay out every registered variant's diagrams at every font size and write the file :func:`shipped_svg` reads."""
-    from resnet_core.architecture_file import shipped_anatomy
-    from resnet_core.models import list_models
-
-    sources: dict[str, str] = {}
-    for name in list_models():
-        for residual in (True, False):
-            anatomy = shipped_anatomy(name, residual)
-            for font_size in FONT_SIZES:
-                for dot in every_dot(anatomy, font_size):
-                    sources.setdefault(dot_key(dot), dot)  # variants share most blocks: each is laid out once
+    sources = {dot_key(dot): dot for dot in registered_dots()}  # each shared block laid out once
     path = Path(path)
     # One line per diagram, sorted: a newly registered variant's diff adds lines and changes none.
     lines = [f" {json.dumps(key)}: {json.dumps(render_svg(sources[key]))}" for key in sorted(sources)]

@@ -56,20 +56,9 @@ def charts(at: AppTest) -> list[dict]:
 @functools.lru_cache(maxsize=1)
 def _shipped_sources() -> dict[str, str]:
     """{shipped SVG: its DOT source}, for every diagram of every registered variant at every font size."""
-    from resnet_core.architecture_file import shipped_anatomy
-    from resnet_core.diagram_file import every_dot, shipped_svg
-    from resnet_core.diagrams import FONT_SIZES
-    from resnet_core.models import list_models
+    from resnet_core.diagram_file import registered_dots, shipped_svg
 
-    sources = {}
-    for name in list_models():
-        for residual in (True, False):
-            for font_size in FONT_SIZES:
-                for dot in every_dot(shipped_anatomy(name, residual), font_size):
-                    svg = shipped_svg(dot)
-                    if svg is not None:
-                        sources[svg] = dot
-    return sources
+    return {svg: dot for dot in registered_dots() if (svg := shipped_svg(dot)) is not None}
 
 
 def shipped_pictures(at: AppTest) -> list[str]:
